@@ -1,0 +1,15 @@
+"""abm: an agent-based model of Bitcoin-mining industry consolidation on a vectorised Mesa engine.
+
+Public API::
+
+    from abm import Scenario, MiningIndustry, run, load_scenario
+    result = run(seed=1)                 # the calibrated 2026 baseline, 10 years
+    result.timeseries, result.firms, result.summary
+"""
+
+from abm.model import MiningIndustry
+from abm.runner import RunResult, run
+from abm.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["MiningIndustry", "RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
+__version__ = "0.1.0"

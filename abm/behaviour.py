@@ -1,0 +1,154 @@
+"""Vectorised decision rules of mining firms: operate, retire, invest, and the contest limit.
+
+Every function takes arrays over firms (rows) and generations (columns) and returns arrays; no
+per-firm Python loops. Generations are ordered by release, so efficiency improves to the right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.markets.hardware import rig_value_usd_per_th
+
+
+def operate(
+    fleet_ths: np.ndarray,
+    cost_usd_per_th_day: np.ndarray,
+    revenue_usd_per_th_day: float,
+    available_mw: np.ndarray,
+    power_mw_per_th: np.ndarray,
+) -> np.ndarray:
+    """Hashrate each firm runs today, by vintage [TH/s] (firms x generations).
+
+    A vintage runs when its expected revenue per TH-day beats its energy cost at the firm's
+    own power price (otherwise it is curtailed). Available power capacity caps what runs, and
+    it is filled from the most efficient vintage down.
+    """
+    want_mw = np.where(cost_usd_per_th_day < revenue_usd_per_th_day, fleet_ths, 0.0)
+    want_mw *= power_mw_per_th
+    # power of strictly more efficient vintages (those to the right)
+    more_efficient_mw = np.cumsum(want_mw[:, ::-1], axis=1)[:, ::-1] - want_mw
+    room_mw = np.maximum(available_mw[:, None] - more_efficient_mw, 0.0)
+    return np.minimum(want_mw, room_mw) / power_mw_per_th
+
+
+def retire_mask(
+    cost_usd_per_th_day: np.ndarray,
+    expected_hashprice_usd_per_th_day: float,
+    retire_margin: float,
+    age_days: np.ndarray,
+    max_age_days: float,
+) -> np.ndarray:
+    """Vintages to scrap or sell: energy alone no longer covered by expected revenue (with a
+    margin), or older than the maximum age."""
+    uneconomic = cost_usd_per_th_day * (1.0 + retire_margin) > expected_hashprice_usd_per_th_day
+    return uneconomic | (age_days > max_age_days)[None, :]
+
+
+def npv_per_th(
+    expected_hashprice_usd_per_th_day: float,
+    cost_usd_per_th_day: np.ndarray,
+    hurdle_rate: np.ndarray,
+    price_usd_per_th: np.ndarray,
+    decline_per_year: float,
+    life_years: float,
+) -> np.ndarray:
+    """NPV of buying 1 TH/s of each generation, per firm, at its own power cost and hurdle
+    [USD/TH] (-inf for generations not on sale)."""
+    value = rig_value_usd_per_th(
+        expected_hashprice_usd_per_th_day,
+        cost_usd_per_th_day,
+        hurdle_rate[:, None],
+        decline_per_year,
+        life_years,
+    )
+    return value - price_usd_per_th[None, :]
+
+
+@dataclass(frozen=True)
+class InvestmentPlan:
+    """What each reviewing firm buys: a generation, its hashrate, new MW and the spend."""
+
+    generation: np.ndarray  # index of the generation bought [-]
+    ths: np.ndarray  # hashrate bought [TH/s]
+    mw_added: np.ndarray  # new power capacity [MW]
+    rigs_usd: np.ndarray  # spend on rigs [USD]
+    infra_usd: np.ndarray  # spend on power capacity [USD]
+
+
+def plan_investment(
+    npv_usd_per_th: np.ndarray,
+    price_usd_per_th: np.ndarray,
+    power_mw_per_th: np.ndarray,
+    headroom_mw: np.ndarray,
+    capacity_mw: np.ndarray,
+    budget_usd: np.ndarray,
+    capex_usd_per_mw: float,
+    max_growth: float,
+) -> InvestmentPlan:
+    """Buy the generation with the best NPV per dollar where its NPV is positive.
+
+    First fill spare power capacity (rigs only); then, if the NPV still covers the site build
+    cost per TH, add up to `max_growth` x capacity of new MW with rigs to fill it. Spend is
+    capped by the budget, headroom first.
+    """
+    rows = np.arange(npv_usd_per_th.shape[0])
+    with np.errstate(invalid="ignore"):
+        per_dollar = np.where(
+            np.isfinite(price_usd_per_th), npv_usd_per_th / price_usd_per_th, -np.inf
+        )
+    g = np.argmax(per_dollar, axis=1)
+    npv = npv_usd_per_th[rows, g]
+    price = price_usd_per_th[g]
+    mw_per_th = power_mw_per_th[g]
+    ok = np.isfinite(price) & (npv > 0)
+    price = np.where(ok, price, 0.0)
+    # 1. fill headroom with rigs
+    want_head = np.where(ok, np.maximum(headroom_mw, 0.0) / mw_per_th, 0.0)
+    spend_head = np.minimum(want_head * price, budget_usd)
+    ths_head = np.divide(spend_head, price, out=np.zeros_like(spend_head), where=price > 0)
+    # 2. build new MW with rigs where the NPV covers the build cost per TH
+    infra_per_th = mw_per_th * capex_usd_per_mw
+    ok_exp = ok & (npv > infra_per_th)
+    mw_exp = np.where(ok_exp, capacity_mw * max_growth, 0.0)
+    ths_exp = mw_exp / mw_per_th
+    cost_exp = ths_exp * (price + infra_per_th)
+    left = budget_usd - spend_head
+    frac = np.divide(
+        np.minimum(cost_exp, left), cost_exp, out=np.zeros_like(cost_exp), where=cost_exp > 0
+    )
+    ths = ths_head + ths_exp * frac
+    mw_added = mw_exp * frac
+    return InvestmentPlan(g, ths, mw_added, ths * price, mw_added * capex_usd_per_mw)
+
+
+def best_response_ths(
+    hashrate_ths: np.ndarray, cost_usd_per_th_day: np.ndarray, reward_usd_per_day: float
+) -> np.ndarray:
+    """Tullock contest best response of each firm to the others' hashrate [TH/s].
+
+    Profit V x_i / X - c_i x_i is maximised at x_i = sqrt(V X_-i / c_i) - X_-i (or 0)."""
+    others = hashrate_ths.sum() - hashrate_ths
+    return np.maximum(np.sqrt(reward_usd_per_day * others / cost_usd_per_th_day) - others, 0.0)
+
+
+def tullock_equilibrium(
+    cost_per_hash: np.ndarray, reward_per_period: float
+) -> tuple[float, np.ndarray]:
+    """Closed-form Tullock equilibrium with linear costs: (total X, shares s).
+
+    Active set A: costs sorted ascending, firm k is active while c_k < sum_{j<=k} c_j / (k-1);
+    X = (m-1) V / sum_A c and s_i = 1 - (m-1) c_i / sum_A c (0 outside A)."""
+    c = np.asarray(cost_per_hash, dtype=float)
+    order = np.argsort(c)
+    cs = c[order]
+    m = 2
+    while m < cs.size and cs[m] < cs[: m + 1].sum() / m:
+        m += 1
+    total_c = cs[:m].sum()
+    x_total = (m - 1) * reward_per_period / total_c
+    shares = np.zeros_like(c)
+    shares[order[:m]] = 1.0 - (m - 1) * cs[:m] / total_c
+    return x_total, shares

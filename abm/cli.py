@@ -1,0 +1,111 @@
+"""The ``abm`` command: run scenarios and inspect them.
+
+    abm run [SCENARIO.toml] [--seed N] [--years Y] [--out DIR]
+    abm scenario show [SCENARIO.toml]      print the resolved scenario as TOML
+    abm scenario doc                        print every parameter with default, unit and source
+
+Bad input (a scenario file, an argument, a data file) prints ``error: ...`` naming the problem
+and exits with status 2, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from abm.data_io import DataFileError
+from abm.scenario import ScenarioError, load_scenario, parameter_table
+
+EXIT_BAD_INPUT = 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return v
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from abm.report.tables import summary_table
+    from abm.runner import run
+
+    sc = load_scenario(args.scenario)
+    seed = args.seed if args.seed is not None else sc.run.seed
+    out = Path(args.out) if args.out else Path("results") / sc.name / f"seed-{seed}"
+    result = run(sc, seed=seed, years=args.years, progress=not args.quiet)
+    path = result.save(out)
+    print(summary_table(result.summary))
+    print(
+        f"\nwrote {path}/ (timeseries.parquet, firms.parquet, firm_outcomes.parquet, "
+        f"summary.json, scenario.toml, manifest.json) in {result.wall_time_s:.2f} s"
+    )
+    return 0
+
+
+def cmd_scenario_show(args: argparse.Namespace) -> int:
+    sys.stdout.write(load_scenario(args.scenario).to_toml())
+    return 0
+
+
+def cmd_scenario_doc(args: argparse.Namespace) -> int:
+    rows = parameter_table()
+    print("| parameter | default | meaning [unit]; source |")
+    print("|---|---|---|")
+    for r in rows:
+        print(f"| `{r['parameter']}` | {r['default']} | {r['description']} |")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="abm", description="Agent-based model of Bitcoin-mining industry consolidation."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run one scenario and write its outputs")
+    r.add_argument("scenario", nargs="?", help="scenario TOML (default: calibrated baseline)")
+    r.add_argument("--seed", type=_seed, help="root seed (default: the scenario's run.seed)")
+    r.add_argument("--years", type=_positive_float, help="horizon in years (default: scenario's)")
+    r.add_argument("--out", help="output directory (default: results/<scenario>/seed-<seed>)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("scenario", help="inspect scenarios")
+    ssub = s.add_subparsers(dest="action", required=True)
+    show = ssub.add_parser("show", help="print the resolved scenario as TOML")
+    show.add_argument("scenario", nargs="?", help="scenario TOML (default: baseline)")
+    show.set_defaults(func=cmd_scenario_show)
+    doc = ssub.add_parser("doc", help="print the parameter table (Markdown)")
+    doc.set_defaults(func=cmd_scenario_doc)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (ScenarioError, DataFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

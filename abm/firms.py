@@ -1,0 +1,320 @@
+"""Columnar firm state and the Mesa agents that view it.
+
+All numeric state of all firms lives in one :class:`FirmTable` (one row per firm, ever; a row
+is never reused) plus a firms x generations fleet matrix. A :class:`MiningFirm` agent is a thin
+view that knows its row: Mesa users can inspect ``model.agents`` and select or aggregate them,
+while the daily economics run as array operations over all rows at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from abm.markets.energy import (
+    HYDRO,
+    SOURCES,
+    outage_probabilities,
+    sample_power_prices,
+    sample_sources,
+)
+from abm.markets.hardware import DAYS_PER_YEAR, GenerationTable
+from abm.scenario import FirmsConfig, Scenario
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+KINDS: tuple[str, ...] = ("private", "listed", "sovereign")
+SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large")
+EXIT_CAUSES: tuple[str, ...] = ("", "insolvent", "acquired", "voluntary", "pivot_ai")
+INSOLVENT = EXIT_CAUSES.index("insolvent")
+
+# column name -> (dtype, fill value for new rows)
+COLUMNS: dict[str, tuple[Any, Any]] = {
+    "active": (bool, True),
+    "kind": (np.int8, 0),
+    "size_class": (np.int8, 0),
+    "source": (np.int8, 0),
+    "seasonal": (bool, False),
+    "power_price_usd_per_mwh": (float, 0.0),
+    "capacity_mw": (float, 0.0),
+    "outage_prob": (float, 0.0),
+    "hurdle_rate": (float, 0.0),
+    "review_offset": (np.int32, 0),
+    "cash_usd": (float, 0.0),
+    "btc_held": (float, 0.0),
+    "initial_hashrate_ehs": (float, 0.0),
+    "entry_day": (np.int32, 0),
+    "exit_day": (np.int32, -1),
+    "exit_cause": (np.int8, 0),
+    # today's flows (overwritten daily)
+    "running_ths": (float, 0.0),
+    "revenue_usd": (float, 0.0),
+    "energy_cost_usd": (float, 0.0),
+    "fixed_cost_usd": (float, 0.0),
+    # cumulative flows since entry
+    "cum_btc_mined": (float, 0.0),
+    "cum_revenue_usd": (float, 0.0),
+    "cum_energy_cost_usd": (float, 0.0),
+    "cum_fixed_cost_usd": (float, 0.0),
+    "cum_capex_usd": (float, 0.0),
+    "cum_asset_sales_usd": (float, 0.0),
+}
+
+
+class FirmTable:
+    """Columnar state of every firm that ever existed (rows) and its fleet by generation.
+
+    Attributes are numpy arrays of length ``n`` named as in :data:`COLUMNS`, plus
+    ``fleet_ths`` (n x generations) [TH/s installed] and ``name`` (list of str).
+    """
+
+    def __init__(self, n_generations: int) -> None:
+        self.n_generations = n_generations
+        for col, (dtype, _) in COLUMNS.items():
+            setattr(self, col, np.zeros(0, dtype=dtype))
+        self.fleet_ths = np.zeros((0, n_generations))
+        self.name: list[str] = []
+
+    @property
+    def n(self) -> int:
+        return len(self.name)
+
+    def append(self, names: list[str], fleet_ths: np.ndarray, **cols: np.ndarray) -> np.ndarray:
+        """Add rows (rare: initial population and entry); returns the new row indices."""
+        k = len(names)
+        if fleet_ths.shape != (k, self.n_generations):
+            raise ValueError(f"fleet must be {(k, self.n_generations)}, got {fleet_ths.shape}")
+        unknown = set(cols) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown firm columns {sorted(unknown)}")
+        for col, (dtype, fill) in COLUMNS.items():
+            new = np.asarray(cols[col], dtype=dtype) if col in cols else np.full(k, fill, dtype)
+            setattr(self, col, np.concatenate([getattr(self, col), np.broadcast_to(new, (k,))]))
+        start = self.n
+        self.fleet_ths = np.vstack([self.fleet_ths, fleet_ths])
+        self.name.extend(names)
+        return np.arange(start, start + k)
+
+    def fleet_power_mw(self, gens: GenerationTable) -> np.ndarray:
+        """Power drawn by each firm's whole installed fleet if all of it ran [MW]."""
+        return self.fleet_ths @ gens.power_mw_per_th
+
+    def fleet_efficiency_j_per_th(self, gens: GenerationTable) -> np.ndarray:
+        """Hashrate-weighted efficiency of each firm's installed fleet [J/TH] (nan if empty)."""
+        ths = self.fleet_ths.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ths > 0, (self.fleet_ths @ gens.efficiency_j_per_th) / ths, np.nan)
+
+
+class MiningFirm(mesa.Agent):
+    """A mining firm: a view on row ``row`` of ``model.firms``.
+
+    The per-firm logic lives here only for rare discrete events (exit); the daily economics are
+    vectorised in :mod:`abm.behaviour` and orchestrated by the model.
+    """
+
+    def __init__(self, model: MiningIndustry, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    def _get(self, col: str) -> Any:
+        return getattr(self.model.firms, col)[self.row]
+
+    @property
+    def name(self) -> str:
+        return self.model.firms.name[self.row]
+
+    @property
+    def kind(self) -> str:
+        return KINDS[self._get("kind")]
+
+    @property
+    def size_class(self) -> str:
+        return SIZE_CLASSES[self._get("size_class")]
+
+    @property
+    def source(self) -> str:
+        return SOURCES[self._get("source")]
+
+    @property
+    def active(self) -> bool:
+        return bool(self._get("active"))
+
+    @property
+    def hashrate_ehs(self) -> float:
+        """Hashrate running today [EH/s]."""
+        return float(self._get("running_ths")) / 1e6
+
+    @property
+    def installed_hashrate_ehs(self) -> float:
+        return float(self.model.firms.fleet_ths[self.row].sum()) / 1e6
+
+    @property
+    def cash_usd(self) -> float:
+        return float(self._get("cash_usd"))
+
+    @property
+    def power_price_usd_per_mwh(self) -> float:
+        return float(self._get("power_price_usd_per_mwh"))
+
+    @property
+    def capacity_mw(self) -> float:
+        return float(self._get("capacity_mw"))
+
+    @property
+    def fleet_efficiency_j_per_th(self) -> float:
+        f = self.model.firms.fleet_ths[self.row]
+        total = f.sum()
+        return float(f @ self.model.gens.efficiency_j_per_th / total) if total > 0 else np.nan
+
+    def exit(self, cause: str) -> None:
+        """Leave the industry: record the day and cause, drop out of ``model.agents``."""
+        t = self.model.firms
+        t.active[self.row] = False
+        t.exit_day[self.row] = self.model.day
+        t.exit_cause[self.row] = EXIT_CAUSES.index(cause)
+        t.capacity_mw[self.row] = 0.0
+        t.fleet_ths[self.row] = 0.0
+        self.remove()
+
+    def __repr__(self) -> str:
+        return f"MiningFirm({self.name!r}, {self.kind}, {self.hashrate_ehs:.2f} EH/s)"
+
+
+# --------------------------------------------------------------------------------------------
+# Initial population
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Population:
+    """Column values for the initial firms, ready for :meth:`FirmTable.append`."""
+
+    names: list[str]
+    fleet_ths: np.ndarray
+    cols: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def size_classes(hashrate_ehs: np.ndarray, cfg: FirmsConfig) -> np.ndarray:
+    """0 small (< small_max_ehs), 1 medium, 2 large (>= large_min_ehs)."""
+    return np.where(
+        hashrate_ehs < cfg.small_max_ehs, 0, np.where(hashrate_ehs >= cfg.large_min_ehs, 2, 1)
+    ).astype(np.int8)
+
+
+def _tail_sizes(rng: np.random.Generator, n: int, total: float, cfg: FirmsConfig) -> np.ndarray:
+    """Pareto sizes capped at tail_max_ehs and scaled (by bisection on the scale) to `total`."""
+    raw = (1.0 - rng.random(n)) ** (-1.0 / cfg.tail_pareto_alpha)
+    cap = cfg.tail_max_ehs
+    if n * cap < total:
+        raise ValueError(
+            f"firms: {n} private firms of at most tail_max_ehs={cap} cannot hold {total:.1f} EH/s"
+        )
+    lo, hi = 0.0, total
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if np.minimum(raw * mid, cap).sum() < total else (lo, mid)
+    return np.minimum(raw * 0.5 * (lo + hi), cap)
+
+
+def fleet_by_vintage(
+    rng: np.random.Generator,
+    hashrate_ehs: np.ndarray,
+    mean_age_years: np.ndarray,
+    gens: GenerationTable,
+    max_age_years: float,
+) -> np.ndarray:
+    """Spread each firm's hashrate over generations released before the start [TH/s].
+
+    Weights fall off exponentially (1-year scale) with the distance between a generation's age
+    and the firm's fleet age, drawn as mean x U(0.5, 1.5)."""
+    age_years = -gens.release_day / DAYS_PER_YEAR  # age on day 0
+    usable = (age_years >= 0) & (age_years <= max_age_years)
+    if not usable.any():
+        usable = gens.release_day <= 0
+        usable[gens.newest_released(0)] = True
+    target = mean_age_years * rng.uniform(0.5, 1.5, size=hashrate_ehs.shape)
+    w = np.exp(-np.abs(age_years[None, :] - target[:, None])) * usable[None, :]
+    w /= w.sum(axis=1, keepdims=True)
+    return w * (hashrate_ehs * 1e6)[:, None]
+
+
+def calibrated_population(
+    rng: np.random.Generator, sc: Scenario, gens: GenerationTable, network_revenue_usd_day: float
+) -> Population:
+    """The baseline population: large listed firms (top four share fixed) and a Pareto tail."""
+    cfg = sc.firms
+    h = cfg.initial_hashrate_ehs
+    top4 = cfg.top4_share * h * rng.dirichlet(np.full(4, 20.0))
+    rest_large = (
+        (cfg.large_share - cfg.top4_share) * h * rng.dirichlet(np.full(cfg.n_large - 4, 5.0))
+    )
+    tail = _tail_sizes(rng, cfg.n_firms - cfg.n_large, (1 - cfg.large_share) * h, cfg)
+    sizes = np.concatenate([np.sort(top4)[::-1], np.sort(rest_large)[::-1], np.sort(tail)[::-1]])
+    n = sizes.size
+    listed = np.arange(n) < cfg.n_large
+    kind = listed.astype(np.int8)  # 1 = listed, 0 = private
+    source = sample_sources(rng, n, sc.energy)
+    price = sample_power_prices(rng, sizes, sc.energy)
+    age = np.where(listed, cfg.fleet_age_years_large, cfg.fleet_age_years_small)
+    fleet = fleet_by_vintage(rng, sizes, age, gens, sc.hardware.max_age_years)
+    power = fleet @ gens.power_mw_per_th
+    capacity = power * (1 + rng.uniform(0, cfg.capacity_headroom_max, n))
+    share = sizes / sizes.sum()
+    cash_days = np.where(listed, cfg.cash_days_listed, cfg.cash_days_private)
+    names = [f"Listed-{i + 1:02d}" if listed[i] else f"Private-{i + 1:04d}" for i in range(n)]
+    cols = {
+        "kind": kind,
+        "size_class": size_classes(sizes, cfg),
+        "source": source,
+        "seasonal": (source == HYDRO) & (rng.random(n) < sc.energy.seasonal_share_of_hydro),
+        "power_price_usd_per_mwh": price,
+        "capacity_mw": capacity,
+        "outage_prob": outage_probabilities(source, sc.energy),
+        "hurdle_rate": np.where(listed, cfg.hurdle_rate_listed, cfg.hurdle_rate_private),
+        "review_offset": rng.integers(0, sc.behaviour.review_cadence_days, n),
+        "cash_usd": share * network_revenue_usd_day * cash_days,
+        "initial_hashrate_ehs": sizes,
+    }
+    return Population(names, fleet, cols)
+
+
+def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) -> Population:
+    """Firms listed one by one in the scenario (contest limit, hand-built studies)."""
+    specs = sc.firms.explicit
+    n = len(specs)
+    fleet = np.zeros((n, gens.n))
+    newest = gens.newest_released(0)
+    for i, f in enumerate(specs):
+        fleet[i, gens.index_of(f.generation) if f.generation else newest] = f.hashrate_ehs * 1e6
+    power = fleet @ gens.power_mw_per_th
+    headroom = 1 + sc.firms.capacity_headroom_max / 2
+    capacity = np.array(
+        [
+            1e12 if unlimited else (f.capacity_mw if f.capacity_mw else power[i] * headroom)
+            for i, f in enumerate(specs)
+        ]
+    )
+    source = np.array([SOURCES.index(f.source) for f in specs], dtype=np.int8)
+    sizes = np.array([f.hashrate_ehs for f in specs])
+    kind = np.array([KINDS.index(f.kind) for f in specs], dtype=np.int8)
+    cols = {
+        "kind": kind,
+        "size_class": size_classes(sizes, sc.firms),
+        "source": source,
+        "seasonal": source == HYDRO,
+        "power_price_usd_per_mwh": np.array([f.power_price_usd_per_mwh for f in specs]),
+        "capacity_mw": capacity,
+        "outage_prob": outage_probabilities(source, sc.energy),
+        "hurdle_rate": np.where(
+            kind == 1, sc.firms.hurdle_rate_listed, sc.firms.hurdle_rate_private
+        ),
+        "review_offset": np.arange(n) % sc.behaviour.review_cadence_days,
+        "cash_usd": np.array([f.cash_usd for f in specs]),
+        "initial_hashrate_ehs": sizes,
+    }
+    return Population([f.name for f in specs], fleet, cols)

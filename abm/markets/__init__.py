@@ -1,0 +1,1 @@
+"""Exogenous market processes: BTC price and transaction-fee paths."""

@@ -1,0 +1,216 @@
+"""Data collection: model-level series every day (vectorised reporters into preallocated
+arrays) and a firm-level panel on the scenario's cadence.
+
+Column meanings and units are listed in :data:`DAILY_COLUMNS` and :data:`PANEL_COLUMNS`; they
+are the documentation of ``timeseries.parquet`` and ``firms.parquet``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from abm import chain, metrics
+from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES
+from abm.markets.energy import SOURCES
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+DAILY_COLUMNS: dict[str, str] = {
+    "date": "simulated day [date]",
+    "btc_price_usd": "BTC price [USD]",
+    "network_hashrate_ehs": "hashrate running today [EH/s]",
+    "installed_hashrate_ehs": "hashrate installed (running or curtailed) [EH/s]",
+    "difficulty": "difficulty at the end of the day [-]",
+    "height": "block height at the end of the day [blocks]",
+    "hashprice_usd_per_ph_day": "(subsidy + fees per block) x 144 x price / hashrate [USD/PH/day]",
+    "subsidy_btc": "block subsidy at the day's start height [BTC/block]",
+    "fees_btc_per_block": "average transaction fees per block [BTC/block]",
+    "blocks_found": "blocks mined that day [blocks]",
+    "btc_issued": "subsidy + fees paid out that day [BTC]",
+    "security_budget_usd": "value of the day's block rewards [USD/day]",
+    "active_firms": "firms operating (not exited) [-]",
+    "hhi_firm": "Herfindahl-Hirschman index of hashrate by firm [0-10,000]",
+    "nakamoto_firm": "fewest firms holding more than the threshold share of hashrate [-]",
+    "cr4_firm": "hashrate share of the four largest firms [0-1]",
+    "gini_firm": "Gini coefficient of hashrate across active firms [0-1]",
+    "entropy_firm": "Shannon entropy of hashrate shares [bits]",
+    "fleet_efficiency_j_per_th": "efficiency of the running fleet [J/TH]",
+    "capacity_mw": "power capacity of active firms [MW]",
+    "energy_cost_usd": "energy paid by all firms that day [USD]",
+    "frontier_rig_price_usd_per_th": "price of the newest generation on sale [USD/TH]",
+    "share_small": "hashrate share of firms in the initial small class [0-1]",
+    "share_medium": "hashrate share of the initial medium class [0-1]",
+    "share_large": "hashrate share of the initial large class [0-1]",
+    "surviving_small": "share of initial small firms still operating [0-1]",
+    "surviving_medium": "share of initial medium firms still operating [0-1]",
+    "surviving_large": "share of initial large firms still operating [0-1]",
+    "exits_cum": "firms that have exited so far [-]",
+}
+
+PANEL_COLUMNS: dict[str, str] = {
+    "day": "day index since the start [day]",
+    "date": "date of the snapshot [date]",
+    "firm_id": "row of the firm in the model's FirmTable (stable id) [-]",
+    "name": "firm name",
+    "kind": "private / listed / sovereign",
+    "size_class": "initial size class: small / medium / large",
+    "source": "primary energy source",
+    "power_price_usd_per_mwh": "delivered power price [USD/MWh]",
+    "capacity_mw": "power capacity [MW]",
+    "hashrate_ehs": "hashrate running that day [EH/s]",
+    "installed_hashrate_ehs": "hashrate installed [EH/s]",
+    "fleet_efficiency_j_per_th": "installed fleet efficiency [J/TH]",
+    "cash_usd": "cash [USD]",
+    "btc_held": "BTC treasury [BTC]",
+    "cum_btc_mined": "BTC received from pools since entry [BTC]",
+    "cum_revenue_usd": "mining revenue since entry [USD]",
+    "cum_energy_cost_usd": "energy cost since entry [USD]",
+    "cum_capex_usd": "rigs and power capacity bought since entry [USD]",
+}
+
+_NUMERIC_DAILY = [c for c in DAILY_COLUMNS if c != "date"]
+
+
+class Recorder:
+    """Collects the model's outputs while it runs."""
+
+    def __init__(self, model: MiningIndustry) -> None:
+        self.model = model
+        n = model.n_days
+        self.daily = {c: np.full(n, np.nan) for c in _NUMERIC_DAILY}
+        self.panels: list[pd.DataFrame] = []
+        t = model.firms
+        initial = t.entry_day == 0
+        self._initial_rows = np.flatnonzero(initial)
+        self._initial_by_class = np.maximum(
+            np.bincount(t.size_class[initial], minlength=len(SIZE_CLASSES)), 1
+        )
+        self._threshold = model.params.run.nakamoto_threshold
+        self._cadence = model.params.run.panel_cadence_days
+
+    def record_day(
+        self,
+        d: int,
+        price_usd: float,
+        fee_btc_per_block: float,
+        hashrate_ehs: float,
+        n_blocks: int,
+        blocks: chain.DayBlocks,
+        reward_btc: float,
+    ) -> None:
+        m, t, out = self.model, self.model.firms, self.daily
+        running = t.running_ths
+        conc = metrics.concentration(running[t.active], threshold=self._threshold, k=4)
+        subsidy = float(chain.subsidy_btc(m.chain.height - n_blocks))
+        total = running.sum()
+        eff = (
+            (m.running_by_gen_ths.sum(axis=0) @ m.gens.efficiency_j_per_th) / total
+            if total > 0
+            else np.nan
+        )
+        ini = self._initial_rows
+        share = np.bincount(t.size_class[ini], weights=running[ini], minlength=3)
+        alive = np.bincount(t.size_class[ini], weights=t.active[ini], minlength=3)
+        new_price, _ = m.rig_prices(d)
+        finite = new_price[np.isfinite(new_price)]
+        row = {
+            "btc_price_usd": price_usd,
+            "network_hashrate_ehs": hashrate_ehs,
+            "installed_hashrate_ehs": t.fleet_ths.sum() / 1e6,
+            "difficulty": m.chain.difficulty,
+            "height": m.chain.height,
+            "hashprice_usd_per_ph_day": chain.hashprice_usd_per_ph_day(
+                subsidy + fee_btc_per_block, price_usd, hashrate_ehs
+            ),
+            "subsidy_btc": subsidy,
+            "fees_btc_per_block": fee_btc_per_block,
+            "blocks_found": n_blocks,
+            "btc_issued": reward_btc,
+            "security_budget_usd": reward_btc * price_usd,
+            "active_firms": int(t.active.sum()),
+            "hhi_firm": conc["hhi"],
+            "nakamoto_firm": conc["nakamoto"],
+            "cr4_firm": conc["cr4"],
+            "gini_firm": conc["gini"],
+            "entropy_firm": conc["entropy"],
+            "fleet_efficiency_j_per_th": eff,
+            "capacity_mw": t.capacity_mw.sum(),
+            "energy_cost_usd": t.energy_cost_usd.sum(),
+            "frontier_rig_price_usd_per_th": finite[-1] if finite.size else np.nan,
+            "share_small": share[0] / total if total > 0 else 0.0,
+            "share_medium": share[1] / total if total > 0 else 0.0,
+            "share_large": share[2] / total if total > 0 else 0.0,
+            "surviving_small": alive[0] / self._initial_by_class[0],
+            "surviving_medium": alive[1] / self._initial_by_class[1],
+            "surviving_large": alive[2] / self._initial_by_class[2],
+            "exits_cum": int((t.exit_day >= 0).sum()),
+        }
+        for k, v in row.items():
+            out[k][d] = v
+        if d % self._cadence == 0 or d == m.n_days - 1:
+            self.panels.append(self.snapshot(d))
+
+    def snapshot(self, d: int) -> pd.DataFrame:
+        """Firm-level snapshot of the active firms on day `d` (the panel's rows)."""
+        m, t = self.model, self.model.firms
+        rows = np.flatnonzero(t.active)
+        installed = t.fleet_ths[rows].sum(axis=1)
+        return pd.DataFrame(
+            {
+                "day": d,
+                "date": pd.Timestamp(m.start_date + dt.timedelta(days=d)),
+                "firm_id": rows,
+                "name": [t.name[r] for r in rows],
+                "kind": pd.Categorical.from_codes(t.kind[rows], KINDS),
+                "size_class": pd.Categorical.from_codes(t.size_class[rows], SIZE_CLASSES),
+                "source": pd.Categorical.from_codes(t.source[rows], SOURCES),
+                "power_price_usd_per_mwh": t.power_price_usd_per_mwh[rows],
+                "capacity_mw": t.capacity_mw[rows],
+                "hashrate_ehs": t.running_ths[rows] / 1e6,
+                "installed_hashrate_ehs": installed / 1e6,
+                "fleet_efficiency_j_per_th": t.fleet_efficiency_j_per_th(m.gens)[rows],
+                "cash_usd": t.cash_usd[rows],
+                "btc_held": t.btc_held[rows],
+                "cum_btc_mined": t.cum_btc_mined[rows],
+                "cum_revenue_usd": t.cum_revenue_usd[rows],
+                "cum_energy_cost_usd": t.cum_energy_cost_usd[rows],
+                "cum_capex_usd": t.cum_capex_usd[rows],
+            }
+        )
+
+    def timeseries(self) -> pd.DataFrame:
+        """Daily model-level series for the days simulated so far."""
+        n = self.model.day
+        df = pd.DataFrame({c: v[:n] for c, v in self.daily.items()})
+        df.insert(0, "date", pd.date_range(self.model.start_date, periods=n, freq="D"))
+        for c in ("height", "blocks_found", "active_firms", "nakamoto_firm", "exits_cum"):
+            df[c] = df[c].astype("int64")
+        return df
+
+    def panel(self) -> pd.DataFrame:
+        """The firm-level panel (all snapshots)."""
+        if not self.panels:
+            return self.snapshot(self.model.day).iloc[0:0]
+        return pd.concat(self.panels, ignore_index=True)
+
+    def firm_outcomes(self) -> pd.DataFrame:
+        """One row per firm that ever existed: entry, exit day and cause, initial size class."""
+        t = self.model.firms
+        return pd.DataFrame(
+            {
+                "firm_id": np.arange(t.n),
+                "name": t.name,
+                "kind": pd.Categorical.from_codes(t.kind, KINDS),
+                "size_class": pd.Categorical.from_codes(t.size_class, SIZE_CLASSES),
+                "initial_hashrate_ehs": t.initial_hashrate_ehs,
+                "power_price_usd_per_mwh": t.power_price_usd_per_mwh,
+                "entry_day": t.entry_day,
+                "exit_day": t.exit_day,
+                "exit_cause": [EXIT_CAUSES[c] or "active" for c in t.exit_cause],
+            }
+        )

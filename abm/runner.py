@@ -1,0 +1,225 @@
+"""Run a scenario to its horizon and write the standard outputs.
+
+Outputs of one run (all in one directory, written atomically: a run that fails writes nothing):
+``timeseries.parquet`` (daily model-level series), ``firms.parquet`` (firm panel on the
+scenario's cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause),
+``summary.json`` (headline figures at the horizon), ``scenario.toml`` (resolved scenario) and
+``manifest.json`` (versions, git commit, seed, timings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abm.model import MiningIndustry
+from abm.scenario import Scenario, load_scenario
+
+__all__ = ["RunResult", "manifest", "run", "write_outputs"]
+
+HEADLINE = (
+    "btc_price_usd",
+    "network_hashrate_ehs",
+    "difficulty",
+    "hashprice_usd_per_ph_day",
+    "active_firms",
+    "hhi_firm",
+    "nakamoto_firm",
+    "cr4_firm",
+    "gini_firm",
+    "fleet_efficiency_j_per_th",
+    "share_small",
+    "share_large",
+    "surviving_small",
+    "surviving_medium",
+    "surviving_large",
+)
+
+
+@dataclass
+class RunResult:
+    """Tables and headline figures of one run."""
+
+    scenario: Scenario
+    seed: int
+    timeseries: pd.DataFrame
+    firms: pd.DataFrame
+    firm_outcomes: pd.DataFrame
+    summary: dict[str, Any]
+    ledger: dict[str, float]
+    wall_time_s: float
+    model: MiningIndustry | None = field(default=None, repr=False)
+
+    def save(self, out_dir: str | Path) -> Path:
+        return write_outputs(self, out_dir)
+
+
+def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
+    """Headline figures: values on the first and last day, plus run-level totals."""
+    first, last = ts.iloc[0], ts.iloc[-1]
+    s: dict[str, Any] = {
+        "scenario": model.params.name,
+        "seed": model.seed,
+        "start_date": str(ts["date"].iloc[0].date()),
+        "end_date": str(ts["date"].iloc[-1].date()),
+        "days": len(ts),
+    }
+    for k in HEADLINE:
+        s[f"{k}_start"] = _py(first[k])
+        s[f"{k}_end"] = _py(last[k])
+    s["small_firm_survival"] = s["surviving_small_end"]
+    s["exits"] = int(last["exits_cum"])
+    s["btc_issued"] = float(ts["btc_issued"].sum())
+    s["max_hhi_firm"] = float(ts["hhi_firm"].max())
+    s["mean_hashprice_usd_per_ph_day"] = float(ts["hashprice_usd_per_ph_day"].mean())
+    return s
+
+
+def _py(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def run(
+    scenario: Scenario | str | Path | None = None,
+    seed: int | None = None,
+    years: float | None = None,
+    progress: bool = False,
+    keep_model: bool = False,
+) -> RunResult:
+    """Simulate a scenario (default: the calibrated baseline) and return its tables.
+
+    Args:
+        scenario: Scenario, path to a scenario TOML, or None for the baseline.
+        seed: root seed (default: ``scenario.run.seed``).
+        years: horizon override [years].
+        progress: show a progress bar on stderr.
+        keep_model: keep the model object on the result (for inspection).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if years is not None:
+        sc = sc.with_overrides({"run.years": years})
+    if seed is not None:
+        sc = sc.with_overrides({"run.seed": seed})
+    t0 = time.perf_counter()
+    model = MiningIndustry(sc)
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=model.n_days, unit="day", desc=sc.name, file=sys.stderr) as bar:
+            while model.running:
+                model.step()
+                bar.update(1)
+    else:
+        model.run_model()
+    ts = model.recorder.timeseries()
+    result = RunResult(
+        scenario=sc,
+        seed=model.seed,
+        timeseries=ts,
+        firms=model.recorder.panel(),
+        firm_outcomes=model.recorder.firm_outcomes(),
+        summary=summarise(model, ts),
+        ledger=dict(model.ledger),
+        wall_time_s=time.perf_counter() - t0,
+        model=model if keep_model else None,
+    )
+    result.summary["wall_time_s"] = round(result.wall_time_s, 4)
+    return result
+
+
+def git_commit() -> str:
+    """The git commit of the working tree the package runs from ('unknown' outside git)."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        commit = out.stdout.strip() if out.returncode == 0 else "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return f"{commit}-dirty" if dirty and commit != "unknown" else commit
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def manifest(seed: int | list[int], wall_time_s: float, **extra: Any) -> dict[str, Any]:
+    """Provenance of a result: versions, git commit, seed(s), timings, platform."""
+    pkgs = {}
+    for p in ("abm-mining", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx", "plotly"):
+        try:
+            pkgs[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            pkgs[p] = None
+    return {
+        "package": "abm-mining",
+        "version": pkgs["abm-mining"],
+        "git_commit": git_commit(),
+        "seed": seed,
+        "wall_time_s": round(wall_time_s, 4),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": pkgs,
+        "command": " ".join(sys.argv),
+        **extra,
+    }
+
+
+def atomic_dir(out_dir: str | Path) -> tuple[Path, Path]:
+    """(final, staging): write into staging, then :func:`commit_dir` renames it into place."""
+    final = Path(out_dir)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    return final, staging
+
+
+def commit_dir(staging: Path, final: Path) -> None:
+    """Replace `final` by the fully written `staging` directory."""
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+
+
+def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
+    """Write the run's tables, summary, resolved scenario and manifest to `out_dir`."""
+    final, staging = atomic_dir(out_dir)
+    try:
+        result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        result.firms.to_parquet(staging / "firms.parquet", index=False)
+        result.firm_outcomes.to_parquet(staging / "firm_outcomes.parquet", index=False)
+        (staging / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+        result.scenario.save(staging / "scenario.toml")
+        (staging / "manifest.json").write_text(
+            json.dumps(
+                manifest(
+                    result.seed,
+                    result.wall_time_s,
+                    scenario=result.scenario.name,
+                    ledger=result.ledger,
+                ),
+                indent=2,
+            )
+            + "\n"
+        )
+        commit_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,491 @@
+"""Typed scenario schema: every model parameter with its unit, default and source.
+
+A scenario is data. It is a pydantic model that loads from and saves to TOML; unknown keys and
+out-of-range values are rejected with a message naming the field. The defaults *are* the
+calibrated baseline (2026-01-01), sourced from ../shared/CALIBRATION.md; ``abm scenario show``
+prints it and ``abm scenario doc`` prints the parameter table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parameter_table",
+    "scenario_from_dict",
+]
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is invalid; the message names the field(s) at fault."""
+
+
+class Section(BaseModel):
+    """Base of every scenario section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+def _f(default: Any, desc: str, **kw: Any) -> Any:
+    """Field with a description of the form 'what [unit]. Source: ...'."""
+    return Field(default, description=desc, **kw)
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+class RunConfig(Section):
+    start_date: dt.date = _f(dt.date(2026, 1, 1), "First simulated day [date].")
+    years: float = _f(10.0, "Horizon [years of 365 days].", gt=0, le=60)
+    seed: int = _f(42, "Root seed of the run's SeedSequence [integer].", ge=0)
+    panel_cadence_days: int = _f(30, "Firm-level panel is recorded every N days [days].", ge=1)
+    nakamoto_threshold: float = _f(
+        0.5, "Share that the Nakamoto coefficient's entities must exceed [0-1].", gt=0, lt=1
+    )
+
+
+class ProtocolConfig(Section):
+    start_height: int = _f(
+        929_100,
+        "Block height on the start date [blocks]. Source: 840,000 on 2024-04-20 plus "
+        "~144/day (derived; puts halving 1,050,000 in ~April 2028 per CALIBRATION.md).",
+        ge=0,
+    )
+    initial_difficulty: float = _f(
+        148e12, "Difficulty on the start date [-]. Source: Hashrate Index, 2026-01-01.", gt=0
+    )
+    block_luck: bool = _f(
+        True, "Blocks per day ~ Poisson(expected); false = expected count (deterministic)."
+    )
+    pool_fee: float = _f(
+        0.02,
+        "Pool fee taken from the pooled payout [0-1]. Source: FPPS/PPLNS fees 0-4% (assumption).",
+        ge=0,
+        lt=1,
+    )
+
+
+class FeeConfig(Section):
+    base_btc_per_block: float = _f(
+        0.03,
+        "Mean transaction fees per block outside spikes [BTC/block]. Source: CALIBRATION.md "
+        "(2025 avg ~0.036; base 0.02-0.10).",
+        ge=0,
+    )
+    volatility: float = _f(0.5, "Stationary sd of log fees [-].", ge=0, le=5)
+    persistence: float = _f(0.95, "Daily AR(1) coefficient of log fees [-].", ge=0, lt=1)
+    spike_rate_per_year: float = _f(3.0, "Fee spike days per year [1/year].", ge=0)
+    spike_mean_btc_per_block: float = _f(
+        0.3,
+        "Mean extra fee per block on a spike day [BTC/block]. Source: spikes of 10-40 BTC on "
+        "single blocks (CALIBRATION.md), spread over a day's blocks.",
+        ge=0,
+    )
+
+
+class PriceConfig(Section):
+    model: Literal["gbm_jump", "replay"] = _f(
+        "gbm_jump", "BTC price process: Merton jump-diffusion, or replay of observed prices."
+    )
+    initial_usd: float = _f(90_000.0, "BTC price on day one (gbm_jump) [USD].", gt=0)
+    drift_per_year: float = _f(
+        0.15, "Expected growth rate of the price, mu [1/year]. Assumption.", ge=-2, le=2
+    )
+    volatility_per_year: float = _f(
+        0.50,
+        "Diffusive volatility, sigma [1/sqrt(year)]. Source: realised BTC vol 2023-25 ~45-60%.",
+        ge=0,
+        le=3,
+    )
+    jump_rate_per_year: float = _f(2.0, "Jump arrivals [1/year]. Assumption.", ge=0)
+    jump_mean_log: float = _f(-0.05, "Mean log jump size [-]. Assumption.", ge=-3, le=3)
+    jump_std_log: float = _f(0.10, "Sd of log jump size [-]. Assumption.", ge=0, le=3)
+
+
+class Generation(Section):
+    name: str = _f(..., "ASIC model name.")
+    release_date: dt.date = _f(..., "Date of first volume shipments [date].")
+    efficiency_j_per_th: float = _f(..., "Energy per hash [J/TH].", gt=0)
+
+
+DEFAULT_GENERATIONS: list[dict[str, Any]] = [
+    # Source: CALIBRATION.md hardware table (Hashrate Index, MiningStore, TheMinerMag).
+    {"name": "Antminer S9", "release_date": dt.date(2016, 6, 1), "efficiency_j_per_th": 98.0},
+    {"name": "S17 Pro", "release_date": dt.date(2019, 4, 1), "efficiency_j_per_th": 40.0},
+    {"name": "S19 Pro", "release_date": dt.date(2020, 5, 1), "efficiency_j_per_th": 29.5},
+    {"name": "S19 XP", "release_date": dt.date(2022, 7, 1), "efficiency_j_per_th": 21.5},
+    {"name": "S21", "release_date": dt.date(2023, 11, 1), "efficiency_j_per_th": 17.5},
+    {"name": "S21 XP", "release_date": dt.date(2024, 6, 1), "efficiency_j_per_th": 13.5},
+    {"name": "S21 XP+ Hydro", "release_date": dt.date(2025, 6, 1), "efficiency_j_per_th": 11.0},
+    {"name": "S23 Hydro", "release_date": dt.date(2026, 3, 1), "efficiency_j_per_th": 9.5},
+]
+
+
+class HardwareConfig(Section):
+    generations: list[Generation] = _f(
+        [Generation(**g) for g in DEFAULT_GENERATIONS],
+        "ASIC generations in release order, efficiency improving. Source: CALIBRATION.md.",
+        min_length=1,
+    )
+    frontier_improvement_per_year: float = _f(
+        0.12,
+        "Efficiency gain of synthetic generations after the last listed one [1/year]. Source: "
+        "17-20%/yr historically (derived), assumed slowing as chips near process limits.",
+        ge=0,
+        lt=1,
+    )
+    new_generation_interval_years: float = _f(
+        1.0, "Spacing of synthetic future generations [years].", gt=0, le=5
+    )
+    on_sale_years: float = _f(
+        3.0, "A generation is sold new for this long after release [years].", gt=0
+    )
+    reference_power_price_usd_per_mwh: float = _f(
+        45.0,
+        "Power price of the marginal rig buyer that sets rig prices [USD/MWh]. Source: CCAF "
+        "2025 median delivered price.",
+        gt=0,
+    )
+    pricing_discount_rate: float = _f(
+        0.15, "Discount rate of the marginal buyer in rig pricing [1/year].", gt=0, le=1
+    )
+    economic_life_years: float = _f(
+        4.0, "Economic life used in rig valuation [years]. Source: 3-5 years.", gt=0, le=15
+    )
+    floor_price_usd_per_w: float = _f(
+        0.5,
+        "Manufacturer's floor price of new rigs per watt of draw [USD/W]; per TH it is this x "
+        "J/TH, so it falls as chips improve. Source: S21 XP ~$15/TH = $1.1/W (2025); "
+        "bear-market lows ~$0.2-0.5/W (CALIBRATION.md).",
+        ge=0,
+    )
+    max_age_years: float = _f(8.0, "Rigs older than this are scrapped [years].", gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HardwareConfig:
+        gens = self.generations
+        for a, b in itertools.pairwise(gens):
+            if b.release_date <= a.release_date:
+                raise ValueError(
+                    f"generations must be in release order: {b.name!r} is not after {a.name!r}"
+                )
+            if b.efficiency_j_per_th >= a.efficiency_j_per_th:
+                raise ValueError(
+                    f"generations must improve in efficiency: {b.name!r} is not below {a.name!r}"
+                )
+        return self
+
+
+class EnergyConfig(Section):
+    median_price_usd_per_mwh: float = _f(
+        45.0,
+        "Median delivered power price for a firm of reference size [USD/MWh]. Source: CCAF 2025.",
+        gt=0,
+    )
+    reference_size_ehs: float = _f(1.0, "Firm size at which the median applies [EH/s].", gt=0)
+    size_elasticity: float = _f(
+        0.10,
+        "Power price falls as size^-elasticity [-]. Source: listed miners $20-50/MWh vs small "
+        "$60-80+ (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    dispersion_log: float = _f(0.30, "Sd of log power price across firms [-].", ge=0, le=2)
+    min_price_usd_per_mwh: float = _f(15.0, "Lower clip of power prices [USD/MWh].", ge=0)
+    max_price_usd_per_mwh: float = _f(120.0, "Upper clip of power prices [USD/MWh].", gt=0)
+    source_mix: dict[Literal["hydro", "wind", "solar", "gas", "grid", "stranded"], float] = _f(
+        {"hydro": 0.23, "wind": 0.15, "solar": 0.03, "gas": 0.30, "grid": 0.21, "stranded": 0.08},
+        "Share of firms by primary source [0-1]. Source: CCAF 2025 mix (nuclear+coal as grid, "
+        "off-grid gas as stranded).",
+    )
+    outage_prob_per_day: dict[
+        Literal["hydro", "wind", "solar", "gas", "grid", "stranded"], float
+    ] = _f(
+        {
+            "hydro": 0.002,
+            "wind": 0.01,
+            "solar": 0.01,
+            "gas": 0.003,
+            "grid": 0.002,
+            "stranded": 0.02,
+        },
+        "Probability that a site is down for a whole day, by source [1/day]. Assumption.",
+    )
+    dry_season_months: list[int] = _f(
+        [12, 1, 2, 3], "Months when hydro sites run at reduced availability [1-12]."
+    )
+    seasonal_share_of_hydro: float = _f(
+        0.4,
+        "Share of hydro sites that are seasonal (run-of-river) [0-1]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    dry_season_availability: float = _f(
+        0.5,
+        "Share of hydro capacity available in the dry season [0-1]. Source: Bhutan's hydro "
+        "mining stops in winter (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    fixed_opex_usd_per_mw_day: float = _f(
+        270.0,
+        "Non-energy operating cost per MW of capacity [USD/MW/day]. Source: electricity ~80% "
+        "of opex (CCAF) -> 0.25 x $45/MWh x 24 h.",
+        ge=0,
+    )
+    capex_usd_per_mw: float = _f(
+        330_000.0,
+        "Cost of new mining power capacity (site build) [USD/MW]. Source: $0.3-0.35M/MW.",
+        ge=0,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EnergyConfig:
+        total = sum(self.source_mix.values())
+        if abs(total - 1.0) > 1e-6 or any(v < 0 for v in self.source_mix.values()):
+            raise ValueError(f"source_mix must be non-negative shares summing to 1 (got {total})")
+        missing = set(self.source_mix) - set(self.outage_prob_per_day)
+        if missing:
+            raise ValueError(f"outage_prob_per_day lacks sources {sorted(missing)}")
+        if any(not 0 <= v <= 1 for v in self.outage_prob_per_day.values()):
+            raise ValueError("outage_prob_per_day values must be in [0, 1]")
+        if any(not 1 <= m <= 12 for m in self.dry_season_months):
+            raise ValueError("dry_season_months must be month numbers 1-12")
+        if self.min_price_usd_per_mwh >= self.max_price_usd_per_mwh:
+            raise ValueError("min_price_usd_per_mwh must be below max_price_usd_per_mwh")
+        return self
+
+
+class FirmSpec(Section):
+    """One explicitly listed firm (used by the contest limit and hand-built studies)."""
+
+    name: str = _f(..., "Firm name.")
+    hashrate_ehs: float = _f(..., "Installed hashrate on day one [EH/s].", gt=0)
+    power_price_usd_per_mwh: float = _f(..., "Delivered power price [USD/MWh].", gt=0)
+    generation: str | None = _f(
+        None, "Generation of its whole fleet (name); default: newest released by start."
+    )
+    capacity_mw: float | None = _f(
+        None, "Power capacity [MW]; default: fleet draw x (1 + mean headroom).", gt=0
+    )
+    cash_usd: float = _f(0.0, "Cash on day one [USD].", ge=0)
+    kind: Literal["private", "listed"] = _f("private", "Ownership type.")
+    source: Literal["hydro", "wind", "solar", "gas", "grid", "stranded"] = _f(
+        "grid", "Primary energy source."
+    )
+
+
+class FirmsConfig(Section):
+    population: Literal["calibrated", "explicit"] = _f(
+        "calibrated",
+        "calibrated: draw the baseline population below; explicit: use `explicit` firms only.",
+    )
+    n_firms: int = _f(600, "Number of firms on day one (calibrated population) [-].", ge=5)
+    initial_hashrate_ehs: float = _f(
+        1130.0,
+        "Hashrate installed on day one, running or curtailed [EH/s]. Source: ~1,000-1,150 EH/s "
+        "running in 2025-26; ~7% of installed rigs are off on day one (old rigs, dry season).",
+        gt=0,
+    )
+    n_large: int = _f(
+        14, "Number of large (listed) firms [-]. Source: ~15 listed miners of size.", ge=4
+    )
+    large_share: float = _f(
+        0.35,
+        "Listed/large firms' share of hashrate [0-1]. Source: 33-38% (Sep-Oct 2025).",
+        gt=0,
+        lt=1,
+    )
+    top4_share: float = _f(
+        0.20,
+        "Top four firms' share of hashrate [0-1]. Source: ~20% of 874 EH/s (mid 2025).",
+        gt=0,
+        lt=1,
+    )
+    tail_pareto_alpha: float = _f(
+        1.1, "Pareto tail index of private firm sizes [-]. Assumption.", gt=0.2, le=5
+    )
+    tail_max_ehs: float = _f(8.0, "Largest private firm on day one [EH/s].", gt=0)
+    small_max_ehs: float = _f(1.0, "Size-class threshold: small below this [EH/s].", gt=0)
+    large_min_ehs: float = _f(10.0, "Size-class threshold: large at or above this [EH/s].", gt=0)
+    capacity_headroom_max: float = _f(
+        0.15, "Spare power capacity on day one ~ U(0, max) of fleet draw [0-1].", ge=0, le=2
+    )
+    fleet_age_years_large: float = _f(
+        2.0,
+        "Mean fleet age of large firms [years]. Source: fleet avg 28.2 J/TH in 2024 "
+        "(CCAF), listed fleets newer.",
+        ge=0,
+    )
+    fleet_age_years_small: float = _f(3.5, "Mean fleet age of private firms [years].", ge=0)
+    hurdle_rate_listed: float = _f(
+        0.12, "Hurdle (cost of capital) of listed firms [1/year]. Source: CALIBRATION.md.", gt=0
+    )
+    hurdle_rate_private: float = _f(
+        0.22, "Hurdle of private firms [1/year]. Source: cost of equity 15-25% (derived).", gt=0
+    )
+    cash_days_listed: float = _f(
+        180.0, "Cash on day one in days of gross revenue, listed firms [days].", ge=0
+    )
+    cash_days_private: float = _f(60.0, "Cash on day one, private firms [days].", ge=0)
+    explicit: list[FirmSpec] = _f([], "Explicit firms (population = 'explicit').")
+
+    @model_validator(mode="after")
+    def _check(self) -> FirmsConfig:
+        if self.population == "explicit" and not self.explicit:
+            raise ValueError("population = 'explicit' needs at least one [[firms.explicit]]")
+        if self.population == "calibrated":
+            if self.top4_share >= self.large_share:
+                raise ValueError("top4_share must be below large_share")
+            if self.n_large >= self.n_firms:
+                raise ValueError("n_large must be below n_firms")
+        if self.small_max_ehs >= self.large_min_ehs:
+            raise ValueError("small_max_ehs must be below large_min_ehs")
+        return self
+
+
+class BehaviourConfig(Section):
+    investment_rule: Literal["npv", "best_response"] = _f(
+        "npv",
+        "npv: buy rigs when their NPV at the firm's hurdle is positive; best_response: the "
+        "contest limit (costless hashrate, no capacity or cash limits, Tullock best response).",
+    )
+    review_cadence_days: int = _f(30, "Each firm reviews its fleet every N days [days].", ge=1)
+    hashprice_ema_halflife_days: float = _f(
+        30.0, "Half-life of adaptive hashprice expectations [days].", gt=0
+    )
+    expected_hashprice_decline_per_year: float = _f(
+        0.20,
+        "Decline of hashprice that firms expect (network growth, fee-free) [1/year]. Source: "
+        "hashprice 315 (2021) -> 124 -> 75 -> ~55 (2024) (CALIBRATION.md).",
+        ge=0,
+        le=2,
+    )
+    reinvest_fraction: float = _f(
+        0.5, "Share of cash above the reserve spent at a review [0-1].", ge=0, le=1
+    )
+    cash_reserve_days: float = _f(
+        60.0, "Cash kept back from investment, in days of operating cost [days].", ge=0
+    )
+    max_capacity_growth_per_review: float = _f(
+        0.05, "Largest power-capacity addition at one review [share of capacity].", ge=0, le=5
+    )
+    retire_margin: float = _f(
+        0.0,
+        "Retire a vintage when expected hashprice < energy cost x (1 + margin) [-].",
+        ge=-0.5,
+        le=2,
+    )
+    best_response_speed: float = _f(
+        0.2,
+        "Partial-adjustment speed towards the best response (contest limit) [0-1].",
+        gt=0,
+        le=1,
+    )
+
+
+class Scenario(Section):
+    """A complete, validated simulation scenario (defaults = the calibrated 2026 baseline)."""
+
+    name: str = _f("baseline", "Scenario name.")
+    description: str = _f(
+        "Calibrated baseline: the Bitcoin mining industry on 2026-01-01 (CALIBRATION.md).",
+        "Free text.",
+    )
+    run: RunConfig = RunConfig()
+    protocol: ProtocolConfig = ProtocolConfig()
+    fees: FeeConfig = FeeConfig()
+    price: PriceConfig = PriceConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    energy: EnergyConfig = EnergyConfig()
+    firms: FirmsConfig = FirmsConfig()
+    behaviour: BehaviourConfig = BehaviourConfig()
+
+    # -- I/O -------------------------------------------------------------------------------
+    def to_toml(self) -> str:
+        """Serialise the resolved scenario (every parameter) as TOML."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return tomli_w.dumps(data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_toml())
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A copy with dotted-path overrides, e.g. {'price.volatility_per_year': 0.6}."""
+        data = self.model_dump(mode="python")
+        for path, value in overrides.items():
+            node = data
+            keys = path.split(".")
+            for k in keys[:-1]:
+                if not isinstance(node, dict) or k not in node:
+                    raise ScenarioError(f"{path}: no such scenario parameter")
+                node = node[k]
+            if not isinstance(node, dict) or keys[-1] not in node:
+                raise ScenarioError(f"{path}: no such scenario parameter")
+            node[keys[-1]] = value
+        return scenario_from_dict(data, origin="overrides")
+
+
+def _format_errors(err: ValidationError, origin: str) -> str:
+    lines = [f"{origin}: invalid scenario"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown parameter"
+        lines.append(f"  {loc}: {msg} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def scenario_from_dict(data: dict[str, Any], origin: str = "scenario") -> Scenario:
+    """Validate a nested dict into a Scenario, raising ScenarioError naming each bad field."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err, origin)) from None
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Load a scenario TOML file (missing keys take the baseline defaults); None = baseline."""
+    if path is None:
+        return Scenario()
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"{p}: scenario file not found")
+    try:
+        data = tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError(f"{p}: not valid TOML: {err}") from None
+    return scenario_from_dict(data, origin=str(p))
+
+
+def parameter_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, str]]:
+    """Rows (parameter, default, description) for every leaf parameter, for documentation."""
+    rows: list[dict[str, str]] = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        path = f"{prefix}{name}"
+        if isinstance(ann, type) and issubclass(ann, Section):
+            rows.extend(parameter_table(ann, prefix=f"{path}."))
+            continue
+        default = field.default
+        if isinstance(default, list) and default and isinstance(default[0], BaseModel):
+            shown = f"{len(default)} entries"
+        elif isinstance(default, dict):
+            shown = ", ".join(f"{k}={v}" for k, v in default.items())
+        else:
+            shown = repr(default) if not isinstance(default, str) else default
+        rows.append({"parameter": path, "default": shown, "description": field.description or ""})
+    return rows

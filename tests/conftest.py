@@ -1,0 +1,31 @@
+"""Shared fixtures: small, fast scenarios built from the baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from abm import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+
+
+def small_scenario(n_firms: int = 40, years: float = 0.5, **overrides) -> Scenario:
+    """The baseline scaled down: fewer firms (same shares), a shorter horizon."""
+    sc = Scenario().with_overrides(
+        {
+            "firms.n_firms": n_firms,
+            "firms.n_large": 5,
+            "run.years": years,
+            "firms.initial_hashrate_ehs": 1130.0,
+            "firms.tail_max_ehs": 1130.0,
+        }
+    )
+    return sc.with_overrides(overrides) if overrides else sc
+
+
+@pytest.fixture
+def small() -> Scenario:
+    return small_scenario()

@@ -1,0 +1,83 @@
+"""Decision rules and rig pricing on hand-built cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from abm.behaviour import operate, plan_investment, retire_mask
+from abm.markets.energy import energy_cost_usd_per_th_day
+from abm.markets.hardware import build_generations, pv_annuity_days, rig_value_usd_per_th
+from abm.scenario import HardwareConfig
+
+
+def test_energy_cost_per_th_day():
+    # 20 J/TH x 24 h = 480 Wh = 0.00048 MWh per TH-day; at $50/MWh -> $0.024
+    c = energy_cost_usd_per_th_day(np.array([50.0]), np.array([20 * 24 / 1e6]))
+    assert c[0, 0] == pytest.approx(0.024)
+
+
+def test_operate_curtails_uneconomic_and_fills_capacity_most_efficient_first():
+    power_mw_per_th = np.array([30e-6, 20e-6, 10e-6])  # 30, 20, 10 J/TH
+    fleet = np.array([[1e6, 1e6, 1e6], [1e6, 1e6, 1e6]])  # 1 EH/s of each vintage
+    # firm 0: the 30 J/TH vintage costs more than revenue; firm 1: all economic
+    cost = np.array([[0.05, 0.02, 0.01], [0.03, 0.02, 0.01]])
+    revenue = 0.04
+    # firm 0 has 100 MW: 10 J/TH needs 10 MW, 20 J/TH needs 20 MW -> both run (30 MW)
+    # firm 1 has 25 MW: 10 MW for the newest, 15 MW left for 20 J/TH -> 0.75e6 TH/s, 0 of oldest
+    running = operate(fleet, cost, revenue, np.array([100.0, 25.0]), power_mw_per_th)
+    np.testing.assert_allclose(running[0], [0.0, 1e6, 1e6])
+    np.testing.assert_allclose(running[1], [0.0, 0.75e6, 1e6])
+
+
+def test_retire_mask():
+    cost = np.array([[0.05, 0.02]])
+    mask = retire_mask(cost, 0.04, 0.0, np.array([100, 4000]), 3000)
+    # first: cost 0.05 > 0.04 (uneconomic); second: economic but 4000 days > 3000 (too old)
+    assert mask.tolist() == [[True, True]]
+    assert retire_mask(cost, 0.06, 0.0, np.array([1, 1]), 3000).tolist() == [[False, False]]
+
+
+def test_pv_annuity_and_rig_value():
+    # r -> 0: PV of $1/day for 2 years = 730 days
+    assert pv_annuity_days(0.0, 2.0) == pytest.approx(730, rel=1e-6)
+    # r = 10%/yr, 1 year: (1 - e^-0.1)/0.1 x 365 = 0.951626 x 365 = 347.34
+    assert pv_annuity_days(0.1, 1.0) == pytest.approx(347.3435, rel=1e-5)
+    # value with no decline and zero cost = hp x PV
+    v = rig_value_usd_per_th(0.04, np.array([0.0]), 0.1, 0.0, 1.0)
+    assert v[0] == pytest.approx(0.04 * 347.3435, rel=1e-5)
+
+
+def test_plan_investment_fills_headroom_then_expands_within_budget():
+    npv = np.array([[5.0, 10.0], [-1.0, -2.0]])  # USD/TH; firm 1 has nothing worth buying
+    price = np.array([10.0, 20.0])  # per-dollar NPV 0.5 each -> argmax picks the first
+    mw_per_th = np.array([20e-6, 10e-6])
+    plan = plan_investment(
+        npv,
+        price,
+        mw_per_th,
+        headroom_mw=np.array([1.0, 5.0]),
+        capacity_mw=np.array([10.0, 10.0]),
+        budget_usd=np.array([1e6, 1e6]),
+        capex_usd_per_mw=100_000.0,
+        max_growth=0.1,
+    )
+    # firm 0: gen 0 (20 J/TH): headroom 1 MW -> 50,000 TH/s x $10 = $500,000;
+    # build cost per TH = 20e-6 x 100,000 = $2 < NPV $5 -> expand 1 MW = 50,000 TH/s at $12/TH =
+    # $600,000, but only $500,000 of budget is left -> 5/6 of it: 41,666.7 TH/s, 0.8333 MW
+    assert plan.generation[0] == 0
+    assert plan.ths[0] == pytest.approx(50_000 + 41_666.667, rel=1e-6)
+    assert plan.mw_added[0] == pytest.approx(0.833333, rel=1e-5)
+    assert plan.rigs_usd[0] + plan.infra_usd[0] == pytest.approx(1e6)
+    assert plan.ths[1] == 0 and plan.rigs_usd[1] == 0
+
+
+def test_synthetic_generations_improve_at_the_frontier_rate():
+    hw = HardwareConfig(frontier_improvement_per_year=0.12)
+    g = build_generations(hw, dt.date(2026, 1, 1), 365 * 4)
+    # last listed: S23 Hydro 9.5 J/TH on 2026-03-01; next one a year later at 9.5 x 0.88 = 8.36
+    i = g.names.index("S23 Hydro")
+    assert g.efficiency_j_per_th[i + 1] == pytest.approx(8.36)
+    assert g.release_day[i + 1] - g.release_day[i] == 365

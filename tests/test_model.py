@@ -1,0 +1,115 @@
+"""The Mesa model surface, determinism, and the calibrated baseline's day one."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from abm import MiningIndustry, Scenario, run
+from abm.firms import MiningFirm
+from abm.recorder import DAILY_COLUMNS, PANEL_COLUMNS
+from tests.conftest import small_scenario
+
+
+@pytest.fixture(scope="module")
+def baseline_day0() -> MiningIndustry:
+    m = MiningIndustry(Scenario().with_overrides({"run.years": 0.1}), seed=7)
+    m.step()
+    return m
+
+
+def test_is_a_mesa_model_with_agents(baseline_day0):
+    m = baseline_day0
+    assert isinstance(m, mesa.Model)
+    firms = m.agents_by_type[MiningFirm]
+    assert len(firms) == 600
+    listed = firms.select(lambda a: a.kind == "listed")
+    assert len(listed) == 14
+    # an agent is a view on its row
+    a = firms.to_list()[0]
+    assert a.hashrate_ehs == m.firms.running_ths[a.row] / 1e6
+    assert m.steps == 1
+
+
+def test_baseline_calibration_day_one(baseline_day0):
+    """Targets from CALIBRATION.md, checked on the first simulated day."""
+    m = baseline_day0
+    ts = m.recorder.timeseries()
+    t = m.firms
+    # difficulty ~148e12 on 2026-01-01
+    assert m.params.protocol.initial_difficulty == 148e12
+    # network ~1,050 EH/s (1,000-1,150 observed)
+    assert 1000 <= ts["network_hashrate_ehs"].iloc[0] <= 1150
+    # hashprice within 15% of $38/PH/day (Nov 2025 - Jan 2026)
+    assert abs(ts["hashprice_usd_per_ph_day"].iloc[0] / 38.0 - 1) <= 0.15
+    assert ts["subsidy_btc"].iloc[0] == 3.125
+    # listed/large firms ~35% of hashrate, top four ~20%
+    h = t.fleet_ths.sum(axis=1)
+    share = h / h.sum()
+    assert share[t.kind == 1].sum() == pytest.approx(0.35, abs=0.02)
+    assert np.sort(share)[-4:].sum() == pytest.approx(0.20, abs=0.02)
+    # firm-level HHI: derived estimate 150-300; CR4 ~20-23%
+    assert 150 <= ts["hhi_firm"].iloc[0] <= 300
+    # median power price ~$45/MWh, larger firms cheaper
+    assert np.median(t.power_price_usd_per_mwh) == pytest.approx(45, abs=5)
+    assert np.corrcoef(np.log(h), np.log(t.power_price_usd_per_mwh))[0, 1] < -0.2
+    assert t.power_price_usd_per_mwh[t.kind == 1].mean() < 40
+    # several hundred firms with a long tail of small miners
+    assert 300 <= t.n <= 1000
+    assert (t.size_class == 0).mean() > 0.5
+
+
+def test_halving_in_april_2028():
+    # 1,050,000 - 929,100 = 120,900 blocks / 144 per day = 839.6 days after 2026-01-01 = 2028-04
+    sc = small_scenario(years=2.6, **{"protocol.block_luck": False})
+    ts = run(sc, seed=1).timeseries
+    first_half = ts.loc[ts["subsidy_btc"] == 1.5625, "date"].iloc[0]
+    assert pd.Timestamp("2028-02-01") <= first_half <= pd.Timestamp("2028-06-30")
+
+
+def test_same_seed_same_output_different_seed_differs():
+    sc = small_scenario(years=0.5)
+    a, b, c = run(sc, seed=11), run(sc, seed=11), run(sc, seed=12)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+    pd.testing.assert_frame_equal(a.firms, b.firms)
+    assert not a.timeseries["btc_price_usd"].equals(c.timeseries["btc_price_usd"])
+
+
+def test_streams_are_independent_of_other_features():
+    # switching block luck off must not change the price path (common random numbers)
+    sc = small_scenario(years=0.3)
+    a = run(sc, seed=5).timeseries
+    b = run(sc.with_overrides({"protocol.block_luck": False}), seed=5).timeseries
+    np.testing.assert_array_equal(a["btc_price_usd"], b["btc_price_usd"])
+    np.testing.assert_array_equal(a["fees_btc_per_block"], b["fees_btc_per_block"])
+
+
+def test_output_columns_documented():
+    r = run(small_scenario(years=0.2), seed=1)
+    assert list(r.timeseries.columns) == list(DAILY_COLUMNS)
+    assert list(r.firms.columns) == list(PANEL_COLUMNS)
+    assert r.firms["day"].nunique() == len(range(0, 73, 30)) + 1  # days 0, 30, 60 and the last
+
+
+def test_retarget_tracks_hashrate():
+    # with hashrate above the difficulty-implied rate, blocks come faster than 144/day and the
+    # next retarget raises difficulty in proportion (within the x4 clamp)
+    sc = small_scenario(
+        years=0.3,
+        **{
+            "protocol.block_luck": False,
+            "price.volatility_per_year": 0.0,
+            "price.jump_rate_per_year": 0.0,
+        },
+    )
+    r = run(sc, seed=2)
+    ts = r.timeseries
+    changed = ts.index[ts["difficulty"].diff().fillna(0) != 0]
+    assert len(changed) >= 2
+    # the second retarget covers a period simulated entirely by the model
+    a, b = changed[0], changed[1]
+    implied = ts["difficulty"].iloc[b] * 2**32 / 600 / 1e18
+    hashrate_window = ts["network_hashrate_ehs"].iloc[a + 1 : b + 1].mean()
+    assert implied == pytest.approx(hashrate_window, rel=0.03)

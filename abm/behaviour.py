@@ -26,12 +26,17 @@ def operate(
     own power price (otherwise it is curtailed). Available power capacity caps what runs, and
     it is filled from the most efficient vintage down.
     """
-    want_mw = np.where(cost_usd_per_th_day < revenue_usd_per_th_day, fleet_ths, 0.0)
-    want_mw *= power_mw_per_th
-    # power of strictly more efficient vintages (those to the right)
-    more_efficient_mw = np.cumsum(want_mw[:, ::-1], axis=1)[:, ::-1] - want_mw
-    room_mw = np.maximum(available_mw[:, None] - more_efficient_mw, 0.0)
-    return np.minimum(want_mw, room_mw) / power_mw_per_th
+    want_ths = np.where(cost_usd_per_th_day < revenue_usd_per_th_day, fleet_ths, 0.0)
+    want_mw = want_ths * power_mw_per_th
+    # only firms whose wanted power exceeds what is available need the merit order
+    short = np.flatnonzero(want_mw.sum(axis=1) > available_mw)
+    if short.size:
+        w = want_mw[short]
+        # power of strictly more efficient vintages (those to the right)
+        more_efficient_mw = np.cumsum(w[:, ::-1], axis=1)[:, ::-1] - w
+        room_mw = np.maximum(available_mw[short, None] - more_efficient_mw, 0.0)
+        want_ths[short] = np.minimum(w, room_mw) / power_mw_per_th
+    return want_ths
 
 
 def retire_mask(

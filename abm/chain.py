@@ -81,6 +81,11 @@ def subsidy_btc(height: ArrayLike) -> float | NDArray[np.float64]:
     ``(50e8 sat >> (height // 210000)) / 1e8``, and 0 after 64 halvings. Integer input
     only; a scalar gives a float, an array gives an array of the same shape.
     """
+    if type(height) is int:  # fast path: called every simulated day
+        if height < 0:
+            raise ValueError("height must be non-negative")
+        halvings = height // HALVING_INTERVAL_BLOCKS
+        return (INITIAL_SUBSIDY_SAT >> halvings) / SAT_PER_BTC if halvings < _MAX_HALVINGS else 0.0
     return _scalar_or_array(_subsidy_sat(height) / SAT_PER_BTC)
 
 

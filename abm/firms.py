@@ -179,6 +179,7 @@ class MiningFirm(mesa.Agent):
         t.exit_cause[self.row] = EXIT_CAUSES.index(cause)
         t.capacity_mw[self.row] = 0.0
         t.fleet_ths[self.row] = 0.0
+        self.model.n_exits += 1
         self.remove()
 
     def __repr__(self) -> str:
@@ -197,6 +198,14 @@ class Population:
     names: list[str]
     fleet_ths: np.ndarray
     cols: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def review_offsets(rng: np.random.Generator, n: int, sc: Scenario) -> np.ndarray:
+    """Day offsets of each firm's review within the cadence, in steps of the stagger."""
+    b = sc.behaviour
+    return (
+        rng.integers(0, b.review_cadence_days, n) // b.review_stagger_days * b.review_stagger_days
+    )
 
 
 def size_classes(hashrate_ehs: np.ndarray, cfg: FirmsConfig) -> np.ndarray:
@@ -276,7 +285,7 @@ def calibrated_population(
         "capacity_mw": capacity,
         "outage_prob": outage_probabilities(source, sc.energy),
         "hurdle_rate": np.where(listed, cfg.hurdle_rate_listed, cfg.hurdle_rate_private),
-        "review_offset": rng.integers(0, sc.behaviour.review_cadence_days, n),
+        "review_offset": review_offsets(rng, n, sc),
         "cash_usd": share * network_revenue_usd_day * cash_days,
         "initial_hashrate_ehs": sizes,
     }

@@ -94,7 +94,7 @@ class MiningIndustry(mesa.Model):
         self._block_carry = 0.0
 
         # firms
-        reward0 = chain.subsidy_btc(sc.protocol.start_height) + f.base_btc_per_block
+        reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + f.base_btc_per_block
         revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.price_usd[0]
         self.firms = FirmTable(self.gens.n)
         if sc.firms.population == "explicit":
@@ -104,6 +104,9 @@ class MiningIndustry(mesa.Model):
         rows = self.firms.append(pop.names, pop.fleet_ths, **pop.cols)
         self.firm_agents: list[MiningFirm] = [MiningFirm(self, int(r)) for r in rows]
         self._refresh_costs()
+        days = np.arange(self.n_days + 1)
+        self._released = np.searchsorted(self.gens.release_day, days, side="right")
+        self._update_live_columns(0)
 
         # adaptive expectations: start from the difficulty-implied revenue per TH-day
         self.expected_hashprice_usd_per_th_day = self._revenue_per_th_day(
@@ -111,6 +114,8 @@ class MiningIndustry(mesa.Model):
         )
         self._ema_weight = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
         self._rig_prices_day = -1
+        self.n_exits = 0
+        self.rig_prices(0)
         self.ledger = {
             k: 0.0
             for k in (
@@ -158,6 +163,20 @@ class MiningIndustry(mesa.Model):
         payout = 1.0 - self.params.protocol.pool_fee
         return reward_btc_per_block * price_usd * chain.BLOCKS_PER_DAY * payout / implied_ths
 
+    def _update_live_columns(self, day: int) -> None:
+        """Restrict the daily path to generations someone holds or can buy (others are 0)."""
+        held = np.flatnonzero(self.firms.fleet_ths.any(axis=0))
+        hi = max(int(self._released[day]), int(held[-1]) + 1 if held.size else 1)
+        lo = int(held[0]) if held.size else hi - 1
+        self._live = slice(lo, hi)
+
+    @property
+    def running_by_gen_ths(self) -> np.ndarray:
+        """Hashrate each firm ran on the last simulated day, by generation [TH/s]."""
+        full = np.zeros_like(self.firms.fleet_ths)
+        full[:, self._live_ran] = self._running_live
+        return full
+
     @property
     def date(self) -> dt.date:
         return self.start_date + dt.timedelta(days=self.day)
@@ -181,16 +200,17 @@ class MiningIndustry(mesa.Model):
             sc.energy.dry_season_availability,
         )
         # 2. operate
-        subsidy_now = chain.subsidy_btc(self.chain.height)
+        subsidy_now = chain.subsidy_btc(self.chain.height + 1)  # next block's subsidy
         rev_th = self._revenue_per_th_day(subsidy_now + fee, price)
+        live = self._live  # generations anyone holds today (other columns are all zero)
         running = behaviour.operate(
-            t.fleet_ths,
-            self.cost_usd_per_th_day,
+            t.fleet_ths[:, live],
+            self.cost_usd_per_th_day[:, live],
             rev_th,
             t.capacity_mw * avail,
-            self.gens.power_mw_per_th,
+            self.gens.power_mw_per_th[live],
         )
-        self.running_by_gen_ths = running
+        self._running_live, self._live_ran = running, live
         run_f = running.sum(axis=1)
         total_ths = run_f.sum()
         hashrate_ehs = total_ths / 1e6
@@ -206,7 +226,7 @@ class MiningIndustry(mesa.Model):
 
         # 4. account (treasury: sell mined BTC at today's price)
         usd_f = btc_f * price
-        energy_f = (running @ self.gens.energy_mwh_per_th_day) * t.power_price_usd_per_mwh
+        energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
         fixed_f = t.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
         if self.contest:
             fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
@@ -246,6 +266,8 @@ class MiningIndustry(mesa.Model):
                 self._review(np.flatnonzero(due), d)
             # 6. distress
             self._resolve_distress()
+            if due.any() or self._released[d + 1] > self._live.stop:
+                self._update_live_columns(d + 1)
 
         # 8. record
         self.recorder.record_day(d, price, fee, hashrate_ehs, n_blocks, blocks, reward_btc)
@@ -273,6 +295,8 @@ class MiningIndustry(mesa.Model):
                 self.params.behaviour.expected_hashprice_decline_per_year,
             )
             self._rig_prices_day = day
+            on_sale = self._rig_prices[0][np.isfinite(self._rig_prices[0])]
+            self.frontier_rig_price_usd_per_th = float(on_sale[-1]) if on_sale.size else np.nan
         return self._rig_prices
 
     def _review(self, rows: np.ndarray, day: int) -> None:

@@ -106,26 +106,27 @@ class Recorder:
         m, t, out = self.model, self.model.firms, self.daily
         running = t.running_ths
         conc = metrics.concentration(running[t.active], threshold=self._threshold, k=4)
-        subsidy = float(chain.subsidy_btc(m.chain.height - n_blocks))
+        subsidy = chain.subsidy_btc(m.chain.height - n_blocks + 1)
         total = running.sum()
-        eff = (
-            (m.running_by_gen_ths.sum(axis=0) @ m.gens.efficiency_j_per_th) / total
-            if total > 0
-            else np.nan
-        )
+        by_gen = m._running_live.sum(axis=0)
+        eff = by_gen @ m.gens.efficiency_j_per_th[m._live_ran] / total if total > 0 else np.nan
         ini = self._initial_rows
         share = np.bincount(t.size_class[ini], weights=running[ini], minlength=3)
         alive = np.bincount(t.size_class[ini], weights=t.active[ini], minlength=3)
-        new_price, _ = m.rig_prices(d)
-        finite = new_price[np.isfinite(new_price)]
+        frontier = m.frontier_rig_price_usd_per_th
         row = {
             "btc_price_usd": price_usd,
             "network_hashrate_ehs": hashrate_ehs,
-            "installed_hashrate_ehs": t.fleet_ths.sum() / 1e6,
+            "installed_hashrate_ehs": t.fleet_ths[:, m._live_ran].sum() / 1e6,
             "difficulty": m.chain.difficulty,
             "height": m.chain.height,
-            "hashprice_usd_per_ph_day": chain.hashprice_usd_per_ph_day(
-                subsidy + fee_btc_per_block, price_usd, hashrate_ehs
+            "hashprice_usd_per_ph_day": (
+                (subsidy + fee_btc_per_block)
+                * chain.BLOCKS_PER_DAY
+                * price_usd
+                / (hashrate_ehs * 1000.0)
+                if hashrate_ehs > 0
+                else 0.0
             ),
             "subsidy_btc": subsidy,
             "fees_btc_per_block": fee_btc_per_block,
@@ -141,14 +142,14 @@ class Recorder:
             "fleet_efficiency_j_per_th": eff,
             "capacity_mw": t.capacity_mw.sum(),
             "energy_cost_usd": t.energy_cost_usd.sum(),
-            "frontier_rig_price_usd_per_th": finite[-1] if finite.size else np.nan,
+            "frontier_rig_price_usd_per_th": frontier,
             "share_small": share[0] / total if total > 0 else 0.0,
             "share_medium": share[1] / total if total > 0 else 0.0,
             "share_large": share[2] / total if total > 0 else 0.0,
             "surviving_small": alive[0] / self._initial_by_class[0],
             "surviving_medium": alive[1] / self._initial_by_class[1],
             "surviving_large": alive[2] / self._initial_by_class[2],
-            "exits_cum": int((t.exit_day >= 0).sum()),
+            "exits_cum": m.n_exits,
         }
         for k, v in row.items():
             out[k][d] = v

@@ -363,6 +363,11 @@ class BehaviourConfig(Section):
         "contest limit (costless hashrate, no capacity or cash limits, Tullock best response).",
     )
     review_cadence_days: int = _f(30, "Each firm reviews its fleet every N days [days].", ge=1)
+    review_stagger_days: int = _f(
+        7,
+        "Review days are staggered across firms in steps of N days (reviews are batched) [days].",
+        ge=1,
+    )
     hashprice_ema_halflife_days: float = _f(
         30.0, "Half-life of adaptive hashprice expectations [days].", gt=0
     )

@@ -51,10 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run(sc, seed=seed, years=args.years, progress=not args.quiet)
     path = result.save(out)
     print(summary_table(result.summary))
-    print(
-        f"\nwrote {path}/ (timeseries.parquet, firms.parquet, firm_outcomes.parquet, "
-        f"summary.json, scenario.toml, manifest.json) in {result.wall_time_s:.2f} s"
-    )
+    files = ", ".join(sorted(p.name for p in path.iterdir()))
+    print(f"\nwrote {path}/ ({files}) in {result.wall_time_s:.2f} s")
     return 0
 
 

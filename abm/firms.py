@@ -62,6 +62,19 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "cum_fixed_cost_usd": (float, 0.0),
     "cum_capex_usd": (float, 0.0),
     "cum_asset_sales_usd": (float, 0.0),
+    # balance sheet and financing
+    "debt_usd": (float, 0.0),
+    "debt_rate": (float, 0.0),
+    "debt_maturity_day": (np.int32, 0),
+    "ltv_limit": (float, 0.0),
+    "hold_fraction": (float, 0.0),
+    "fleet_book_usd": (float, 0.0),
+    "site_book_usd": (float, 0.0),
+    "cum_interest_usd": (float, 0.0),
+    # ownership and status
+    "ultimate_owner": (np.int32, -1),
+    "acquired_day": (np.int32, -1),
+    "idle_days": (np.int32, 0),
 }
 
 
@@ -97,7 +110,9 @@ class FirmTable:
         start = self.n
         self.fleet_ths = np.vstack([self.fleet_ths, fleet_ths])
         self.name.extend(names)
-        return np.arange(start, start + k)
+        rows = np.arange(start, start + k)
+        self.ultimate_owner[rows] = rows  # a new firm owns itself
+        return rows
 
     def fleet_power_mw(self, gens: GenerationTable) -> np.ndarray:
         """Power drawn by each firm's whole installed fleet if all of it ran [MW]."""
@@ -166,6 +181,23 @@ class MiningFirm(mesa.Agent):
         return float(self._get("capacity_mw"))
 
     @property
+    def debt_usd(self) -> float:
+        return float(self._get("debt_usd"))
+
+    @property
+    def btc_held(self) -> float:
+        return float(self._get("btc_held"))
+
+    @property
+    def owner(self) -> MiningFirm:
+        """The ultimate owner of this firm (itself when independent)."""
+        return self.model.firm_agents[int(self._get("ultimate_owner"))]
+
+    @property
+    def independent(self) -> bool:
+        return int(self._get("ultimate_owner")) == self.row
+
+    @property
     def fleet_efficiency_j_per_th(self) -> float:
         f = self.model.firms.fleet_ths[self.row]
         total = f.sum()
@@ -177,9 +209,10 @@ class MiningFirm(mesa.Agent):
         t.active[self.row] = False
         t.exit_day[self.row] = self.model.day
         t.exit_cause[self.row] = EXIT_CAUSES.index(cause)
-        t.capacity_mw[self.row] = 0.0
+        for col in ("capacity_mw", "fleet_book_usd", "site_book_usd"):
+            getattr(t, col)[self.row] = 0.0
         t.fleet_ths[self.row] = 0.0
-        self.model.n_exits += 1
+        self.model.on_exit(self.row)
         self.remove()
 
     def __repr__(self) -> str:

@@ -1,9 +1,11 @@
 """MiningIndustry: the Mesa model. One step is one day; ``step`` orchestrates the phases.
 
 Phases (see DESIGN.md): 1 environment (price, fees, energy availability) -> 2 operate ->
-3 mine (Poisson blocks, retarget, halving, pooled payout) -> 4 account -> 5 decide (review
-cadence: retire, invest) -> 6 distress -> 8 record. Every phase is an array operation over all
-firms; per-firm Python code runs only for rare discrete events (an exit).
+3 mine (Poisson blocks, retarget, halving, pooled payout) -> 4 account (treasury, debt
+service, costs) -> 5 decide (review cadence: retire, invest, finance) -> 6 distress and
+consolidation (defaults and auctions, acquisitions, voluntary exits) -> 7 entry -> 8 record.
+Phases 1-5 are array operations over all firms; per-firm Python code runs only for the rare
+discrete events of phases 6-7 (:mod:`abm.consolidation`).
 """
 
 from __future__ import annotations
@@ -14,22 +16,41 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from abm import behaviour, chain
-from abm.firms import (
-    INSOLVENT,
-    FirmTable,
-    MiningFirm,
-    calibrated_population,
-    explicit_population,
-)
+from abm import behaviour, chain, consolidation, finance
+from abm.firms import FirmTable, MiningFirm, calibrated_population, explicit_population
 from abm.markets import energy, hardware
 from abm.markets.fees import fee_path
-from abm.markets.price import gbm_jump_path, replay_path
+from abm.markets.price import apply_shocks, gbm_jump_path, replay_path
+from abm.ownership import Ownership
 from abm.recorder import Recorder
 from abm.rng import make_streams
 from abm.scenario import Scenario, load_scenario
 
-__all__ = ["MiningIndustry"]
+__all__ = ["LEDGER_KEYS", "MiningIndustry"]
+
+# Every flow that crosses the boundary of the firms' balance sheets, cumulated over the run.
+LEDGER_KEYS: tuple[str, ...] = (
+    "btc_subsidy",  # BTC issued as subsidy
+    "btc_fees",  # BTC paid as transaction fees
+    "btc_to_firms",  # BTC paid out by pools to firms
+    "btc_pool_fees",  # BTC kept by pools
+    "btc_sold",  # BTC sold by firms (at mining or from treasury)
+    "usd_btc_sales",  # USD received for BTC sold
+    "usd_energy",  # energy bills
+    "usd_fixed",  # non-energy operating costs
+    "usd_interest",  # interest paid to lenders
+    "usd_principal",  # debt principal repaid on schedule
+    "usd_debt_drawn",  # new debt
+    "usd_debt_recovered",  # paid to lenders out of defaulted or liquidated estates
+    "usd_debt_written_off",  # lenders' losses at default
+    "usd_equity_raised",  # equity issued by listed firms
+    "usd_new_capital",  # cash brought by new entrants
+    "usd_capex_rigs",  # rigs bought new
+    "usd_capex_infra",  # power capacity built
+    "usd_asset_sales",  # rigs sold to the outside (retirements, fire sales)
+    "usd_to_owners",  # paid to former owners (acquisition prices, estates' residuals)
+    "usd_unpaid_liabilities",  # operating bills left unpaid by exiting firms
+)
 
 
 class MiningIndustry(mesa.Model):
@@ -47,6 +68,8 @@ class MiningIndustry(mesa.Model):
         firms: the columnar :class:`~abm.firms.FirmTable`.
         gens: the hardware :class:`~abm.markets.hardware.GenerationTable`.
         chain: the protocol :class:`~abm.chain.ChainState`.
+        ownership: the acquisition graph (:class:`~abm.ownership.Ownership`).
+        ledger: cumulative flows across the firms' balance sheets (:data:`LEDGER_KEYS`).
         recorder: daily model-level series and the periodic firm panel.
     """
 
@@ -68,9 +91,11 @@ class MiningIndustry(mesa.Model):
         self.n_days = round(sc.run.years * 365)
         self.day = 0
         self.contest = sc.behaviour.investment_rule == "best_response"
+        self.finance_on = sc.finance.enabled and not self.contest
 
         # 1. exogenous paths, drawn up front from their own streams
         self.price_usd = self._price_path()
+        self.price_ma200_usd = _trailing_mean(self.price_usd, 200)
         f = sc.fees
         self.fee_btc_per_block = fee_path(
             self.streams["fees"],
@@ -82,86 +107,110 @@ class MiningIndustry(mesa.Model):
             f.spike_mean_btc_per_block,
         )
         self.gens = hardware.build_generations(sc.hardware, self.start_date, self.n_days)
-        self.dry_season = np.array(
-            [
-                (self.start_date + dt.timedelta(days=d)).month in sc.energy.dry_season_months
-                for d in range(self.n_days)
-            ]
+        months = np.array(
+            [(self.start_date + dt.timedelta(days=d)).month for d in range(self.n_days)]
+        )
+        self.dry_season = np.isin(months, sc.energy.dry_season_months)
+        self._released = np.searchsorted(
+            self.gens.release_day, np.arange(self.n_days + 1), side="right"
         )
         self.chain = chain.ChainState.start(
             sc.protocol.start_height, sc.protocol.initial_difficulty
         )
         self._block_carry = 0.0
 
-        # firms
+        # expectations: start from the difficulty-implied revenue per TH-day
         reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + f.base_btc_per_block
-        revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.price_usd[0]
+        hp0 = self._revenue_per_th_day(reward0, self.price_usd[0])
+        self.expected_hashprice_usd_per_th_day = hp0
+        self.long_hashprice_usd_per_th_day = hp0
+        self._ema_short = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
+        self._ema_long = 1.0 - 0.5 ** (1.0 / 365.0)
+        self.ledger = dict.fromkeys(LEDGER_KEYS, 0.0)
+        self._rig_prices_day = -1
+        self.rig_prices(0)
+
+        # firms
         self.firms = FirmTable(self.gens.n)
+        self.firm_agents: list[MiningFirm] = []
+        self.ownership = Ownership()
+        self.n_exits = 0
+        self.n_defaults = 0
+        self.n_acquisitions = 0
         if sc.firms.population == "explicit":
             pop = explicit_population(sc, self.gens, unlimited=self.contest)
         else:
+            revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.price_usd[0]
             pop = calibrated_population(self.streams["population"], sc, self.gens, revenue0)
-        rows = self.firms.append(pop.names, pop.fleet_ths, **pop.cols)
-        self.firm_agents: list[MiningFirm] = [MiningFirm(self, int(r)) for r in rows]
-        self._refresh_costs()
-        days = np.arange(self.n_days + 1)
-        self._released = np.searchsorted(self.gens.release_day, days, side="right")
-        self._update_live_columns(0)
-
-        # adaptive expectations: start from the difficulty-implied revenue per TH-day
-        self.expected_hashprice_usd_per_th_day = self._revenue_per_th_day(
-            reward0, self.price_usd[0]
-        )
-        self._ema_weight = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
-        self._rig_prices_day = -1
-        self.n_exits = 0
-        self.rig_prices(0)
-        self.ledger = {
-            k: 0.0
-            for k in (
-                "btc_subsidy",
-                "btc_fees",
-                "btc_to_firms",
-                "btc_pool_fees",
-                "usd_btc_sales",
-                "usd_energy",
-                "usd_fixed",
-                "usd_capex_rigs",
-                "usd_capex_infra",
-                "usd_asset_sales",
-                "usd_unpaid_liabilities",
-            )
-        }
+        self.add_firms(pop.names, pop.fleet_ths, pop.cols)
+        if self.finance_on:
+            self._initial_financing()
         self.initial_cash_usd = float(self.firms.cash_usd.sum())
+        self.initial_debt_usd = float(self.firms.debt_usd.sum())
         self.recorder = Recorder(self)
 
     # ----------------------------------------------------------------------------------------
+    # set-up helpers
     def _price_path(self) -> np.ndarray:
         p = self.params.price
         if p.model == "replay":
-            return replay_path(self.start_date, self.n_days)
-        return gbm_jump_path(
-            self.streams["price"],
-            self.n_days,
-            p.initial_usd,
-            p.drift_per_year,
-            p.volatility_per_year,
-            p.jump_rate_per_year,
-            p.jump_mean_log,
-            p.jump_std_log,
+            path = replay_path(self.start_date, self.n_days)
+        else:
+            path = gbm_jump_path(
+                self.streams["price"],
+                self.n_days,
+                p.initial_usd,
+                p.drift_per_year,
+                p.volatility_per_year,
+                p.jump_rate_per_year,
+                p.jump_mean_log,
+                p.jump_std_log,
+            )
+        shocks = [(s.date, s.change, s.days) for s in p.shocks]
+        return apply_shocks(path, self.start_date, shocks) if shocks else path
+
+    def add_firms(self, names: list[str], fleet_ths: np.ndarray, cols: dict) -> np.ndarray:
+        """Append firms (initial population, entrants): rows, agents, ownership nodes, books."""
+        t = self.firms
+        cols = {"entry_day": self.day, **cols}
+        rows = t.append(names, fleet_ths, **cols)
+        _, used = self.rig_prices(self.day)
+        if "fleet_book_usd" not in cols:
+            t.fleet_book_usd[rows] = t.fleet_ths[rows] @ used
+        if "site_book_usd" not in cols:
+            t.site_book_usd[rows] = t.capacity_mw[rows] * self.params.energy.capex_usd_per_mw
+        fin = self.params.finance
+        listed = t.kind[rows] == 1
+        small = t.size_class[rows] == 0
+        t.debt_rate[rows] = np.where(
+            listed, fin.rate_listed, np.where(small, fin.rate_small, fin.rate_private)
         )
+        t.ltv_limit[rows] = np.where(listed, fin.ltv_limit_listed, fin.ltv_limit_private)
+        if self.finance_on:
+            t.hold_fraction[rows] = np.where(
+                listed, fin.treasury_hold_fraction_listed, fin.treasury_hold_fraction_private
+            )
+        self.firm_agents.extend(MiningFirm(self, int(r)) for r in rows)
+        self.ownership.add_firms(rows, names)
+        self._refresh_costs()
+        self._update_live_columns(self.day)
+        return rows
+
+    def _initial_financing(self) -> None:
+        """Debt on day one: leverage x collateral, maturities spread over the term."""
+        t, fin = self.firms, self.params.finance
+        listed = t.kind == 1
+        lev = np.where(listed, fin.initial_leverage_listed, fin.initial_leverage_private)
+        t.debt_usd[:] = lev * self.collateral_usd()
+        term = np.where(listed, fin.term_years_listed, fin.term_years_private) * 365
+        left = self.streams["population"].uniform(0.2, 1.0, t.n)
+        t.debt_maturity_day[:] = np.maximum(1, (term * left)).astype(np.int32)
 
     def _refresh_costs(self) -> None:
         """Cache the firms x generations energy-cost matrix (changes only with prices/entry)."""
         self.cost_usd_per_th_day = energy.energy_cost_usd_per_th_day(
             self.firms.power_price_usd_per_mwh, self.gens.energy_mwh_per_th_day
         )
-
-    def _revenue_per_th_day(self, reward_btc_per_block: float, price_usd: float) -> float:
-        """Expected miner revenue per TH/s per day at the current difficulty [USD/(TH/s)/day]."""
-        implied_ths = chain.implied_hashrate_ehs(self.chain.difficulty) * 1e6
-        payout = 1.0 - self.params.protocol.pool_fee
-        return reward_btc_per_block * price_usd * chain.BLOCKS_PER_DAY * payout / implied_ths
 
     def _update_live_columns(self, day: int) -> None:
         """Restrict the daily path to generations someone holds or can buy (others are 0)."""
@@ -170,16 +219,100 @@ class MiningIndustry(mesa.Model):
         lo = int(held[0]) if held.size else hi - 1
         self._live = slice(lo, hi)
 
+    # ----------------------------------------------------------------------------------------
+    # state read by decisions, metrics and the visualisation
+    def _revenue_per_th_day(self, reward_btc_per_block: float, price_usd: float) -> float:
+        """Expected miner revenue per TH/s per day at the current difficulty [USD/(TH/s)/day]."""
+        implied_ths = chain.implied_hashrate_ehs(self.chain.difficulty) * 1e6
+        payout = 1.0 - self.params.protocol.pool_fee
+        return reward_btc_per_block * price_usd * chain.BLOCKS_PER_DAY * payout / implied_ths
+
+    def rig_prices(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """(new, secondary) rig prices per generation on `day` [USD/TH], cached per day."""
+        if self._rig_prices_day != day:
+            self._rig_prices = hardware.rig_prices_usd_per_th(
+                self.gens,
+                day,
+                self.expected_hashprice_usd_per_th_day,
+                self.params.hardware,
+                self.params.behaviour.expected_hashprice_decline_per_year,
+            )
+            self._rig_prices_day = day
+            on_sale = self._rig_prices[0][np.isfinite(self._rig_prices[0])]
+            self.frontier_rig_price_usd_per_th = float(on_sale[-1]) if on_sale.size else np.nan
+        return self._rig_prices
+
+    def collateral_usd(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Market value of rigs (secondary price) and sites that lenders lend against [USD]."""
+        _, used = self.rig_prices(self.day)
+        t = self.firms
+        site = t.capacity_mw[rows] * self.params.finance.site_value_usd_per_mw
+        return t.fleet_ths[rows] @ used + site
+
+    def credit_factor(self) -> float:
+        """Share of normal loan-to-value lenders offer today (tightens as hashprice falls)."""
+        return finance.credit_factor(
+            self.expected_hashprice_usd_per_th_day,
+            self.long_hashprice_usd_per_th_day,
+            self.params.finance.credit_sensitivity,
+        )
+
+    def borrowing_room(self, rows: np.ndarray) -> np.ndarray:
+        """New debt the firms in `rows` could raise today [USD] (0 when finance is off)."""
+        if not self.finance_on:
+            return np.zeros(len(rows))
+        t = self.firms
+        return finance.borrowing_room(
+            self.collateral_usd(rows), t.debt_usd[rows], t.ltv_limit[rows], self.credit_factor()
+        )
+
+    def operating_run_rate_usd(self, rows: np.ndarray) -> np.ndarray:
+        """Today's operating outgoings of the firms in `rows` [USD/day]."""
+        t = self.firms
+        return t.energy_cost_usd[rows] + t.fixed_cost_usd[rows]
+
     @property
     def running_by_gen_ths(self) -> np.ndarray:
-        """Hashrate each firm ran on the last simulated day, by generation [TH/s]."""
+        """Hashrate each firm ran on the last simulated day, by generation [TH/s] (firms that
+        entered after operating that day ran nothing)."""
         full = np.zeros_like(self.firms.fleet_ths)
-        full[:, self._live_ran] = self._running_live
+        full[: self._running_live.shape[0], self._live_ran] = self._running_live
         return full
 
     @property
     def date(self) -> dt.date:
         return self.start_date + dt.timedelta(days=self.day)
+
+    # ----------------------------------------------------------------------------------------
+    # money movements that the consolidation events share (each booked in the ledger)
+    def borrow(self, row: int, amount_usd: float) -> None:
+        """Draw new debt; the maturity becomes the balance-weighted mix of old and new."""
+        if amount_usd <= 0:
+            return
+        t, fin = self.firms, self.params.finance
+        term = (fin.term_years_listed if t.kind[row] == 1 else fin.term_years_private) * 365
+        old = t.debt_usd[row]
+        new_mat = self.day + term
+        t.debt_maturity_day[row] = int(
+            (old * t.debt_maturity_day[row] + amount_usd * new_mat) / (old + amount_usd)
+        )
+        t.debt_usd[row] += amount_usd
+        t.cash_usd[row] += amount_usd
+        self.ledger["usd_debt_drawn"] += amount_usd
+
+    def sell_btc(self, rows: np.ndarray, btc: np.ndarray) -> None:
+        """Sell treasury BTC at today's price."""
+        t = self.firms
+        usd = btc * self.price_usd[self.day]
+        t.btc_held[rows] -= btc
+        t.cash_usd[rows] += usd
+        self.ledger["btc_sold"] += float(btc.sum())
+        self.ledger["usd_btc_sales"] += float(usd.sum())
+
+    def on_exit(self, row: int) -> None:
+        """Bookkeeping when a firm exits: counters, and ownership of its subsidiaries."""
+        self.n_exits += 1
+        consolidation.release_subsidiaries(self, row)
 
     # ----------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -224,37 +357,56 @@ class MiningIndustry(mesa.Model):
         to_firms = reward_btc * (1.0 - sc.protocol.pool_fee)
         btc_f = run_f * (to_firms / total_ths) if total_ths > 0 else np.zeros_like(run_f)
 
-        # 4. account (treasury: sell mined BTC at today's price)
-        usd_f = btc_f * price
+        # 4. account: treasury (hold a share of mined BTC, sell the rest), costs, debt service
+        sold_btc = btc_f * (1.0 - t.hold_fraction) if self.finance_on else btc_f
+        usd_f = sold_btc * price
         energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
         fixed_f = t.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
         if self.contest:
             fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
-        t.cash_usd += usd_f - energy_f - fixed_f
+        cash_flow = usd_f - energy_f - fixed_f
+        lg = self.ledger
+        if self.finance_on:
+            t.btc_held += btc_f - sold_btc
+            interest, principal = finance.debt_service(
+                t.debt_usd, t.debt_rate, t.debt_maturity_day, d
+            )
+            t.debt_usd -= principal
+            cash_flow -= interest + principal
+            t.cum_interest_usd += interest
+            lg["usd_interest"] += float(interest.sum())
+            lg["usd_principal"] += float(principal.sum())
+            fin = sc.finance
+            t.fleet_book_usd *= 1.0 - 1.0 / (fin.fleet_depreciation_years * 365)
+            t.site_book_usd *= 1.0 - 1.0 / (fin.site_depreciation_years * 365)
+        t.cash_usd += cash_flow
         t.running_ths, t.revenue_usd, t.energy_cost_usd, t.fixed_cost_usd = (
             run_f,
-            usd_f,
+            btc_f * price,
             energy_f,
             fixed_f,
         )
         t.cum_btc_mined += btc_f
-        t.cum_revenue_usd += usd_f
+        t.cum_revenue_usd += btc_f * price
         t.cum_energy_cost_usd += energy_f
         t.cum_fixed_cost_usd += fixed_f
-        lg = self.ledger
         lg["btc_subsidy"] += blocks.subsidy_btc
         lg["btc_fees"] += float(fees_btc)
         lg["btc_to_firms"] += float(btc_f.sum())
         lg["btc_pool_fees"] += float(reward_btc - to_firms)
+        lg["btc_sold"] += float(sold_btc.sum())
         lg["usd_btc_sales"] += float(usd_f.sum())
         lg["usd_energy"] += float(energy_f.sum())
         lg["usd_fixed"] += float(fixed_f.sum())
 
-        # adaptive expectation of revenue per TH-day (realised, smoothed)
+        # adaptive expectations of revenue per TH-day (realised, smoothed short and long)
         if total_ths > 0:
             realised = to_firms * price / total_ths
-            self.expected_hashprice_usd_per_th_day += self._ema_weight * (
+            self.expected_hashprice_usd_per_th_day += self._ema_short * (
                 realised - self.expected_hashprice_usd_per_th_day
+            )
+            self.long_hashprice_usd_per_th_day += self._ema_long * (
+                realised - self.long_hashprice_usd_per_th_day
             )
 
         # 5. decide
@@ -264,8 +416,9 @@ class MiningIndustry(mesa.Model):
             due = t.active & ((d + t.review_offset) % sc.behaviour.review_cadence_days == 0)
             if due.any():
                 self._review(np.flatnonzero(due), d)
-            # 6. distress
-            self._resolve_distress()
+            # 6. distress and consolidation, 7. entry
+            consolidation.resolve_distress(self)
+            consolidation.daily_events(self)
             if due.any() or self._released[d + 1] > self._live.stop:
                 self._update_live_columns(d + 1)
 
@@ -284,23 +437,9 @@ class MiningIndustry(mesa.Model):
         return n
 
     # ----------------------------------------------------------------------------------------
-    def rig_prices(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """(new, secondary) rig prices per generation on `day` [USD/TH], cached per day."""
-        if self._rig_prices_day != day:
-            self._rig_prices = hardware.rig_prices_usd_per_th(
-                self.gens,
-                day,
-                self.expected_hashprice_usd_per_th_day,
-                self.params.hardware,
-                self.params.behaviour.expected_hashprice_decline_per_year,
-            )
-            self._rig_prices_day = day
-            on_sale = self._rig_prices[0][np.isfinite(self._rig_prices[0])]
-            self.frontier_rig_price_usd_per_th = float(on_sale[-1]) if on_sale.size else np.nan
-        return self._rig_prices
-
     def _review(self, rows: np.ndarray, day: int) -> None:
-        """Fleet review of the firms due today: retire, then invest (vectorised over rows)."""
+        """Fleet review of the firms due today: retire, raise equity, then invest with cash and
+        new debt (vectorised over rows)."""
         sc, t, g = self.params, self.firms, self.gens
         hp = self.expected_hashprice_usd_per_th_day
         cost = self.cost_usd_per_th_day[rows]
@@ -316,13 +455,22 @@ class MiningIndustry(mesa.Model):
         )
         fleet = t.fleet_ths[rows]
         sold = np.where(retire, fleet, 0.0)
-        proceeds = sold @ used_price
-        fleet -= sold
-        t.cash_usd[rows] += proceeds
-        t.cum_asset_sales_usd[rows] += proceeds
-        self.ledger["usd_asset_sales"] += float(proceeds.sum())
+        if sold.any():
+            held = fleet.sum(axis=1)
+            gone = np.divide(sold.sum(axis=1), held, out=np.zeros_like(held), where=held > 0)
+            t.fleet_book_usd[rows] *= 1.0 - gone
+            proceeds = sold @ used_price
+            fleet -= sold
+            t.cash_usd[rows] += proceeds
+            t.cum_asset_sales_usd[rows] += proceeds
+            self.ledger["usd_asset_sales"] += float(proceeds.sum())
 
-        # invest
+        reserve = sc.behaviour.cash_reserve_days * self.operating_run_rate_usd(rows)
+        if self.finance_on:
+            self._raise_equity(rows, day)
+            interest = t.debt_usd[rows] * t.debt_rate[rows] / 365
+            reserve = reserve + sc.behaviour.cash_reserve_days * interest
+        # invest: cash above the reserve first, then new debt within the lenders' limit
         npv = behaviour.npv_per_th(
             hp,
             cost,
@@ -331,16 +479,15 @@ class MiningIndustry(mesa.Model):
             sc.behaviour.expected_hashprice_decline_per_year,
             sc.hardware.economic_life_years,
         )
-        run_rate = t.energy_cost_usd[rows] + t.fixed_cost_usd[rows]
-        reserve = sc.behaviour.cash_reserve_days * run_rate
-        budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
+        cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
+        debt_room = self.borrowing_room(rows)
         plan = behaviour.plan_investment(
             npv,
             new_price,
             g.power_mw_per_th,
             t.capacity_mw[rows] - fleet @ g.power_mw_per_th,
             t.capacity_mw[rows],
-            budget,
+            cash_budget + debt_room,
             sc.energy.capex_usd_per_mw,
             sc.behaviour.max_capacity_growth_per_review,
         )
@@ -348,10 +495,34 @@ class MiningIndustry(mesa.Model):
         t.fleet_ths[rows] = fleet
         t.capacity_mw[rows] += plan.mw_added
         spend = plan.rigs_usd + plan.infra_usd
+        excess = spend - cash_budget  # financed with new debt (rounding dust stays in cash)
+        for i in np.flatnonzero(excess > 1e-6 * (1.0 + spend)):
+            self.borrow(int(rows[i]), float(excess[i]))
         t.cash_usd[rows] -= spend
         t.cum_capex_usd[rows] += spend
+        t.fleet_book_usd[rows] += plan.rigs_usd
+        t.site_book_usd[rows] += plan.infra_usd
         self.ledger["usd_capex_rigs"] += float(plan.rigs_usd.sum())
         self.ledger["usd_capex_infra"] += float(plan.infra_usd.sum())
+
+    def _raise_equity(self, rows: np.ndarray, day: int) -> None:
+        """Listed, independent firms issue equity when BTC trades well above its 200-day average
+        (an open window: at-the-market programmes), a share of their net asset value."""
+        fin, t = self.params.finance, self.firms
+        if self.price_usd[day] <= self.price_ma200_usd[day] * (1 + fin.equity_window_threshold):
+            return
+        issuers = rows[(t.kind[rows] == 1) & (t.ultimate_owner[rows] == rows)]
+        if issuers.size == 0 or fin.equity_raise_fraction == 0:
+            return
+        nav = (
+            self.collateral_usd(issuers)
+            + t.cash_usd[issuers]
+            + t.btc_held[issuers] * self.price_usd[day]
+            - t.debt_usd[issuers]
+        )
+        raised = fin.equity_raise_fraction * np.maximum(nav, 0.0)
+        t.cash_usd[issuers] += raised
+        self.ledger["usd_equity_raised"] += float(raised.sum())
 
     def _best_response_update(self, subsidy_btc: float, price_usd: float) -> None:
         """Contest limit: every firm moves part-way to its best response (costless hashrate)."""
@@ -370,32 +541,16 @@ class MiningIndustry(mesa.Model):
         x_new = x + sc.behaviour.best_response_speed * (br - x)
         t.fleet_ths[np.arange(t.n), col] = x_new
 
-    def _resolve_distress(self) -> None:
-        """Firms with negative cash sell BTC, then rigs at the secondary price; a firm whose
-        assets cannot cover the gap exits as insolvent and its unpaid bills are written off."""
-        t = self.firms
-        short = np.flatnonzero(t.active & (t.cash_usd < 0))
-        if short.size == 0:
-            return
-        _, used_price = self.rig_prices(self.day)
-        fleet_value = t.fleet_ths[short] @ used_price
-        deficit = -t.cash_usd[short]
-        frac = np.minimum(
-            1.0, np.divide(deficit, fleet_value, out=np.ones_like(deficit), where=fleet_value > 0)
-        )
-        proceeds = frac * fleet_value
-        t.fleet_ths[short] *= (1.0 - frac)[:, None]
-        t.cash_usd[short] += proceeds
-        t.cum_asset_sales_usd[short] += proceeds
-        self.ledger["usd_asset_sales"] += float(proceeds.sum())
-        for r in short[t.cash_usd[short] < -1e-6]:
-            self.ledger["usd_unpaid_liabilities"] += float(-t.cash_usd[r])
-            t.cash_usd[r] = 0.0
-            self.firm_agents[r].exit("insolvent")
-        _ = INSOLVENT
-
     # ----------------------------------------------------------------------------------------
     def run_model(self) -> None:
         """Run to the horizon."""
         while self.running:
             self.step()
+
+
+def _trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last `window` values up to and including each day (fewer at the start)."""
+    c = np.cumsum(np.concatenate([[0.0], x]))
+    i = np.arange(1, x.size + 1)
+    lo = np.maximum(i - window, 0)
+    return (c[i] - c[lo]) / (i - lo)

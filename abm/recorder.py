@@ -46,10 +46,22 @@ DAILY_COLUMNS: dict[str, str] = {
     "share_small": "hashrate share of firms in the initial small class [0-1]",
     "share_medium": "hashrate share of the initial medium class [0-1]",
     "share_large": "hashrate share of the initial large class [0-1]",
-    "surviving_small": "share of initial small firms still operating [0-1]",
-    "surviving_medium": "share of initial medium firms still operating [0-1]",
-    "surviving_large": "share of initial large firms still operating [0-1]",
-    "exits_cum": "firms that have exited so far [-]",
+    "surviving_small": "share of initial small firms still operating independently [0-1]",
+    "surviving_medium": "share of initial medium firms still operating independently [0-1]",
+    "surviving_large": "share of initial large firms still operating independently [0-1]",
+    "exits_cum": "firms that have exited so far (default, voluntary) [-]",
+    "hhi_owner": "HHI of hashrate by ultimate owner (after acquisitions) [0-10,000]",
+    "nakamoto_owner": "Nakamoto coefficient by ultimate owner [-]",
+    "cr4_owner": "hashrate share of the four largest ultimate owners [0-1]",
+    "gini_owner": "Gini coefficient of hashrate across ultimate owners [0-1]",
+    "entropy_owner": "Shannon entropy of hashrate shares by ultimate owner [bits]",
+    "independent_firms": "active firms not owned by another firm [-]",
+    "acquisitions_cum": "voluntary acquisitions so far [-]",
+    "defaults_cum": "defaults so far [-]",
+    "entries_cum": "firms that entered after day one so far [-]",
+    "debt_usd": "debt outstanding of active firms [USD]",
+    "cash_usd": "cash of active firms [USD]",
+    "btc_held": "BTC in firms' treasuries [BTC]",
 }
 
 PANEL_COLUMNS: dict[str, str] = {
@@ -71,6 +83,18 @@ PANEL_COLUMNS: dict[str, str] = {
     "cum_revenue_usd": "mining revenue since entry [USD]",
     "cum_energy_cost_usd": "energy cost since entry [USD]",
     "cum_capex_usd": "rigs and power capacity bought since entry [USD]",
+    "debt_usd": "debt outstanding [USD]",
+    "owner_id": "firm_id of the ultimate owner (itself when independent) [-]",
+}
+
+SURVIVAL_COLUMNS: dict[str, str] = {
+    "size_class": "initial size class (initial firms only)",
+    "time": "days since the start [day]",
+    "at_risk": "firms still independent just before `time` [-]",
+    "events": "exits (any cause) at `time` [-]",
+    "survival": "Kaplan-Meier survival probability [0-1]",
+    "ci_low": "95% confidence band, lower (log-log Greenwood) [0-1]",
+    "ci_high": "95% confidence band, upper [0-1]",
 }
 
 _NUMERIC_DAILY = [c for c in DAILY_COLUMNS if c != "date"]
@@ -105,14 +129,18 @@ class Recorder:
     ) -> None:
         m, t, out = self.model, self.model.firms, self.daily
         running = t.running_ths
-        conc = metrics.concentration(running[t.active], threshold=self._threshold, k=4)
+        act = t.active
+        conc = metrics.concentration(running[act], threshold=self._threshold, k=4)
+        by_owner = np.bincount(t.ultimate_owner[act], weights=running[act], minlength=t.n)
+        own = metrics.concentration(by_owner, threshold=self._threshold, k=4)
+        independent = act & (t.ultimate_owner == np.arange(t.n))
         subsidy = chain.subsidy_btc(m.chain.height - n_blocks + 1)
         total = running.sum()
         by_gen = m._running_live.sum(axis=0)
         eff = by_gen @ m.gens.efficiency_j_per_th[m._live_ran] / total if total > 0 else np.nan
         ini = self._initial_rows
         share = np.bincount(t.size_class[ini], weights=running[ini], minlength=3)
-        alive = np.bincount(t.size_class[ini], weights=t.active[ini], minlength=3)
+        alive = np.bincount(t.size_class[ini], weights=independent[ini], minlength=3)
         frontier = m.frontier_rig_price_usd_per_th
         row = {
             "btc_price_usd": price_usd,
@@ -150,6 +178,18 @@ class Recorder:
             "surviving_medium": alive[1] / self._initial_by_class[1],
             "surviving_large": alive[2] / self._initial_by_class[2],
             "exits_cum": m.n_exits,
+            "hhi_owner": own["hhi"],
+            "nakamoto_owner": own["nakamoto"],
+            "cr4_owner": own["cr4"],
+            "gini_owner": own["gini"],
+            "entropy_owner": own["entropy"],
+            "independent_firms": int(independent.sum()),
+            "acquisitions_cum": m.n_acquisitions,
+            "defaults_cum": m.n_defaults,
+            "entries_cum": t.n - self._initial_rows.size,
+            "debt_usd": t.debt_usd.sum(),
+            "cash_usd": t.cash_usd.sum(),
+            "btc_held": t.btc_held.sum(),
         }
         for k, v in row.items():
             out[k][d] = v
@@ -181,6 +221,8 @@ class Recorder:
                 "cum_revenue_usd": t.cum_revenue_usd[rows],
                 "cum_energy_cost_usd": t.cum_energy_cost_usd[rows],
                 "cum_capex_usd": t.cum_capex_usd[rows],
+                "debt_usd": t.debt_usd[rows],
+                "owner_id": t.ultimate_owner[rows],
             }
         )
 
@@ -189,7 +231,19 @@ class Recorder:
         n = self.model.day
         df = pd.DataFrame({c: v[:n] for c, v in self.daily.items()})
         df.insert(0, "date", pd.date_range(self.model.start_date, periods=n, freq="D"))
-        for c in ("height", "blocks_found", "active_firms", "nakamoto_firm", "exits_cum"):
+        ints = (
+            "height",
+            "blocks_found",
+            "active_firms",
+            "nakamoto_firm",
+            "exits_cum",
+            "nakamoto_owner",
+            "independent_firms",
+            "acquisitions_cum",
+            "defaults_cum",
+            "entries_cum",
+        )
+        for c in ints:
             df[c] = df[c].astype("int64")
         return df
 
@@ -213,5 +267,54 @@ class Recorder:
                 "entry_day": t.entry_day,
                 "exit_day": t.exit_day,
                 "exit_cause": [EXIT_CAUSES[c] or "active" for c in t.exit_cause],
+                "acquired_day": t.acquired_day,
+                "owner_id": t.ultimate_owner,
+                "event_day": self.event_days(),
+                "event": self.events(),
             }
         )
+
+    def event_days(self) -> np.ndarray:
+        """Day each firm stopped operating independently (exit or acquisition), -1 if never."""
+        t = self.model.firms
+        ex, acq = t.exit_day, t.acquired_day
+        return np.where((acq >= 0) & ((ex < 0) | (acq <= ex)), acq, ex)
+
+    def events(self) -> list[str]:
+        """First event of each firm: its exit cause, 'acquired', or 'active'."""
+        t = self.model.firms
+        first_acq = (t.acquired_day >= 0) & ((t.exit_day < 0) | (t.acquired_day <= t.exit_day))
+        return [
+            "acquired" if a else (EXIT_CAUSES[c] or "active")
+            for a, c in zip(first_acq, t.exit_cause, strict=True)
+        ]
+
+    def survival(self) -> pd.DataFrame:
+        """Kaplan-Meier survival of independent operation by initial size class (initial
+        firms; exits of any cause and acquisitions are events, the horizon censors)."""
+        t = self.model.firms
+        ini = self._initial_rows
+        day = self.event_days()[ini]
+        observed = day >= 0
+        duration = np.where(observed, day, self.model.day)
+        frames = []
+        for k, name in enumerate(SIZE_CLASSES):
+            sel = t.size_class[ini] == k
+            if not sel.any():
+                continue
+            km = metrics.kaplan_meier(duration[sel], observed[sel].astype(int))
+            km.insert(0, "size_class", name)
+            frames.append(km)
+        return pd.concat(frames, ignore_index=True)
+
+    def exit_causes(self) -> dict[str, dict[str, int]]:
+        """Counts of first events by initial size class (initial firms)."""
+        t = self.model.firms
+        ini = self._initial_rows
+        ev = np.array(self.events(), dtype=object)[ini]
+        out: dict[str, dict[str, int]] = {}
+        for k, name in enumerate(SIZE_CLASSES):
+            sel = t.size_class[ini] == k
+            causes, counts = np.unique(ev[sel], return_counts=True)
+            out[name] = {str(c): int(n) for c, n in zip(causes, counts, strict=True)}
+        return out

@@ -12,7 +12,17 @@ import zlib
 
 import numpy as np
 
-STREAMS = ("price", "fees", "blocks", "energy", "population", "entry", "finance", "ai", "sovereign")
+STREAMS = (
+    "price",
+    "fees",
+    "blocks",
+    "energy",
+    "population",
+    "entry",
+    "mna",
+    "ai",
+    "sovereign",
+)
 
 
 def stream_seed(seed: int, name: str) -> np.random.SeedSequence:

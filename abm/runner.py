@@ -3,6 +3,8 @@
 Outputs of one run (all in one directory, written atomically: a run that fails writes nothing):
 ``timeseries.parquet`` (daily model-level series), ``firms.parquet`` (firm panel on the
 scenario's cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause),
+``survival.parquet`` (Kaplan-Meier survival by initial size class), ``acquisitions.parquet``
+(every acquisition and auction: acquirer, target, day, price, kind),
 ``summary.json`` (headline figures at the horizon), ``scenario.toml`` (resolved scenario) and
 ``manifest.json`` (versions, git commit, seed, timings).
 """
@@ -45,6 +47,12 @@ HEADLINE = (
     "surviving_small",
     "surviving_medium",
     "surviving_large",
+    "hhi_owner",
+    "nakamoto_owner",
+    "cr4_owner",
+    "gini_owner",
+    "independent_firms",
+    "debt_usd",
 )
 
 
@@ -57,6 +65,8 @@ class RunResult:
     timeseries: pd.DataFrame
     firms: pd.DataFrame
     firm_outcomes: pd.DataFrame
+    survival: pd.DataFrame
+    acquisitions: pd.DataFrame
     summary: dict[str, Any]
     ledger: dict[str, float]
     wall_time_s: float
@@ -81,6 +91,10 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
         s[f"{k}_end"] = _py(last[k])
     s["small_firm_survival"] = s["surviving_small_end"]
     s["exits"] = int(last["exits_cum"])
+    s["defaults"] = int(last["defaults_cum"])
+    s["acquisitions"] = int(last["acquisitions_cum"])
+    s["entries"] = int(last["entries_cum"])
+    s["exit_causes"] = model.recorder.exit_causes()
     s["btc_issued"] = float(ts["btc_issued"].sum())
     s["max_hhi_firm"] = float(ts["hhi_firm"].max())
     s["mean_hashprice_usd_per_ph_day"] = float(ts["hashprice_usd_per_ph_day"].mean())
@@ -130,6 +144,8 @@ def run(
         timeseries=ts,
         firms=model.recorder.panel(),
         firm_outcomes=model.recorder.firm_outcomes(),
+        survival=model.recorder.survival(),
+        acquisitions=model.ownership.edges_frame(),
         summary=summarise(model, ts),
         ledger=dict(model.ledger),
         wall_time_s=time.perf_counter() - t0,
@@ -204,6 +220,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
         result.firms.to_parquet(staging / "firms.parquet", index=False)
         result.firm_outcomes.to_parquet(staging / "firm_outcomes.parquet", index=False)
+        result.survival.to_parquet(staging / "survival.parquet", index=False)
+        result.acquisitions.to_parquet(staging / "acquisitions.parquet", index=False)
         (staging / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
         result.scenario.save(staging / "scenario.toml")
         (staging / "manifest.json").write_text(

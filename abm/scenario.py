@@ -112,6 +112,18 @@ class PriceConfig(Section):
     jump_rate_per_year: float = _f(2.0, "Jump arrivals [1/year]. Assumption.", ge=0)
     jump_mean_log: float = _f(-0.05, "Mean log jump size [-]. Assumption.", ge=-3, le=3)
     jump_std_log: float = _f(0.10, "Sd of log jump size [-]. Assumption.", ge=0, le=3)
+    shocks: list[PriceShock] = _f(
+        [], "Scheduled price shocks applied on top of the path ([[price.shocks]])."
+    )
+
+
+class PriceShock(Section):
+    """A scheduled move of the price path: the path is multiplied by (1 + change) spread evenly
+    (in log terms) over `days` days from `date` on, and stays shifted afterwards."""
+
+    date: dt.date = _f(..., "First day of the shock [date].")
+    change: float = _f(..., "Total relative change, e.g. -0.6 for a 60% crash [-].", gt=-1)
+    days: int = _f(1, "Days over which the change builds up [days].", ge=1)
 
 
 class Generation(Section):
@@ -334,7 +346,7 @@ class FirmsConfig(Section):
         0.12, "Hurdle (cost of capital) of listed firms [1/year]. Source: CALIBRATION.md.", gt=0
     )
     hurdle_rate_private: float = _f(
-        0.22, "Hurdle of private firms [1/year]. Source: cost of equity 15-25% (derived).", gt=0
+        0.18, "Hurdle of private firms [1/year]. Source: cost of equity 15-25% (derived).", gt=0
     )
     cash_days_listed: float = _f(
         180.0, "Cash on day one in days of gross revenue, listed firms [days].", ge=0
@@ -401,6 +413,138 @@ class BehaviourConfig(Section):
     )
 
 
+class FinanceConfig(Section):
+    enabled: bool = _f(
+        True,
+        "Debt, equity raises, treasury holding and credit limits; false = all-cash firms that "
+        "sell all mined BTC (the core engine's rules).",
+    )
+    rate_listed: float = _f(
+        0.03,
+        "Cost of debt of listed firms [1/year]. Source: 2024-25 convertibles at 0-3%.",
+        ge=0,
+        le=1,
+    )
+    rate_private: float = _f(
+        0.12,
+        "Cost of debt of private medium/large firms [1/year]. Source: equipment loans 9.7-13%.",
+        ge=0,
+        le=1,
+    )
+    rate_small: float = _f(
+        0.16,
+        "Cost of debt of small firms [1/year]. Source: 12-20%, distressed 15-20% (2022).",
+        ge=0,
+        le=1,
+    )
+    term_years_listed: float = _f(5.0, "Maturity of new debt, listed firms [years].", gt=0)
+    term_years_private: float = _f(
+        3.0, "Maturity of new debt, private firms (equipment loans) [years].", gt=0
+    )
+    initial_leverage_listed: float = _f(
+        0.35,
+        "Debt on day one / collateral value, listed firms [-]. Source: sector debt $12.7B "
+        "(Oct 2025) mostly at listed miners.",
+        ge=0,
+        le=2,
+    )
+    initial_leverage_private: float = _f(
+        0.15, "Debt on day one / collateral value, private firms [-].", ge=0, le=2
+    )
+    ltv_limit_listed: float = _f(
+        0.6, "Largest debt / collateral lenders accept, listed firms [-].", ge=0, le=2
+    )
+    ltv_limit_private: float = _f(
+        0.4, "Largest debt / collateral lenders accept, private firms [-].", ge=0, le=2
+    )
+    credit_sensitivity: float = _f(
+        2.0,
+        "Lenders cut the LTV by (hashprice 30-day / 365-day average) ** this when hashprice "
+        "falls [-]; 0 = credit never tightens.",
+        ge=0,
+        le=10,
+    )
+    treasury_hold_fraction_listed: float = _f(
+        0.5,
+        "Share of mined BTC kept in treasury, listed firms [0-1]. Source: listed miners "
+        "accumulated while smaller miners sold (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    treasury_hold_fraction_private: float = _f(
+        0.0,
+        "Share of mined BTC kept in treasury, private firms [0-1] (0 = sell all).",
+        ge=0,
+        le=1,
+    )
+    equity_window_threshold: float = _f(
+        0.3,
+        "Listed firms raise equity when BTC is this much above its 200-day average [-].",
+        ge=0,
+    )
+    equity_raise_fraction: float = _f(
+        0.02,
+        "Equity raised at a review in an open window, share of net asset value [-].",
+        ge=0,
+        le=1,
+    )
+    fleet_depreciation_years: float = _f(
+        5.0,
+        "Straight-line life of rigs in the books [years]. Source: listed miners ~5 years.",
+        gt=0,
+    )
+    site_depreciation_years: float = _f(20.0, "Book life of sites [years].", gt=0)
+    site_value_usd_per_mw: float = _f(
+        450_000.0,
+        "Market value of a powered mining site [USD/MW]. Source: MARA purchases "
+        "$0.44-0.46M/MW (2023-24).",
+        ge=0,
+    )
+
+
+class ConsolidationConfig(Section):
+    auctions: bool = _f(True, "Defaulted firms' sites and rigs are auctioned (false: scrapped).")
+    fire_sale_discount: float = _f(
+        0.5,
+        "Reserve price of an auction = (1 - discount) x market value of the lot [0-1].",
+        ge=0,
+        le=1,
+    )
+    max_bidders: int = _f(20, "Solvent firms invited to bid, largest budgets first [-].", ge=1)
+    acquisitions: bool = _f(True, "Voluntary acquisitions on/off.")
+    acquisition_rate_per_year: float = _f(
+        4.0,
+        "Attempted voluntary acquisitions per year [1/year]. Source: several deals a year "
+        "2023-25 (MARA, Riot, CleanSpark, Bitfarms, Hut 8; CALIBRATION.md).",
+        ge=0,
+    )
+    acquisition_synergy: float = _f(
+        0.2,
+        "Share of a target's energy and operating costs an acquirer expects to save through "
+        "scale (procurement, negotiated power, shared overhead) [0-1]. 0 = no cost synergies.",
+        ge=0,
+        lt=1,
+    )
+    acquisition_premium: float = _f(
+        0.1, "Premium over the target's own valuation that a deal must pay [-].", ge=0, le=5
+    )
+    voluntary_exit_idle_days: int = _f(
+        180, "A firm with no rigs for this long sells its sites and exits [days].", ge=1
+    )
+    entry: bool = _f(True, "Entry of new firms on/off.")
+    entry_rate_per_year: float = _f(
+        4.0, "New firms per year when margins are zero [1/year]. Assumption.", ge=0
+    )
+    entry_sensitivity: float = _f(
+        2.0,
+        "Entry rate x exp(sensitivity x margin), margin = hashprice premium over the "
+        "frontier energy cost at the median power price [-].",
+        ge=0,
+        le=20,
+    )
+    entrant_max_ehs: float = _f(2.0, "Largest new entrant [EH/s].", gt=0)
+
+
 class Scenario(Section):
     """A complete, validated simulation scenario (defaults = the calibrated 2026 baseline)."""
 
@@ -417,6 +561,8 @@ class Scenario(Section):
     energy: EnergyConfig = EnergyConfig()
     firms: FirmsConfig = FirmsConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
+    finance: FinanceConfig = FinanceConfig()
+    consolidation: ConsolidationConfig = ConsolidationConfig()
 
     # -- I/O -------------------------------------------------------------------------------
     def to_toml(self) -> str:

@@ -23,6 +23,8 @@ def test_run_writes_all_outputs(tmp_path, capsys):
         "timeseries.parquet",
         "firms.parquet",
         "firm_outcomes.parquet",
+        "survival.parquet",
+        "acquisitions.parquet",
         "summary.json",
         "scenario.toml",
         "manifest.json",

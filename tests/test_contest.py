@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from abm import load_scenario, run
+from abm import MiningIndustry, load_scenario, run
 from abm.behaviour import tullock_equilibrium
 from tests.conftest import EXPERIMENTS
 
@@ -78,3 +78,37 @@ def test_arnosti_weinberg_bound():
         if s[i] > 1e-3:
             for j in range(len(prices)):
                 assert s[j] >= 1 - prices[j] / prices[i] - 0.01
+
+
+def _symmetric_profit_per_firm(n: int) -> float:
+    """Mean daily profit (revenue - energy) of one of n symmetric firms over the last 90 days."""
+    sc = load_scenario(EXPERIMENTS / "contest.toml")
+    firms = [
+        {
+            "name": f"F{i}",
+            "hashrate_ehs": 300.0,
+            "power_price_usd_per_mwh": 40.0,
+            "generation": "S21 XP",
+        }
+        for i in range(n)
+    ]
+    model = MiningIndustry(sc.with_overrides({"firms.explicit": firms, "run.years": 1.0}), seed=1)
+    profits = []
+    while model.running:
+        model.step()
+        if model.day > model.n_days - 90:
+            t = model.firms
+            profits.append((t.revenue_usd - t.energy_cost_usd).mean())
+    return float(np.mean(profits))
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_merger_paradox(n):
+    """Tullock contest, n symmetric firms, no cost synergies: each earns V / n^2 (X = (n-1) V /
+    (n c), share 1/n, cost c X / n). Merging two leaves n-1 firms earning V / (n-1)^2 each, so
+    the merger pays iff 1/(n-1)^2 > 2/n^2, i.e. n < 2 + sqrt(2) = 3.41: only for n <= 3."""
+    before = _symmetric_profit_per_firm(n)
+    after = _symmetric_profit_per_firm(n - 1)  # the merged firm is one contestant
+    assert before == pytest.approx(V_USD_PER_DAY / n**2, rel=0.05)
+    assert after == pytest.approx(V_USD_PER_DAY / (n - 1) ** 2, rel=0.05)
+    assert (after > 2 * before) == (n <= 3)

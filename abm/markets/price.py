@@ -7,12 +7,14 @@ packaged 2015-2026 daily closes for back-tests.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from abm import data_io
 
-__all__ = ["DAYS_PER_YEAR", "gbm_jump_path", "replay_path"]
+__all__ = ["DAYS_PER_YEAR", "apply_shocks", "gbm_jump_path", "replay_path"]
 
 DAYS_PER_YEAR = 365.0  # BTC trades every day; dt = 1 / 365 year per step
 
@@ -100,3 +102,22 @@ def replay_path(
     if series is None:
         series = data_io.price_history()
     return data_io.daily_path(series, start_date, n_days)
+
+
+def apply_shocks(
+    path_usd: np.ndarray, start_date: dt.date, shocks: list[tuple[dt.date, float, int]]
+) -> np.ndarray:
+    """Multiply a price path by scheduled shocks (date, total change, days to build up).
+
+    Each shock scales the path by (1 + change) ** ramp(t), where ramp rises linearly from 0 on
+    the shock's date to 1 after `days` days, so the change is spread evenly in log terms and
+    persists afterwards. Shocks compound."""
+    out = np.asarray(path_usd, dtype=float).copy()
+    t = np.arange(out.size)
+    for date, change, days in shocks:
+        if change <= -1:
+            raise ValueError(f"price shock on {date}: change must be > -1, got {change}")
+        start = (date - start_date).days
+        ramp = np.clip((t - start + 1) / days, 0.0, 1.0)
+        out *= np.exp(np.log1p(change) * ramp)
+    return out

@@ -19,6 +19,9 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("share_large", "Hashrate share, initially large firms", "share"),
     ("surviving_small", "Surviving small firms", "share"),
     ("surviving_large", "Surviving large firms", "share"),
+    ("hhi_owner", "HHI (by ultimate owner)", "0-10,000"),
+    ("nakamoto_owner", "Nakamoto coefficient (by owner)", "owners"),
+    ("debt_usd", "Debt outstanding", "USD"),
 )
 
 
@@ -45,5 +48,13 @@ def summary_table(summary: dict[str, Any]) -> str:
                 f"{label:<40} {unit:>10} {_fmt(summary[f'{key}_start']):>12} "
                 f"{_fmt(summary[f'{key}_end']):>12}"
             )
-    lines.append(f"{'Exits over the run':<40} {'firms':>10} {'':>12} {summary.get('exits', 0):>12}")
+    for key, label in (
+        ("defaults", "Defaults"),
+        ("acquisitions", "Acquisitions"),
+        ("entries", "Entries"),
+        ("exits", "Exits (default, voluntary)"),
+    ):
+        lines.append(
+            f"{label + ' over the run':<40} {'firms':>10} {'':>12} {summary.get(key, 0):>12}"
+        )
     return "\n".join(lines)

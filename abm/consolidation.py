@@ -1,0 +1,371 @@
+"""Distress and consolidation: defaults and auctions, acquisitions, voluntary exits, entry.
+
+These are the model's rare discrete events. Detection is vectorised (which firms are short of
+cash today); the events themselves run per firm in Python, which costs nothing measurable
+because there are a handful per simulated month. Every money movement is booked in the
+model's ledger (:data:`abm.model.LEDGER_KEYS`), so cash, BTC and debt are conserved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm import finance
+from abm.firms import HYDRO, size_classes
+from abm.markets.energy import outage_probabilities, sample_power_prices, sample_sources
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+IDLE_CHECK_DAYS = 30
+
+
+# --------------------------------------------------------------------------------------------
+# distress and default
+def resolve_distress(m: MiningIndustry) -> None:
+    """Firms with negative cash sell treasury BTC, then draw on credit; a firm still short
+    defaults (its assets are auctioned) or, with auctions off, fire-sells rigs and exits if
+    that is not enough."""
+    t = m.firms
+    short = np.flatnonzero(t.active & (t.cash_usd < 0))
+    if short.size == 0:
+        return
+    price = m.price_usd[m.day]
+    if m.finance_on:
+        m.sell_btc(short, np.minimum(t.btc_held[short], -t.cash_usd[short] / price))
+        still = short[t.cash_usd[short] < 0]
+        if still.size:
+            draw = np.minimum(m.borrowing_room(still), -t.cash_usd[still])
+            for r, amount in zip(still, draw, strict=True):
+                m.borrow(int(r), float(amount))
+    if not m.params.consolidation.auctions:
+        _fire_sale(m, short[t.cash_usd[short] < 0])
+    for r in short[t.cash_usd[short] < -1e-6]:
+        liquidate(m, int(r), "insolvent")
+
+
+def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:
+    """Sell just enough rigs at the secondary price to cover each firm's cash gap."""
+    if rows.size == 0:
+        return
+    t = m.firms
+    _, used = m.rig_prices(m.day)
+    value = t.fleet_ths[rows] @ used
+    gap = -t.cash_usd[rows]
+    frac = np.minimum(1.0, np.divide(gap, value, out=np.ones_like(gap), where=value > 0))
+    proceeds = frac * value
+    t.fleet_ths[rows] *= (1.0 - frac)[:, None]
+    t.fleet_book_usd[rows] *= 1.0 - frac
+    t.cash_usd[rows] += proceeds
+    t.cum_asset_sales_usd[rows] += proceeds
+    m.ledger["usd_asset_sales"] += float(proceeds.sum())
+
+
+def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
+    """A firm leaves (default or voluntary exit): its sites and rigs are auctioned among
+    solvent firms, sold to a new entrant at the reserve price if nobody bids enough, or
+    scrapped when worthless; the estate pays bills, then lenders, then owners."""
+    t, cfg = m.firms, m.params.consolidation
+    if t.btc_held[r] > 0:
+        m.sell_btc(np.array([r]), t.btc_held[[r]])
+    if cfg.auctions:
+        _sell_lot(m, r)  # the proceeds arrive in the firm's cash
+    bills_unpaid, to_lenders, lender_loss, to_owners = finance.waterfall(
+        0.0, float(t.cash_usd[r]), float(t.debt_usd[r])
+    )
+    lg = m.ledger
+    lg["usd_debt_recovered"] += to_lenders
+    lg["usd_debt_written_off"] += lender_loss
+    lg["usd_to_owners"] += to_owners
+    lg["usd_unpaid_liabilities"] += bills_unpaid
+    t.debt_usd[r] = 0.0
+    t.cash_usd[r] = 0.0
+    if cause == "insolvent":
+        m.n_defaults += 1
+    m.firm_agents[r].exit(cause)
+
+
+def _lot_market_value(m: MiningIndustry, r: int) -> float:
+    _, used = m.rig_prices(m.day)
+    t = m.firms
+    return float(t.fleet_ths[r] @ used + t.capacity_mw[r] * m.params.finance.site_value_usd_per_mw)
+
+
+def _spare_cash(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
+    """Cash above each firm's operating reserve [USD]."""
+    reserve = m.params.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
+    return np.maximum(m.firms.cash_usd[rows] - reserve, 0.0)
+
+
+def _budgets(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
+    """What each firm can pay today: spare cash plus new debt it could raise [USD]."""
+    return _spare_cash(m, rows) + m.borrowing_room(rows)
+
+
+def _pay(m: MiningIndustry, buyer: int, price_usd: float) -> None:
+    """The buyer pays from spare cash, borrowing the rest."""
+    spare = float(_spare_cash(m, np.array([buyer]))[0])
+    m.borrow(buyer, max(price_usd - spare, 0.0))
+    m.firms.cash_usd[buyer] -= price_usd
+
+
+def _sell_lot(m: MiningIndustry, r: int) -> float:
+    """Auction firm r's sites and rigs into its cash; returns the proceeds [USD] (0 if
+    scrapped)."""
+    t, cfg = m.firms, m.params.consolidation
+    market = _lot_market_value(m, r)
+    reserve = (1.0 - cfg.fire_sale_discount) * market
+    if market <= 0:
+        return 0.0
+    bidders = np.flatnonzero(t.active & (t.ultimate_owner == np.arange(t.n)))
+    bidders = bidders[(bidders != r) & (t.ultimate_owner[bidders] != r)]
+    price = 0.0
+    winner = -1
+    if bidders.size:
+        budget = _budgets(m, bidders)
+        keep = np.argsort(-budget, kind="stable")[: cfg.max_bidders]
+        bidders, budget = bidders[keep], budget[keep]
+        value = _bidder_values(m, r, bidders)
+        outcome = finance.second_price_auction(value, budget, reserve)
+        if outcome.winner >= 0:
+            winner = int(bidders[outcome.winner])
+            price = outcome.price_usd
+            _pay(m, winner, price)
+    if winner < 0:
+        if reserve <= 0:
+            return 0.0
+        winner = _entrant_for_lot(m, r, reserve)
+        price = reserve
+    _transfer_assets(m, r, winner, price)
+    m.ownership.record(winner, r, m.day, price, "auction")
+    return price
+
+
+def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray:
+    """Each bidder's value of firm r's lot [USD]: the rigs run where power is cheaper (the
+    bidder's own sites or the lot's) at the bidder's own cost of capital, plus the sites at
+    their market value. Cheaper power and cheaper capital bid more."""
+    t, sc = m.firms, m.params
+    power = np.minimum(t.power_price_usd_per_mwh[bidders], t.power_price_usd_per_mwh[r])
+    cost = np.multiply.outer(power, m.gens.energy_mwh_per_th_day)
+    rigs = finance.fleet_value_usd(
+        t.fleet_ths[r],
+        m.expected_hashprice_usd_per_th_day,
+        cost,
+        t.hurdle_rate[bidders],
+        sc.behaviour.expected_hashprice_decline_per_year,
+        sc.hardware.economic_life_years,
+    )
+    return rigs + t.capacity_mw[r] * sc.finance.site_value_usd_per_mw
+
+
+def _transfer_assets(m: MiningIndustry, seller: int, buyer: int, price_usd: float) -> None:
+    """Move the seller's rigs and sites to the buyer; the buyer's power price becomes the
+    capacity-weighted mix of its own and the acquired sites'. The seller receives the price."""
+    t = m.firms
+    mw_b, mw_s = t.capacity_mw[buyer], t.capacity_mw[seller]
+    if mw_b + mw_s > 0:
+        t.power_price_usd_per_mwh[buyer] = (
+            t.power_price_usd_per_mwh[buyer] * mw_b + t.power_price_usd_per_mwh[seller] * mw_s
+        ) / (mw_b + mw_s)
+    t.capacity_mw[buyer] += mw_s
+    t.fleet_ths[buyer] += t.fleet_ths[seller]
+    market = _lot_market_value(m, seller)
+    rig_share = 1.0 - mw_s * m.params.finance.site_value_usd_per_mw / market if market > 0 else 0.0
+    t.fleet_book_usd[buyer] += price_usd * rig_share
+    t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
+    t.fleet_ths[seller] = 0.0
+    t.capacity_mw[seller] = 0.0
+    t.cash_usd[seller] += price_usd
+    m._refresh_costs()
+
+
+def _entrant_for_lot(m: MiningIndustry, r: int, price_usd: float) -> int:
+    """A new private firm, funded by outside investors, that buys firm r's lot."""
+    t = m.firms
+    working = m.params.behaviour.cash_reserve_days * (t.fixed_cost_usd[r] + t.energy_cost_usd[r])
+    m.ledger["usd_new_capital"] += price_usd + working
+    row = _add_entrant(
+        m,
+        name=f"Buyer-of-{t.name[r]}",
+        fleet=np.zeros(m.gens.n),
+        capacity_mw=0.0,
+        power_price=float(t.power_price_usd_per_mwh[r]),
+        source=int(t.source[r]),
+        cash=working + price_usd,
+    )
+    t.seasonal[row] = t.seasonal[r]
+    t.outage_prob[row] = t.outage_prob[r]
+    t.cash_usd[row] -= price_usd
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# ownership changes
+def release_subsidiaries(m: MiningIndustry, r: int) -> None:
+    """When firm r exits, its direct subsidiaries become independent, keeping the firms they
+    own in turn (their ultimate owner becomes the released subsidiary)."""
+    t = m.firms
+    for sub in m.ownership.release(r, m.day):
+        members = t.ultimate_owner == t.ultimate_owner[r]
+        # everything below `sub` (itself and its own subsidiaries) now answers to `sub`
+        below = [int(i) for i in np.flatnonzero(members) if _owned_via(m, int(i), sub)]
+        t.ultimate_owner[below] = sub
+
+
+def _owned_via(m: MiningIndustry, firm: int, root: int) -> bool:
+    node: int | None = firm
+    while node is not None:
+        if node == root:
+            return True
+        node = m.ownership.owner_of(node)
+    return False
+
+
+def attempt_acquisition(m: MiningIndustry) -> bool:
+    """One acquisition attempt: an acquirer (chosen in proportion to what it can pay) looks at
+    a smaller independent target and buys it when its own valuation of the target (at its own
+    cost of capital) beats the target's valuation with the premium. The target keeps
+    operating as a subsidiary; the price goes to its former owners."""
+    t, sc, rng = m.firms, m.params, m.streams["mna"]
+    rows = np.arange(t.n)
+    independent = np.flatnonzero(t.active & (t.ultimate_owner == rows))
+    if independent.size < 2:
+        return False
+    budget = _budgets(m, independent)
+    if budget.sum() <= 0:
+        return False
+    i = rng.choice(independent.size, p=budget / budget.sum())
+    a = int(independent[i])
+    size = t.fleet_ths.sum(axis=1)
+    targets = independent[(independent != a) & (size[independent] < size[a])]
+    if targets.size == 0:
+        return False
+    tg = int(targets[rng.integers(targets.size)])
+    price_usd = m.price_usd[m.day]
+    balance = (
+        t.capacity_mw[tg] * sc.finance.site_value_usd_per_mw
+        + t.cash_usd[tg]
+        + t.btc_held[tg] * price_usd
+        - t.debt_usd[tg]
+    )
+    # the target values itself at its own costs and cost of capital; the acquirer at its own
+    # cost of capital and with the cost synergies it expects
+    synergy = 1.0 - sc.consolidation.acquisition_synergy
+    cost = m.cost_usd_per_th_day[tg] * np.array([[1.0], [synergy]])
+    values = finance.fleet_value_usd(
+        t.fleet_ths[tg],
+        m.expected_hashprice_usd_per_th_day,
+        cost,
+        np.array([t.hurdle_rate[tg], t.hurdle_rate[a]]),
+        sc.behaviour.expected_hashprice_decline_per_year,
+        sc.hardware.economic_life_years,
+    )
+    own, theirs = values + balance
+    price = max(own, 0.0) * (1 + sc.consolidation.acquisition_premium)
+    if not (price > 0 and theirs > price and price <= budget[i]):
+        return False
+    _pay(m, a, price)
+    m.ledger["usd_to_owners"] += price
+    m.ownership.record(a, tg, m.day, price, "acquisition")
+    t.ultimate_owner[t.ultimate_owner == tg] = t.ultimate_owner[a]
+    t.acquired_day[tg] = m.day
+    t.hurdle_rate[tg] = t.hurdle_rate[a]  # the group's cost of capital
+    m.n_acquisitions += 1
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# entry and voluntary exit
+def _add_entrant(
+    m: MiningIndustry,
+    name: str,
+    fleet: np.ndarray,
+    capacity_mw: float,
+    power_price: float,
+    source: int,
+    cash: float,
+) -> int:
+    sc = m.params
+    hashrate_ehs = np.array([fleet.sum() / 1e6])
+    cols = {
+        "kind": np.array([0], dtype=np.int8),
+        "size_class": size_classes(np.maximum(hashrate_ehs, 1e-9), sc.firms),
+        "source": np.array([source], dtype=np.int8),
+        "seasonal": np.array([False]),
+        "power_price_usd_per_mwh": np.array([power_price]),
+        "capacity_mw": np.array([capacity_mw]),
+        "outage_prob": outage_probabilities(np.array([source]), sc.energy),
+        "hurdle_rate": np.array([sc.firms.hurdle_rate_private]),
+        "review_offset": np.array([m.day % sc.behaviour.review_cadence_days]),
+        "cash_usd": np.array([cash]),
+        "initial_hashrate_ehs": hashrate_ehs,
+    }
+    (row,) = m.add_firms([name], fleet[None, :], cols)
+    return int(row)
+
+
+def enter(m: MiningIndustry) -> None:
+    """A new private firm arrives: a small site with frontier rigs, funded by outside
+    investors (the capital arrives as cash and is spent on rigs and the site build)."""
+    sc, rng = m.params, m.streams["entry"]
+    cfg = sc.consolidation
+    size_ehs = min(
+        cfg.entrant_max_ehs, 0.05 * (1 - rng.random()) ** (-1 / sc.firms.tail_pareto_alpha)
+    )
+    new_price, _ = m.rig_prices(m.day)
+    on_sale = np.flatnonzero(np.isfinite(new_price))
+    if on_sale.size == 0:
+        return
+    g = int(on_sale[-1])
+    source = int(sample_sources(rng, 1, sc.energy)[0])
+    power = float(sample_power_prices(rng, np.array([size_ehs]), sc.energy)[0])
+    ths = size_ehs * 1e6
+    mw = ths * m.gens.power_mw_per_th[g] * (1 + rng.uniform(0, sc.firms.capacity_headroom_max))
+    rigs_usd = ths * new_price[g]
+    infra_usd = mw * sc.energy.capex_usd_per_mw
+    working = sc.behaviour.cash_reserve_days * (
+        ths * m.gens.energy_mwh_per_th_day[g] * power + mw * sc.energy.fixed_opex_usd_per_mw_day
+    )
+    m.ledger["usd_new_capital"] += rigs_usd + infra_usd + working
+    m.ledger["usd_capex_rigs"] += rigs_usd
+    m.ledger["usd_capex_infra"] += infra_usd
+    fleet = np.zeros(m.gens.n)
+    fleet[g] = ths
+    row = _add_entrant(m, f"Entrant-{m.firms.n + 1:04d}", fleet, mw, power, source, working)
+    t = m.firms
+    t.seasonal[row] = source == HYDRO and rng.random() < sc.energy.seasonal_share_of_hydro
+    t.fleet_book_usd[row] = rigs_usd
+    t.site_book_usd[row] = infra_usd
+    t.cum_capex_usd[row] = rigs_usd + infra_usd
+
+
+def entry_margin(m: MiningIndustry) -> float:
+    """Expected hashprice's premium over the frontier rig's energy cost at the median power
+    price, as a share of hashprice (the signal that draws entrants)."""
+    hp = m.expected_hashprice_usd_per_th_day
+    g = max(int(m._released[m.day]) - 1, 0)
+    cost = m.gens.energy_mwh_per_th_day[g] * m.params.energy.median_price_usd_per_mwh
+    return (hp - cost) / hp if hp > 0 else -1.0
+
+
+def daily_events(m: MiningIndustry) -> None:
+    """Acquisitions, voluntary exits and entry for the day (Poisson arrivals)."""
+    cfg = m.params.consolidation
+    if cfg.acquisitions and cfg.acquisition_rate_per_year > 0:
+        for _ in range(m.streams["mna"].poisson(cfg.acquisition_rate_per_year / 365)):
+            attempt_acquisition(m)
+    if m.day % IDLE_CHECK_DAYS == 0:
+        t = m.firms
+        idle = t.active & ~t.fleet_ths.any(axis=1)
+        t.idle_days[:] = np.where(idle, t.idle_days + IDLE_CHECK_DAYS, 0)
+        for r in np.flatnonzero(idle & (t.idle_days >= cfg.voluntary_exit_idle_days)):
+            liquidate(m, int(r), "voluntary")
+    if cfg.entry:
+        rate = finance.entry_rate_per_day(
+            cfg.entry_rate_per_year, entry_margin(m), cfg.entry_sensitivity
+        )
+        for _ in range(m.streams["entry"].poisson(rate)):
+            enter(m)

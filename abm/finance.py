@@ -1,0 +1,113 @@
+"""Balance-sheet economics: debt service, credit, valuations and auctions (pure functions).
+
+Every function takes arrays over firms (or over bidders) and returns arrays; the model applies
+the results and books every flow in its ledger, so cash, BTC and debt are conserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.markets.hardware import rig_value_usd_per_th
+
+
+def debt_service(
+    debt_usd: np.ndarray, rate_per_year: np.ndarray, maturity_day: np.ndarray, day: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(interest, principal) due today [USD]: simple daily interest on the balance, and linear
+    amortisation of the balance over the days left to maturity (all of it once matured)."""
+    interest = debt_usd * rate_per_year / 365.0
+    days_left = np.maximum(maturity_day - day, 1)
+    return interest, debt_usd / days_left
+
+
+def credit_factor(hashprice_short: float, hashprice_long: float, sensitivity: float) -> float:
+    """Share of the normal loan-to-value that lenders offer today [0-1].
+
+    Lenders tighten when hashprice falls below its long-run average: the factor is
+    (short / long) ** sensitivity, capped at 1 (sensitivity 0 = lenders never tighten)."""
+    if hashprice_long <= 0:
+        return 0.0
+    return float(min(1.0, max(hashprice_short, 0.0) / hashprice_long) ** sensitivity)
+
+
+def borrowing_room(
+    collateral_usd: np.ndarray, debt_usd: np.ndarray, ltv_limit: np.ndarray, factor: float
+) -> np.ndarray:
+    """New debt each firm could raise today [USD]: LTV x credit factor x collateral - debt."""
+    return np.maximum(ltv_limit * factor * collateral_usd - debt_usd, 0.0)
+
+
+def fleet_value_usd(
+    fleet_ths: np.ndarray,
+    hashprice_usd_per_th_day: float,
+    cost_usd_per_th_day: np.ndarray,
+    discount_rate: np.ndarray,
+    decline_per_year: float,
+    life_years: float,
+) -> np.ndarray:
+    """Value of each firm's rigs to an owner with the given costs and discount rate [USD].
+
+    Each vintage is worth the PV of its margin, or nothing when that is negative (the owner
+    can switch it off or scrap it)."""
+    per_th = rig_value_usd_per_th(
+        hashprice_usd_per_th_day,
+        cost_usd_per_th_day,
+        np.asarray(discount_rate)[..., None],
+        decline_per_year,
+        life_years,
+    )
+    return (fleet_ths * np.maximum(per_th, 0.0)).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class AuctionOutcome:
+    """Result of a sealed-bid second-price auction."""
+
+    winner: int  # index into the bidders, or -1 if unsold
+    price_usd: float  # what the winner pays (0 if unsold)
+
+
+def second_price_auction(
+    valuations_usd: np.ndarray, budget_usd: np.ndarray, reserve_usd: float
+) -> AuctionOutcome:
+    """Sealed-bid second-price auction with budgets and a reserve price.
+
+    Each bidder bids min(valuation, budget) (truthful up to what it can pay); the highest bid
+    wins if it reaches the reserve and pays max(second-highest bid, reserve). Ties go to the
+    lowest index. The winner never pays more than its bid, so never more than it can pay."""
+    bids = np.minimum(valuations_usd, budget_usd)
+    if bids.size == 0:
+        return AuctionOutcome(-1, 0.0)
+    order = np.argsort(-bids, kind="stable")
+    top = int(order[0])
+    if not bids[top] >= reserve_usd or bids[top] <= 0:
+        return AuctionOutcome(-1, 0.0)
+    second = float(bids[order[1]]) if bids.size > 1 else 0.0
+    return AuctionOutcome(top, float(max(second, reserve_usd)))
+
+
+def waterfall(
+    proceeds_usd: float, cash_usd: float, debt_usd: float
+) -> tuple[float, float, float, float]:
+    """Distribute a defaulted or liquidated firm's estate by seniority.
+
+    The estate is the sale proceeds plus the firm's cash (negative cash is unpaid bills).
+    Returns (bills_unpaid, to_lenders, lender_loss, to_owners) [USD]: operating creditors
+    first, then lenders, then the owners; what the estate cannot cover is written off."""
+    estate = proceeds_usd + max(cash_usd, 0.0)
+    bills = max(-cash_usd, 0.0)
+    paid_bills = min(bills, estate)
+    estate -= paid_bills
+    to_lenders = min(debt_usd, estate)
+    estate -= to_lenders
+    return bills - paid_bills, to_lenders, debt_usd - to_lenders, estate
+
+
+def entry_rate_per_day(base_rate_per_year: float, margin: float, sensitivity: float) -> float:
+    """Poisson arrival rate of new firms [1/day]: base x exp(sensitivity x margin), where margin
+    is the expected hashprice's premium over the frontier rig's energy cost at the median power
+    price (negative when mining is unprofitable)."""
+    return base_rate_per_year / 365.0 * float(np.exp(sensitivity * np.clip(margin, -5, 5)))

@@ -92,12 +92,14 @@ def plan_investment(
     budget_usd: np.ndarray,
     capex_usd_per_mw: float,
     max_growth: float,
+    npv_new_site_usd_per_th: np.ndarray | None = None,
 ) -> InvestmentPlan:
     """Buy the generation with the best NPV per dollar where its NPV is positive.
 
-    First fill spare power capacity (rigs only); then, if the NPV still covers the site build
-    cost per TH, add up to `max_growth` x capacity of new MW with rigs to fill it. Spend is
-    capped by the budget, headroom first.
+    First fill spare power capacity (rigs only); then, if the NPV of rigs on new capacity
+    (`npv_new_site_usd_per_th`, e.g. at the market price of new power contracts; default: the
+    same NPV) still covers the site build cost per TH, add up to `max_growth` x capacity of new
+    MW with rigs to fill it. Spend is capped by the budget, headroom first.
     """
     rows = np.arange(npv_usd_per_th.shape[0])
     with np.errstate(invalid="ignore"):
@@ -116,7 +118,8 @@ def plan_investment(
     ths_head = np.divide(spend_head, price, out=np.zeros_like(spend_head), where=price > 0)
     # 2. build new MW with rigs where the NPV covers the build cost per TH
     infra_per_th = mw_per_th * capex_usd_per_mw
-    ok_exp = ok & (npv > infra_per_th)
+    npv_new = npv if npv_new_site_usd_per_th is None else npv_new_site_usd_per_th[rows, g]
+    ok_exp = ok & (npv_new > infra_per_th)
     mw_exp = np.where(ok_exp, capacity_mw * max_growth, 0.0)
     ths_exp = mw_exp / mw_per_th
     cost_exp = ths_exp * (price + infra_per_th)

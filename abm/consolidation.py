@@ -299,7 +299,7 @@ def _add_entrant(
         "capacity_mw": np.array([capacity_mw]),
         "outage_prob": outage_probabilities(np.array([source]), sc.energy),
         "hurdle_rate": np.array([sc.firms.hurdle_rate_private]),
-        "review_offset": np.array([m.day % sc.behaviour.review_cadence_days]),
+        "review_offset": np.array([0]),  # reviews stay batched on the stagger grid
         "cash_usd": np.array([cash]),
         "initial_hashrate_ehs": hashrate_ehs,
     }

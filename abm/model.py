@@ -479,6 +479,16 @@ class MiningIndustry(mesa.Model):
             sc.behaviour.expected_hashprice_decline_per_year,
             sc.hardware.economic_life_years,
         )
+        # rigs on new capacity run on power bought at the market price of new contracts
+        new_site_cost = sc.energy.expansion_price_usd_per_mwh * g.energy_mwh_per_th_day
+        npv_new_site = behaviour.npv_per_th(
+            hp,
+            new_site_cost[None, :],
+            t.hurdle_rate[rows],
+            new_price,
+            sc.behaviour.expected_hashprice_decline_per_year,
+            sc.hardware.economic_life_years,
+        )
         cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
         debt_room = self.borrowing_room(rows)
         plan = behaviour.plan_investment(
@@ -490,8 +500,16 @@ class MiningIndustry(mesa.Model):
             cash_budget + debt_room,
             sc.energy.capex_usd_per_mw,
             sc.behaviour.max_capacity_growth_per_review,
+            npv_new_site,
         )
         fleet[np.arange(rows.size), plan.generation] += plan.ths
+        grew = plan.mw_added > 0
+        if grew.any():
+            old_mw = t.capacity_mw[rows[grew]]
+            t.power_price_usd_per_mwh[rows[grew]] = (
+                t.power_price_usd_per_mwh[rows[grew]] * old_mw
+                + sc.energy.expansion_price_usd_per_mwh * plan.mw_added[grew]
+            ) / (old_mw + plan.mw_added[grew])
         t.fleet_ths[rows] = fleet
         t.capacity_mw[rows] += plan.mw_added
         spend = plan.rigs_usd + plan.infra_usd
@@ -504,6 +522,8 @@ class MiningIndustry(mesa.Model):
         t.site_book_usd[rows] += plan.infra_usd
         self.ledger["usd_capex_rigs"] += float(plan.rigs_usd.sum())
         self.ledger["usd_capex_infra"] += float(plan.infra_usd.sum())
+        if grew.any():
+            self._refresh_costs()
 
     def _raise_equity(self, rows: np.ndarray, day: int) -> None:
         """Listed, independent firms issue equity when BTC trades well above its 200-day average

@@ -114,6 +114,9 @@ class Recorder:
         self._initial_by_class = np.maximum(
             np.bincount(t.size_class[initial], minlength=len(SIZE_CLASSES)), 1
         )
+        self._n_initial = self._initial_rows.size
+        self._class_key = np.zeros(0, dtype=np.intp)  # size class of initial firms, 3 = entrant
+        self._rows = np.zeros(0, dtype=np.intp)
         self._threshold = model.params.run.nakamoto_threshold
         self._cadence = model.params.run.panel_cadence_days
 
@@ -131,16 +134,19 @@ class Recorder:
         running = t.running_ths
         act = t.active
         conc = metrics.concentration(running[act], threshold=self._threshold, k=4)
-        by_owner = np.bincount(t.ultimate_owner[act], weights=running[act], minlength=t.n)
-        own = metrics.concentration(by_owner, threshold=self._threshold, k=4)
-        independent = act & (t.ultimate_owner == np.arange(t.n))
+        independent = act & (t.ultimate_owner == self._row_ids())
+        if m.n_acquisitions:  # owners differ from firms only once someone was acquired
+            by_owner = np.bincount(t.ultimate_owner[act], weights=running[act], minlength=t.n)
+            own = metrics.concentration(by_owner[independent], self._threshold, k=4)
+        else:
+            own = conc
         subsidy = chain.subsidy_btc(m.chain.height - n_blocks + 1)
         total = running.sum()
         by_gen = m._running_live.sum(axis=0)
         eff = by_gen @ m.gens.efficiency_j_per_th[m._live_ran] / total if total > 0 else np.nan
-        ini = self._initial_rows
-        share = np.bincount(t.size_class[ini], weights=running[ini], minlength=3)
-        alive = np.bincount(t.size_class[ini], weights=independent[ini], minlength=3)
+        key = self._class_keys()
+        share = np.bincount(key, weights=running, minlength=4)
+        alive = np.bincount(key, weights=independent, minlength=4)
         frontier = m.frontier_rig_price_usd_per_th
         row = {
             "btc_price_usd": price_usd,
@@ -195,6 +201,22 @@ class Recorder:
             out[k][d] = v
         if d % self._cadence == 0 or d == m.n_days - 1:
             self.panels.append(self.snapshot(d))
+
+    def _row_ids(self) -> np.ndarray:
+        """0..n-1 for the current table (cached; the table only grows)."""
+        n = self.model.firms.n
+        if self._rows.size != n:
+            self._rows = np.arange(n)
+        return self._rows
+
+    def _class_keys(self) -> np.ndarray:
+        """Initial size class per row, 3 for entrants (cached; the table only grows)."""
+        t = self.model.firms
+        if self._class_key.size != t.n:
+            key = np.full(t.n, 3, dtype=np.intp)
+            key[self._initial_rows] = t.size_class[self._initial_rows]
+            self._class_key = key
+        return self._class_key
 
     def snapshot(self, d: int) -> pd.DataFrame:
         """Firm-level snapshot of the active firms on day `d` (the panel's rows)."""

@@ -257,6 +257,13 @@ class EnergyConfig(Section):
         "of opex (CCAF) -> 0.25 x $45/MWh x 24 h.",
         ge=0,
     )
+    expansion_price_usd_per_mwh: float = _f(
+        45.0,
+        "Price of power contracted for new capacity [USD/MWh]: cheap power is a scarce "
+        "endowment, so new MW cost the market price whoever builds them (a firm's price becomes "
+        "the capacity-weighted mix). Source: CCAF 2025 median delivered price.",
+        gt=0,
+    )
     capex_usd_per_mw: float = _f(
         330_000.0,
         "Cost of new mining power capacity (site build) [USD/MW]. Source: $0.3-0.35M/MW.",
@@ -397,7 +404,7 @@ class BehaviourConfig(Section):
         60.0, "Cash kept back from investment, in days of operating cost [days].", ge=0
     )
     max_capacity_growth_per_review: float = _f(
-        0.05, "Largest power-capacity addition at one review [share of capacity].", ge=0, le=5
+        0.04, "Largest power-capacity addition at one review [share of capacity].", ge=0, le=5
     )
     retire_margin: float = _f(
         0.0,

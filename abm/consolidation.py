@@ -25,9 +25,9 @@ IDLE_CHECK_DAYS = 30
 # --------------------------------------------------------------------------------------------
 # distress and default
 def resolve_distress(m: MiningIndustry) -> None:
-    """Firms with negative cash sell treasury BTC, then draw on credit; a firm still short
-    defaults (its assets are auctioned) or, with auctions off, fire-sells rigs and exits if
-    that is not enough."""
+    """Firms with negative cash sell treasury BTC, draw on credit, then sell idle sites; a firm
+    still short defaults (its assets are auctioned) or, with auctions off, fire-sells rigs and
+    exits if that is not enough."""
     t = m.firms
     short = np.flatnonzero(t.active & (t.cash_usd < 0))
     if short.size == 0:
@@ -40,10 +40,39 @@ def resolve_distress(m: MiningIndustry) -> None:
             draw = np.minimum(m.borrowing_room(still), -t.cash_usd[still])
             for r, amount in zip(still, draw, strict=True):
                 m.borrow(int(r), float(amount))
+        _sell_idle_sites(m, short[t.cash_usd[short] < 0])
     if not m.params.consolidation.auctions:
         _fire_sale(m, short[t.cash_usd[short] < 0])
     for r in short[t.cash_usd[short] < -1e-6]:
         liquidate(m, int(r), "insolvent")
+
+
+def _sell_idle_sites(m: MiningIndustry, rows: np.ndarray) -> None:
+    """Sell power capacity that the firm's rigs do not use, at the site's market value, up to
+    the cash gap (a distressed firm shrinks before it defaults)."""
+    if rows.size == 0:
+        return
+    t = m.firms
+    idle_mw = np.maximum(t.capacity_mw[rows] - t.fleet_ths[rows] @ m.gens.power_mw_per_th, 0.0)
+    value_per_mw = np.divide(
+        m.site_value_usd(rows),
+        t.capacity_mw[rows],
+        out=np.zeros(rows.size),
+        where=t.capacity_mw[rows] > 0,
+    )
+    sell_mw = np.minimum(
+        idle_mw,
+        np.divide(-t.cash_usd[rows], value_per_mw, out=np.zeros(rows.size), where=value_per_mw > 0),
+    )
+    proceeds = sell_mw * value_per_mw
+    share = np.divide(
+        sell_mw, t.capacity_mw[rows], out=np.zeros(rows.size), where=t.capacity_mw[rows] > 0
+    )
+    t.site_book_usd[rows] *= 1.0 - share
+    t.capacity_mw[rows] -= sell_mw
+    t.cash_usd[rows] += proceeds
+    t.cum_asset_sales_usd[rows] += proceeds
+    m.ledger["usd_asset_sales"] += float(proceeds.sum())
 
 
 def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:
@@ -90,7 +119,7 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
 def _lot_market_value(m: MiningIndustry, r: int) -> float:
     _, used = m.rig_prices(m.day)
     t = m.firms
-    return float(t.fleet_ths[r] @ used + t.capacity_mw[r] * m.params.finance.site_value_usd_per_mw)
+    return float(t.fleet_ths[r] @ used + m.site_value_usd(r))
 
 
 def _spare_cash(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
@@ -158,7 +187,7 @@ def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray
         sc.behaviour.expected_hashprice_decline_per_year,
         sc.hardware.economic_life_years,
     )
-    return rigs + t.capacity_mw[r] * sc.finance.site_value_usd_per_mw
+    return rigs + float(m.site_value_usd(r))
 
 
 def _transfer_assets(m: MiningIndustry, seller: int, buyer: int, price_usd: float) -> None:
@@ -173,7 +202,7 @@ def _transfer_assets(m: MiningIndustry, seller: int, buyer: int, price_usd: floa
     t.capacity_mw[buyer] += mw_s
     t.fleet_ths[buyer] += t.fleet_ths[seller]
     market = _lot_market_value(m, seller)
-    rig_share = 1.0 - mw_s * m.params.finance.site_value_usd_per_mw / market if market > 0 else 0.0
+    rig_share = 1.0 - float(m.site_value_usd(seller)) / market if market > 0 else 0.0
     t.fleet_book_usd[buyer] += price_usd * rig_share
     t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
     t.fleet_ths[seller] = 0.0
@@ -246,10 +275,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     tg = int(targets[rng.integers(targets.size)])
     price_usd = m.price_usd[m.day]
     balance = (
-        t.capacity_mw[tg] * sc.finance.site_value_usd_per_mw
-        + t.cash_usd[tg]
-        + t.btc_held[tg] * price_usd
-        - t.debt_usd[tg]
+        float(m.site_value_usd(tg)) + t.cash_usd[tg] + t.btc_held[tg] * price_usd - t.debt_usd[tg]
     )
     # the target values itself at its own costs and cost of capital; the acquirer at its own
     # cost of capital and with the cost synergies it expects

@@ -62,6 +62,24 @@ def fleet_value_usd(
     return (fleet_ths * np.maximum(per_th, 0.0)).sum(axis=-1)
 
 
+def site_value_usd_per_mw(
+    power_price_usd_per_mwh: np.ndarray,
+    frontier_energy_mwh_per_th_day: float,
+    hashprice_usd_per_th_day: float,
+    reference_price_usd_per_mwh: float,
+    value_at_reference_usd_per_mw: float,
+) -> np.ndarray:
+    """Market value of a powered mining site per MW [USD/MW].
+
+    A site at the reference power price is worth the observed market price per MW; the value
+    scales with the energy margin frontier rigs earn there relative to the reference site
+    (capped at 1.5x), and a site where they cannot cover their energy is worth nothing."""
+    margin = hashprice_usd_per_th_day - power_price_usd_per_mwh * frontier_energy_mwh_per_th_day
+    ref = hashprice_usd_per_th_day - reference_price_usd_per_mwh * frontier_energy_mwh_per_th_day
+    scale = max(ref, 0.05 * hashprice_usd_per_th_day, 1e-12)
+    return value_at_reference_usd_per_mw * np.clip(margin / scale, 0.0, 1.5)
+
+
 @dataclass(frozen=True)
 class AuctionOutcome:
     """Result of a sealed-bid second-price auction."""

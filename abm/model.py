@@ -246,8 +246,19 @@ class MiningIndustry(mesa.Model):
         """Market value of rigs (secondary price) and sites that lenders lend against [USD]."""
         _, used = self.rig_prices(self.day)
         t = self.firms
-        site = t.capacity_mw[rows] * self.params.finance.site_value_usd_per_mw
-        return t.fleet_ths[rows] @ used + site
+        return t.fleet_ths[rows] @ used + self.site_value_usd(rows)
+
+    def site_value_usd(self, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
+        """Market value of the firms' powered sites [USD] (see finance.site_value_usd_per_mw)."""
+        t, g = self.firms, max(int(self._released[self.day]) - 1, 0)
+        per_mw = finance.site_value_usd_per_mw(
+            t.power_price_usd_per_mwh[rows],
+            self.gens.energy_mwh_per_th_day[g],
+            self.expected_hashprice_usd_per_th_day,
+            self.params.energy.median_price_usd_per_mwh,
+            self.params.finance.site_value_usd_per_mw,
+        )
+        return t.capacity_mw[rows] * per_mw
 
     def credit_factor(self) -> float:
         """Share of normal loan-to-value lenders offer today (tightens as hashprice falls)."""

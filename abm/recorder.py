@@ -7,7 +7,6 @@ are the documentation of ``timeseries.parquet`` and ``firms.parquet``.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -107,7 +106,7 @@ class Recorder:
         self.model = model
         n = model.n_days
         self.daily = {c: np.full(n, np.nan) for c in _NUMERIC_DAILY}
-        self.panels: list[pd.DataFrame] = []
+        self.panels: list[dict[str, np.ndarray]] = []
         t = model.firms
         initial = t.entry_day == 0
         self._initial_rows = np.flatnonzero(initial)
@@ -218,35 +217,34 @@ class Recorder:
             self._class_key = key
         return self._class_key
 
-    def snapshot(self, d: int) -> pd.DataFrame:
-        """Firm-level snapshot of the active firms on day `d` (the panel's rows)."""
+    def snapshot(self, d: int) -> dict[str, np.ndarray]:
+        """Firm-level snapshot of the active firms on day `d` as raw arrays (cheap; turned
+        into the panel's DataFrame once, by :meth:`panel`)."""
         m, t = self.model, self.model.firms
         rows = np.flatnonzero(t.active)
         installed = t.fleet_ths[rows].sum(axis=1)
-        return pd.DataFrame(
-            {
-                "day": d,
-                "date": pd.Timestamp(m.start_date + dt.timedelta(days=d)),
-                "firm_id": rows,
-                "name": [t.name[r] for r in rows],
-                "kind": pd.Categorical.from_codes(t.kind[rows], KINDS),
-                "size_class": pd.Categorical.from_codes(t.size_class[rows], SIZE_CLASSES),
-                "source": pd.Categorical.from_codes(t.source[rows], SOURCES),
-                "power_price_usd_per_mwh": t.power_price_usd_per_mwh[rows],
-                "capacity_mw": t.capacity_mw[rows],
-                "hashrate_ehs": t.running_ths[rows] / 1e6,
-                "installed_hashrate_ehs": installed / 1e6,
-                "fleet_efficiency_j_per_th": t.fleet_efficiency_j_per_th(m.gens)[rows],
-                "cash_usd": t.cash_usd[rows],
-                "btc_held": t.btc_held[rows],
-                "cum_btc_mined": t.cum_btc_mined[rows],
-                "cum_revenue_usd": t.cum_revenue_usd[rows],
-                "cum_energy_cost_usd": t.cum_energy_cost_usd[rows],
-                "cum_capex_usd": t.cum_capex_usd[rows],
-                "debt_usd": t.debt_usd[rows],
-                "owner_id": t.ultimate_owner[rows],
-            }
-        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            eff = (t.fleet_ths[rows] @ m.gens.efficiency_j_per_th) / installed
+        return {
+            "day": np.full(rows.size, d),
+            "firm_id": rows,
+            "kind": t.kind[rows],
+            "size_class": t.size_class[rows],
+            "source": t.source[rows],
+            "power_price_usd_per_mwh": t.power_price_usd_per_mwh[rows],
+            "capacity_mw": t.capacity_mw[rows],
+            "hashrate_ehs": t.running_ths[rows] / 1e6,
+            "installed_hashrate_ehs": installed / 1e6,
+            "fleet_efficiency_j_per_th": eff,
+            "cash_usd": t.cash_usd[rows],
+            "btc_held": t.btc_held[rows],
+            "cum_btc_mined": t.cum_btc_mined[rows],
+            "cum_revenue_usd": t.cum_revenue_usd[rows],
+            "cum_energy_cost_usd": t.cum_energy_cost_usd[rows],
+            "cum_capex_usd": t.cum_capex_usd[rows],
+            "debt_usd": t.debt_usd[rows],
+            "owner_id": t.ultimate_owner[rows],
+        }
 
     def timeseries(self) -> pd.DataFrame:
         """Daily model-level series for the days simulated so far."""
@@ -270,10 +268,27 @@ class Recorder:
         return df
 
     def panel(self) -> pd.DataFrame:
-        """The firm-level panel (all snapshots)."""
+        """The firm-level panel (all snapshots), columns as in :data:`PANEL_COLUMNS`."""
+        snaps = self.panels or [self.snapshot(self.model.day)]
+        raw = {k: np.concatenate([p[k] for p in snaps]) for k in snaps[0]}
         if not self.panels:
-            return self.snapshot(self.model.day).iloc[0:0]
-        return pd.concat(self.panels, ignore_index=True)
+            raw = {k: v[:0] for k, v in raw.items()}
+        t = self.model.firms
+        names = np.asarray(t.name, dtype=object)
+        df = pd.DataFrame(
+            {
+                "day": raw["day"],
+                "date": pd.Timestamp(self.model.start_date) + pd.to_timedelta(raw["day"], "D"),
+                "firm_id": raw["firm_id"],
+                "name": names[raw["firm_id"]],
+                "kind": pd.Categorical.from_codes(raw["kind"], KINDS),
+                "size_class": pd.Categorical.from_codes(raw["size_class"], SIZE_CLASSES),
+                "source": pd.Categorical.from_codes(raw["source"], SOURCES),
+            }
+        )
+        for k in list(PANEL_COLUMNS)[7:]:
+            df[k] = raw[k]
+        return df
 
     def firm_outcomes(self) -> pd.DataFrame:
         """One row per firm that ever existed: entry, exit day and cause, initial size class."""

@@ -503,7 +503,8 @@ class FinanceConfig(Section):
     site_depreciation_years: float = _f(20.0, "Book life of sites [years].", gt=0)
     site_value_usd_per_mw: float = _f(
         450_000.0,
-        "Market value of a powered mining site [USD/MW]. Source: MARA purchases "
+        "Market value of a powered mining site at the median power price [USD/MW]; cheaper sites "
+        "are worth more, sites that cannot cover energy nothing. Source: MARA purchases "
         "$0.44-0.46M/MW (2023-24).",
         ge=0,
     )

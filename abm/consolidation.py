@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import finance
+from abm import behaviour, finance
 from abm.firms import HYDRO, size_classes
 from abm.markets.energy import outage_probabilities, sample_power_prices, sample_sources
 
@@ -37,9 +37,7 @@ def resolve_distress(m: MiningIndustry) -> None:
         m.sell_btc(short, np.minimum(t.btc_held[short], -t.cash_usd[short] / price))
         still = short[t.cash_usd[short] < 0]
         if still.size:
-            draw = np.minimum(m.borrowing_room(still), -t.cash_usd[still])
-            for r, amount in zip(still, draw, strict=True):
-                m.borrow(int(r), float(amount))
+            m.borrow(still, np.minimum(m.borrowing_room(still), -t.cash_usd[still]))
         _sell_idle_sites(m, short[t.cash_usd[short] < 0])
     if not m.params.consolidation.auctions:
         _fire_sale(m, short[t.cash_usd[short] < 0])
@@ -163,8 +161,8 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
             price = outcome.price_usd
             _pay(m, winner, price)
     if winner < 0:
-        if reserve <= 0:
-            return 0.0
+        if reserve <= 0 or _entrant_value(m, r) < reserve:
+            return 0.0  # scrapped: nobody would run this site
         winner = _entrant_for_lot(m, r, reserve)
         price = reserve
     _transfer_assets(m, r, winner, price)
@@ -188,6 +186,29 @@ def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray
         sc.hardware.economic_life_years,
     )
     return rigs + float(m.site_value_usd(r))
+
+
+def _entrant_value(m: MiningIndustry, r: int) -> float:
+    """What a new private investor would pay for firm r's lot [USD]: its rigs at the site's
+    power price and the private cost of capital, plus the NPV of filling the site with
+    frontier rigs (if positive)."""
+    t, sc = m.firms, m.params
+    hp = m.expected_hashprice_usd_per_th_day
+    hurdle = np.array([sc.firms.hurdle_rate_private])
+    decline, life = (
+        sc.behaviour.expected_hashprice_decline_per_year,
+        sc.hardware.economic_life_years,
+    )
+    rigs = finance.fleet_value_usd(
+        t.fleet_ths[r], hp, m.cost_usd_per_th_day[r], hurdle, decline, life
+    )
+    new_price, _ = m.rig_prices(m.day)
+    g = int(np.flatnonzero(np.isfinite(new_price))[-1]) if np.isfinite(new_price).any() else -1
+    fill = 0.0
+    if g >= 0:
+        npv = behaviour.npv_per_th(hp, m.cost_usd_per_th_day[[r]], hurdle, new_price, decline, life)
+        fill = max(float(npv[0, g]), 0.0) * t.capacity_mw[r] / m.gens.power_mw_per_th[g]
+    return float(rigs[0]) + fill
 
 
 def _transfer_assets(m: MiningIndustry, seller: int, buyer: int, price_usd: float) -> None:

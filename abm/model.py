@@ -296,20 +296,24 @@ class MiningIndustry(mesa.Model):
 
     # ----------------------------------------------------------------------------------------
     # money movements that the consolidation events share (each booked in the ledger)
-    def borrow(self, row: int, amount_usd: float) -> None:
-        """Draw new debt; the maturity becomes the balance-weighted mix of old and new."""
-        if amount_usd <= 0:
+    def borrow(self, rows: np.ndarray | int, amount_usd: np.ndarray | float) -> None:
+        """Draw new debt (vectorised over rows, which must be distinct); each maturity becomes
+        the balance-weighted mix of the old debt's and the new debt's."""
+        rows = np.atleast_1d(rows)
+        amount = np.broadcast_to(np.asarray(amount_usd, dtype=float), rows.shape)
+        keep = amount > 0
+        if not keep.any():
             return
+        rows, amount = rows[keep], amount[keep]
         t, fin = self.firms, self.params.finance
-        term = (fin.term_years_listed if t.kind[row] == 1 else fin.term_years_private) * 365
-        old = t.debt_usd[row]
-        new_mat = self.day + term
-        t.debt_maturity_day[row] = int(
-            (old * t.debt_maturity_day[row] + amount_usd * new_mat) / (old + amount_usd)
-        )
-        t.debt_usd[row] += amount_usd
-        t.cash_usd[row] += amount_usd
-        self.ledger["usd_debt_drawn"] += amount_usd
+        term = np.where(t.kind[rows] == 1, fin.term_years_listed, fin.term_years_private) * 365
+        old = t.debt_usd[rows]
+        t.debt_maturity_day[rows] = (
+            (old * t.debt_maturity_day[rows] + amount * (self.day + term)) / (old + amount)
+        ).astype(np.int32)
+        t.debt_usd[rows] += amount
+        t.cash_usd[rows] += amount
+        self.ledger["usd_debt_drawn"] += float(amount.sum())
 
     def sell_btc(self, rows: np.ndarray, btc: np.ndarray) -> None:
         """Sell treasury BTC at today's price."""
@@ -525,8 +529,7 @@ class MiningIndustry(mesa.Model):
         t.capacity_mw[rows] += plan.mw_added
         spend = plan.rigs_usd + plan.infra_usd
         excess = spend - cash_budget  # financed with new debt (rounding dust stays in cash)
-        for i in np.flatnonzero(excess > 1e-6 * (1.0 + spend)):
-            self.borrow(int(rows[i]), float(excess[i]))
+        self.borrow(rows, np.where(excess > 1e-6 * (1.0 + spend), excess, 0.0))
         t.cash_usd[rows] -= spend
         t.cum_capex_usd[rows] += spend
         t.fleet_book_usd[rows] += plan.rigs_usd

@@ -93,6 +93,8 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["exits"] = int(last["exits_cum"])
     s["defaults"] = int(last["defaults_cum"])
     s["acquisitions"] = int(last["acquisitions_cum"])
+    edges = model.ownership.edges_frame()
+    s["auction_sales"] = int((edges["kind"] == "auction").sum())
     s["entries"] = int(last["entries_cum"])
     s["exit_causes"] = model.recorder.exit_causes()
     s["btc_issued"] = float(ts["btc_issued"].sum())

@@ -70,6 +70,28 @@ def cmd_scenario_doc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from abm.compare import compare, effects_table
+
+    if args.seeds < 2:
+        raise ScenarioError("--seeds: at least 2 seeds are needed for confidence intervals")
+    result = compare(
+        args.a, args.b, seeds=args.seeds, years=args.years, workers=args.workers, progress=True
+    )
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("results") / (f"compare-{result.scenario_a.name}-vs-{result.scenario_b.name}")
+    )
+    path = result.save(out)
+    print(
+        f"B - A paired over {args.seeds} seeds (common random numbers); B = {args.b}, A = {args.a}"
+    )
+    print(effects_table(result.effects))
+    print(f"\nwrote {path}/ in {result.wall_time_s:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="abm", description="Agent-based model of Bitcoin-mining industry consolidation."
@@ -83,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output directory (default: results/<scenario>/seed-<seed>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="paired counterfactual: B - A on the same seeds")
+    c.add_argument("a", help="scenario A (baseline of the comparison), TOML")
+    c.add_argument("b", help="scenario B, TOML")
+    c.add_argument("--seeds", type=_seed, default=30, help="number of paired seeds (default 30)")
+    c.add_argument("--years", type=_positive_float, help="horizon in years (default: scenarios')")
+    c.add_argument("--workers", type=_seed, default=1, help="parallel processes (default 1)")
+    c.add_argument("--out", help="output directory (default: results/compare-A-vs-B)")
+    c.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("scenario", help="inspect scenarios")
     ssub = s.add_subparsers(dest="action", required=True)

@@ -29,6 +29,10 @@ def resolve_distress(m: MiningIndustry) -> None:
     still short defaults (its assets are auctioned) or, with auctions off, fire-sells rigs and
     exits if that is not enough."""
     t = m.firms
+    if m.sov_rows.size:  # states cover their miners' shortfalls: sovereigns never default
+        gap = np.minimum(t.cash_usd[m.sov_rows], 0.0)
+        t.cash_usd[m.sov_rows] -= gap
+        m.ledger["usd_state_support"] -= float(gap.sum())
     short = np.flatnonzero(t.active & (t.cash_usd < 0))
     if short.size == 0:
         return
@@ -146,7 +150,7 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
     reserve = (1.0 - cfg.fire_sale_discount) * market
     if market <= 0:
         return 0.0
-    bidders = np.flatnonzero(t.active & (t.ultimate_owner == np.arange(t.n)))
+    bidders = np.flatnonzero(t.active & (t.ultimate_owner == np.arange(t.n)) & (t.kind != 2))
     bidders = bidders[(bidders != r) & (t.ultimate_owner[bidders] != r)]
     price = 0.0
     winner = -1
@@ -281,7 +285,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     operating as a subsidiary; the price goes to its former owners."""
     t, sc, rng = m.firms, m.params, m.streams["mna"]
     rows = np.arange(t.n)
-    independent = np.flatnonzero(t.active & (t.ultimate_owner == rows))
+    independent = np.flatnonzero(t.active & (t.ultimate_owner == rows) & (t.kind != 2))
     if independent.size < 2:
         return False
     budget = _budgets(m, independent)
@@ -406,7 +410,7 @@ def daily_events(m: MiningIndustry) -> None:
             attempt_acquisition(m)
     if m.day % IDLE_CHECK_DAYS == 0:
         t = m.firms
-        idle = t.active & ~t.fleet_ths.any(axis=1)
+        idle = t.active & ~t.fleet_ths.any(axis=1) & (t.kind != 2)
         t.idle_days[:] = np.where(idle, t.idle_days + IDLE_CHECK_DAYS, 0)
         for r in np.flatnonzero(idle & (t.idle_days >= cfg.voluntary_exit_idle_days)):
             liquidate(m, int(r), "voluntary")

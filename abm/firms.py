@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from abm.model import MiningIndustry
 
 KINDS: tuple[str, ...] = ("private", "listed", "sovereign")
-SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large")
+SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large", "sovereign")
 EXIT_CAUSES: tuple[str, ...] = ("", "insolvent", "acquired", "voluntary", "pivot_ai")
 INSOLVENT = EXIT_CAUSES.index("insolvent")
 
@@ -68,6 +68,7 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "debt_maturity_day": (np.int32, 0),
     "ltv_limit": (float, 0.0),
     "hold_fraction": (float, 0.0),
+    "budget_usd": (float, 0.0),  # sovereigns' remaining hardware budget
     "fleet_book_usd": (float, 0.0),
     "site_book_usd": (float, 0.0),
     "cum_interest_usd": (float, 0.0),
@@ -216,7 +217,17 @@ class MiningFirm(mesa.Agent):
         self.remove()
 
     def __repr__(self) -> str:
-        return f"MiningFirm({self.name!r}, {self.kind}, {self.hashrate_ehs:.2f} EH/s)"
+        return f"{type(self).__name__}({self.name!r}, {self.kind}, {self.hashrate_ehs:.2f} EH/s)"
+
+
+class SovereignMiner(MiningFirm):
+    """A state participant: capacity set by policy, energy at its opportunity cost, seasonal
+    availability, a hardware budget instead of credit, never defaults (see abm.sovereigns)."""
+
+    @property
+    def budget_usd(self) -> float:
+        """Hardware budget left [USD]."""
+        return float(self._get("budget_usd"))
 
 
 # --------------------------------------------------------------------------------------------

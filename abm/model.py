@@ -16,14 +16,20 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from abm import behaviour, chain, consolidation, finance
-from abm.firms import FirmTable, MiningFirm, calibrated_population, explicit_population
+from abm import behaviour, chain, consolidation, finance, sovereigns
+from abm.firms import (
+    FirmTable,
+    MiningFirm,
+    SovereignMiner,
+    calibrated_population,
+    explicit_population,
+)
 from abm.markets import energy, hardware
 from abm.markets.fees import fee_path
 from abm.markets.price import apply_shocks, gbm_jump_path, replay_path
 from abm.ownership import Ownership
 from abm.recorder import Recorder
-from abm.rng import make_streams
+from abm.rng import make_streams, stream_seed
 from abm.scenario import Scenario, load_scenario
 
 __all__ = ["LEDGER_KEYS", "MiningIndustry"]
@@ -50,6 +56,8 @@ LEDGER_KEYS: tuple[str, ...] = (
     "usd_asset_sales",  # rigs sold to the outside (retirements, fire sales)
     "usd_to_owners",  # paid to former owners (acquisition prices, estates' residuals)
     "usd_unpaid_liabilities",  # operating bills left unpaid by exiting firms
+    "usd_state_budget",  # sovereigns' hardware budgets spent
+    "usd_state_support",  # sovereigns' cash shortfalls covered by their states
 )
 
 
@@ -111,6 +119,10 @@ class MiningIndustry(mesa.Model):
             [(self.start_date + dt.timedelta(days=d)).month for d in range(self.n_days)]
         )
         self.dry_season = np.isin(months, sc.energy.dry_season_months)
+        # outage draws: one day-keyed counter-based stream, so firm i gets the same uniform on
+        # day d whatever else the scenario adds (common random numbers)
+        self._energy_key = stream_seed(self.seed, "energy").generate_state(2, np.uint64)
+        self.sov = sovereigns.paths(sc, self.start_date, self.n_days, months)
         self._released = np.searchsorted(
             self.gens.release_day, np.arange(self.n_days + 1), side="right"
         )
@@ -143,10 +155,16 @@ class MiningIndustry(mesa.Model):
             revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.price_usd[0]
             pop = calibrated_population(self.streams["population"], sc, self.gens, revenue0)
         self.add_firms(pop.names, pop.fleet_ths, pop.cols)
+        if self.sov.capacity_mw.shape[0]:
+            spop = sovereigns.population(sc, self.gens, self.sov.capacity_mw[:, 0])
+            self.sov_rows = self.add_firms(spop.names, spop.fleet_ths, spop.cols)
+        else:
+            self.sov_rows = np.zeros(0, dtype=np.intp)
         if self.finance_on:
             self._initial_financing()
         self.initial_cash_usd = float(self.firms.cash_usd.sum())
         self.initial_debt_usd = float(self.firms.debt_usd.sum())
+        self.initial_btc_held = float(self.firms.btc_held.sum())
         self.recorder = Recorder(self)
 
     # ----------------------------------------------------------------------------------------
@@ -181,16 +199,20 @@ class MiningIndustry(mesa.Model):
             t.site_book_usd[rows] = t.capacity_mw[rows] * self.params.energy.capex_usd_per_mw
         fin = self.params.finance
         listed = t.kind[rows] == 1
+        sovereign = t.kind[rows] == sovereigns.SOVEREIGN
         small = t.size_class[rows] == 0
         t.debt_rate[rows] = np.where(
             listed, fin.rate_listed, np.where(small, fin.rate_small, fin.rate_private)
         )
         t.ltv_limit[rows] = np.where(listed, fin.ltv_limit_listed, fin.ltv_limit_private)
-        if self.finance_on:
-            t.hold_fraction[rows] = np.where(
-                listed, fin.treasury_hold_fraction_listed, fin.treasury_hold_fraction_private
-            )
-        self.firm_agents.extend(MiningFirm(self, int(r)) for r in rows)
+        hold = np.where(
+            listed, fin.treasury_hold_fraction_listed, fin.treasury_hold_fraction_private
+        )
+        t.hold_fraction[rows] = np.where(sovereign, t.hold_fraction[rows], hold * self.finance_on)
+        self.firm_agents.extend(
+            (SovereignMiner if s else MiningFirm)(self, int(r))
+            for r, s in zip(rows, sovereign, strict=True)
+        )
         self.ownership.add_firms(rows, names)
         self._refresh_costs()
         self._update_live_columns(self.day)
@@ -201,6 +223,7 @@ class MiningIndustry(mesa.Model):
         t, fin = self.firms, self.params.finance
         listed = t.kind == 1
         lev = np.where(listed, fin.initial_leverage_listed, fin.initial_leverage_private)
+        lev = np.where(t.kind == sovereigns.SOVEREIGN, 0.0, lev)
         t.debt_usd[:] = lev * self.collateral_usd()
         term = np.where(listed, fin.term_years_listed, fin.term_years_private) * 365
         left = self.streams["population"].uniform(0.2, 1.0, t.n)
@@ -339,14 +362,18 @@ class MiningIndustry(mesa.Model):
         price = self.price_usd[d]
         fee = self.fee_btc_per_block[d]
 
-        # 1. environment: energy availability
+        # 1. environment: energy availability; sovereigns' capacity follows their policy path
+        uniforms = np.random.Generator(np.random.Philox(key=self._energy_key, counter=d))
         avail = energy.availability(
-            self.streams["energy"],
+            uniforms.random(t.n),
             t.outage_prob,
             t.seasonal,
             self.dry_season[d],
             sc.energy.dry_season_availability,
         )
+        if self.sov_rows.size:
+            t.capacity_mw[self.sov_rows] = self.sov.capacity_mw[:, d]
+            avail[self.sov_rows] = self.sov.availability[:, d]
         # 2. operate
         subsidy_now = chain.subsidy_btc(self.chain.height + 1)  # next block's subsidy
         rev_th = self._revenue_per_th_day(subsidy_now + fee, price)
@@ -373,7 +400,7 @@ class MiningIndustry(mesa.Model):
         btc_f = run_f * (to_firms / total_ths) if total_ths > 0 else np.zeros_like(run_f)
 
         # 4. account: treasury (hold a share of mined BTC, sell the rest), costs, debt service
-        sold_btc = btc_f * (1.0 - t.hold_fraction) if self.finance_on else btc_f
+        sold_btc = btc_f * (1.0 - t.hold_fraction)
         usd_f = sold_btc * price
         energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
         fixed_f = t.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
@@ -381,8 +408,8 @@ class MiningIndustry(mesa.Model):
             fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
         cash_flow = usd_f - energy_f - fixed_f
         lg = self.ledger
+        t.btc_held += btc_f - sold_btc
         if self.finance_on:
-            t.btc_held += btc_f - sold_btc
             interest, principal = finance.debt_service(
                 t.debt_usd, t.debt_rate, t.debt_maturity_day, d
             )
@@ -413,6 +440,10 @@ class MiningIndustry(mesa.Model):
         lg["usd_btc_sales"] += float(usd_f.sum())
         lg["usd_energy"] += float(energy_f.sum())
         lg["usd_fixed"] += float(fixed_f.sum())
+
+        if self.sov_rows.size and self.sov.sell_rate_per_day.any():
+            rows = self.sov_rows
+            self.sell_btc(rows, t.btc_held[rows] * self.sov.sell_rate_per_day)
 
         # adaptive expectations of revenue per TH-day (realised, smoothed short and long)
         if total_ths > 0:
@@ -506,6 +537,10 @@ class MiningIndustry(mesa.Model):
         )
         cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
         debt_room = self.borrowing_room(rows)
+        # sovereigns spend their hardware budget on rigs, never borrow or build capacity
+        sov = t.kind[rows] == sovereigns.SOVEREIGN
+        cash_budget = np.where(sov, t.budget_usd[rows], cash_budget)
+        debt_room = np.where(sov, 0.0, debt_room)
         plan = behaviour.plan_investment(
             npv,
             new_price,
@@ -514,7 +549,7 @@ class MiningIndustry(mesa.Model):
             t.capacity_mw[rows],
             cash_budget + debt_room,
             sc.energy.capex_usd_per_mw,
-            sc.behaviour.max_capacity_growth_per_review,
+            np.where(sov, 0.0, sc.behaviour.max_capacity_growth_per_review),
             npv_new_site,
         )
         fleet[np.arange(rows.size), plan.generation] += plan.ths
@@ -528,7 +563,12 @@ class MiningIndustry(mesa.Model):
         t.fleet_ths[rows] = fleet
         t.capacity_mw[rows] += plan.mw_added
         spend = plan.rigs_usd + plan.infra_usd
-        excess = spend - cash_budget  # financed with new debt (rounding dust stays in cash)
+        from_budget = np.where(sov, spend, 0.0)
+        if sov.any():
+            t.budget_usd[rows] -= from_budget
+            t.cash_usd[rows] += from_budget
+            self.ledger["usd_state_budget"] += float(from_budget.sum())
+        excess = np.where(sov, 0.0, spend - cash_budget)  # new debt (rounding dust stays)
         self.borrow(rows, np.where(excess > 1e-6 * (1.0 + spend), excess, 0.0))
         t.cash_usd[rows] -= spend
         t.cum_capex_usd[rows] += spend
@@ -571,7 +611,9 @@ class MiningIndustry(mesa.Model):
         x = t.fleet_ths.sum(axis=1)
         col = np.argmax(t.fleet_ths > 0, axis=1)  # each firm's single generation
         c = self.cost_usd_per_th_day[np.arange(t.n), col]
-        br = behaviour.best_response_ths(x, c, reward_usd)
+        with np.errstate(divide="ignore", invalid="ignore"):  # sovereigns may have c = 0
+            br = behaviour.best_response_ths(x, c, reward_usd)
+        br[self.sov_rows] = x[self.sov_rows]  # sovereigns' hashrate is set by policy
         x_new = x + sc.behaviour.best_response_speed * (br - x)
         t.fleet_ths[np.arange(t.n), col] = x_new
 

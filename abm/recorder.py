@@ -45,6 +45,11 @@ DAILY_COLUMNS: dict[str, str] = {
     "share_small": "hashrate share of firms in the initial small class [0-1]",
     "share_medium": "hashrate share of the initial medium class [0-1]",
     "share_large": "hashrate share of the initial large class [0-1]",
+    "share_sovereign": "hashrate share of sovereign miners (= their share of the security "
+    "budget, paid by hash share) [0-1]",
+    "share_entrants": "hashrate share of firms that entered after day one [0-1]",
+    "sovereign_btc_mined_cum": "BTC mined by sovereigns since the start [BTC]",
+    "sovereign_btc_held": "BTC held by sovereigns [BTC]",
     "surviving_small": "share of initial small firms still operating independently [0-1]",
     "surviving_medium": "share of initial medium firms still operating independently [0-1]",
     "surviving_large": "share of initial large firms still operating independently [0-1]",
@@ -108,7 +113,7 @@ class Recorder:
         self.daily = {c: np.full(n, np.nan) for c in _NUMERIC_DAILY}
         self.panels: list[dict[str, np.ndarray]] = []
         t = model.firms
-        initial = t.entry_day == 0
+        initial = (t.entry_day == 0) & (t.kind != KINDS.index("sovereign"))
         self._initial_rows = np.flatnonzero(initial)
         self._initial_by_class = np.maximum(
             np.bincount(t.size_class[initial], minlength=len(SIZE_CLASSES)), 1
@@ -144,8 +149,9 @@ class Recorder:
         by_gen = m._running_live.sum(axis=0)
         eff = by_gen @ m.gens.efficiency_j_per_th[m._live_ran] / total if total > 0 else np.nan
         key = self._class_keys()
-        share = np.bincount(key, weights=running, minlength=4)
-        alive = np.bincount(key, weights=independent, minlength=4)
+        share = np.bincount(key, weights=running, minlength=5)
+        alive = np.bincount(key, weights=independent, minlength=5)
+        sov = m.sov_rows
         frontier = m.frontier_rig_price_usd_per_th
         row = {
             "btc_price_usd": price_usd,
@@ -179,6 +185,10 @@ class Recorder:
             "share_small": share[0] / total if total > 0 else 0.0,
             "share_medium": share[1] / total if total > 0 else 0.0,
             "share_large": share[2] / total if total > 0 else 0.0,
+            "share_sovereign": share[3] / total if total > 0 else 0.0,
+            "share_entrants": share[4] / total if total > 0 else 0.0,
+            "sovereign_btc_mined_cum": t.cum_btc_mined[sov].sum(),
+            "sovereign_btc_held": t.btc_held[sov].sum(),
             "surviving_small": alive[0] / self._initial_by_class[0],
             "surviving_medium": alive[1] / self._initial_by_class[1],
             "surviving_large": alive[2] / self._initial_by_class[2],
@@ -209,11 +219,12 @@ class Recorder:
         return self._rows
 
     def _class_keys(self) -> np.ndarray:
-        """Initial size class per row, 3 for entrants (cached; the table only grows)."""
+        """Initial size class per row (0-2), 3 for sovereigns, 4 for entrants (cached)."""
         t = self.model.firms
         if self._class_key.size != t.n:
-            key = np.full(t.n, 3, dtype=np.intp)
+            key = np.full(t.n, 4, dtype=np.intp)
             key[self._initial_rows] = t.size_class[self._initial_rows]
+            key[self.model.sov_rows] = 3
             self._class_key = key
         return self._class_key
 
@@ -335,7 +346,7 @@ class Recorder:
         observed = day >= 0
         duration = np.where(observed, day, self.model.day)
         frames = []
-        for k, name in enumerate(SIZE_CLASSES):
+        for k, name in enumerate(SIZE_CLASSES[:3]):
             sel = t.size_class[ini] == k
             if not sel.any():
                 continue
@@ -350,7 +361,7 @@ class Recorder:
         ini = self._initial_rows
         ev = np.array(self.events(), dtype=object)[ini]
         out: dict[str, dict[str, int]] = {}
-        for k, name in enumerate(SIZE_CLASSES):
+        for k, name in enumerate(SIZE_CLASSES[:3]):
             sel = t.size_class[ini] == k
             causes, counts = np.unique(ev[sel], return_counts=True)
             out[name] = {str(c): int(n) for c, n in zip(causes, counts, strict=True)}

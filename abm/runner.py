@@ -53,6 +53,8 @@ HEADLINE = (
     "gini_owner",
     "independent_firms",
     "debt_usd",
+    "share_sovereign",
+    "sovereign_btc_held",
 )
 
 

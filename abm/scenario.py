@@ -553,6 +553,89 @@ class ConsolidationConfig(Section):
     entrant_max_ehs: float = _f(2.0, "Largest new entrant [EH/s].", gt=0)
 
 
+class CapacityPoint(Section):
+    date: dt.date = _f(..., "Date of this point of the policy path [date].")
+    mw: float = _f(..., "Power capacity committed to mining from this date [MW].", ge=0)
+
+
+class SovereignSpec(Section):
+    """A state participant mining with surplus energy (a Mesa SovereignMiner agent)."""
+
+    name: str = _f(..., "Name.")
+    enabled: bool = _f(True, "Include this sovereign (false: the counterfactual without it).")
+    capacity_path: list[CapacityPoint] = _f(
+        ...,
+        "Policy path of capacity: linear between points, 0 before the first, flat after.",
+        min_length=1,
+    )
+    power_cost_usd_per_mwh: float = _f(
+        20.0,
+        "Opportunity cost of its energy (0 for stranded surplus, else export price) [USD/MWh].",
+        ge=0,
+    )
+    source: Literal["hydro", "wind", "solar", "gas", "grid", "stranded"] = _f(
+        "hydro", "Primary energy source."
+    )
+    off_season_months: list[int] = _f([], "Months when its energy is (partly) unavailable.")
+    off_season_availability: float = _f(
+        0.0, "Share of capacity available in the off season [0-1].", ge=0, le=1
+    )
+    budget_usd: float = _f(
+        0.0, "Hardware budget for procurement at market prices over the run [USD].", ge=0
+    )
+    hurdle_rate: float = _f(0.05, "Discount rate of the state's patient capital [1/year].", gt=0)
+    hold_fraction: float = _f(1.0, "Share of mined BTC kept [0-1].", ge=0, le=1)
+    sell_down_per_year: float = _f(
+        0.0, "Share of BTC holdings sold per year [1/year].", ge=0, le=10
+    )
+    initial_btc: float = _f(0.0, "BTC held on the start date [BTC].", ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> SovereignSpec:
+        dates = [p.date for p in self.capacity_path]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError(f"{self.name}: capacity_path dates must be strictly increasing")
+        if any(not 1 <= mth <= 12 for mth in self.off_season_months):
+            raise ValueError(f"{self.name}: off_season_months must be month numbers 1-12")
+        return self
+
+
+def _cp(points: list[tuple[dt.date, float]]) -> list[CapacityPoint]:
+    return [CapacityPoint(date=d, mw=mw) for d, mw in points]
+
+
+DEFAULT_SOVEREIGNS: list[SovereignSpec] = [
+    SovereignSpec(
+        name="Bhutan-like hydro",
+        capacity_path=_cp([(dt.date(2026, 1, 1), 400.0), (dt.date(2026, 12, 31), 600.0)]),
+        power_cost_usd_per_mwh=20.0,
+        source="hydro",
+        off_season_months=[12, 1, 2],
+        off_season_availability=0.0,
+        budget_usd=300e6,
+        hold_fraction=1.0,
+        sell_down_per_year=0.5,
+        initial_btc=6000.0,
+    ),
+    SovereignSpec(
+        name="UAE-like",
+        capacity_path=_cp([(dt.date(2026, 1, 1), 250.0)]),
+        power_cost_usd_per_mwh=25.0,
+        source="gas",
+        budget_usd=200e6,
+        initial_btc=9300.0,
+    ),
+    SovereignSpec(
+        name="El Salvador-like geothermal",
+        capacity_path=_cp([(dt.date(2026, 1, 1), 1.5)]),
+        power_cost_usd_per_mwh=0.0,
+        source="stranded",
+        budget_usd=2e6,
+        initial_btc=474.0,
+    ),
+]
+
+
 class Scenario(Section):
     """A complete, validated simulation scenario (defaults = the calibrated 2026 baseline)."""
 
@@ -571,6 +654,13 @@ class Scenario(Section):
     behaviour: BehaviourConfig = BehaviourConfig()
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
+    sovereigns: list[SovereignSpec] = _f(
+        list(DEFAULT_SOVEREIGNS),
+        "State participants ([[sovereigns]]). Sources: Bhutan ~100 -> 600 MW hydro with a "
+        "winter shutdown, ~13,000 BTC (Sep 2024) sold down to ~5,700 (Feb 2026); UAE ~9,300 "
+        "BTC mined since 2022, ~0.9% of hashrate; El Salvador 1.5 MW geothermal, ~474 BTC "
+        "(CALIBRATION.md).",
+    )
 
     # -- I/O -------------------------------------------------------------------------------
     def to_toml(self) -> str:

@@ -40,6 +40,8 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_new_capital",
         "usd_asset_sales",
         "usd_unpaid_liabilities",
+        "usd_state_budget",
+        "usd_state_support",
     )
     outflows = (
         "usd_energy",
@@ -60,7 +62,8 @@ def check_invariants(m: MiningIndustry) -> None:
         - lg["usd_debt_written_off"]
     )
     assert np.isclose(t.debt_usd.sum(), debt_expected, rtol=1e-9, atol=1.0)
-    assert np.isclose(t.btc_held.sum(), lg["btc_to_firms"] - lg["btc_sold"], rtol=1e-9, atol=1e-6)
+    btc_expected = m.initial_btc_held + lg["btc_to_firms"] - lg["btc_sold"]
+    assert np.isclose(t.btc_held.sum(), btc_expected, rtol=1e-9, atol=1e-6)
     # exited firms hold nothing; acquired firms are owned by an active firm
     gone = ~t.active
     assert np.all(t.cash_usd[gone] == 0) and np.all(t.debt_usd[gone] == 0)

@@ -39,7 +39,7 @@ def outage_probabilities(sources: np.ndarray, cfg: EnergyConfig) -> np.ndarray:
 
 
 def availability(
-    rng: np.random.Generator,
+    uniforms: np.ndarray,
     outage_prob: np.ndarray,
     seasonal: np.ndarray,
     in_dry_season: bool,
@@ -47,11 +47,10 @@ def availability(
 ) -> np.ndarray:
     """Share of each firm's power capacity available today [0-1].
 
-    A site is down for the day with its outage probability; seasonal (hydro) sites run at
-    `dry_season_availability` in the dry season. One uniform draw per firm per day, so the
-    energy stream advances identically whatever the parameters.
+    A site is down for the day when its uniform draw of the day falls below its outage
+    probability; seasonal (hydro) sites run at `dry_season_availability` in the dry season.
     """
-    up = rng.random(outage_prob.shape[0]) >= outage_prob
+    up = uniforms >= outage_prob
     if in_dry_season:
         return up * np.where(seasonal, dry_season_availability, 1.0)
     return up.astype(float)

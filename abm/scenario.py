@@ -654,6 +654,13 @@ class Scenario(Section):
     behaviour: BehaviourConfig = BehaviourConfig()
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
+    sovereign_scale: float = _f(
+        1.0,
+        "Multiplier on every sovereign's capacity path and hardware budget [-]; 0 removes "
+        "them, ~5 takes the default ones to ~20% of hashrate (a knob for sweeps).",
+        ge=0,
+        le=100,
+    )
     sovereigns: list[SovereignSpec] = _f(
         list(DEFAULT_SOVEREIGNS),
         "State participants ([[sovereigns]]). Sources: Bhutan ~100 -> 600 MW hydro with a "
@@ -734,6 +741,8 @@ def parameter_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list
             shown = f"{len(default)} entries"
         elif isinstance(default, dict):
             shown = ", ".join(f"{k}={v}" for k, v in default.items())
+        elif isinstance(default, dt.date):
+            shown = default.isoformat()
         else:
             shown = repr(default) if not isinstance(default, str) else default
         rows.append({"parameter": path, "default": shown, "description": field.description or ""})

@@ -58,7 +58,7 @@ def paths(sc: Scenario, start: dt.date, n_days: int, months: np.ndarray) -> Sove
     cap = np.zeros((len(specs), n_days))
     avail = np.ones((len(specs), n_days))
     for i, s in enumerate(specs):
-        cap[i] = capacity_path_mw(s, start, n_days)
+        cap[i] = capacity_path_mw(s, start, n_days) * sc.sovereign_scale
         avail[i] = availability_path(s, months)
     sell = np.array([s.sell_down_per_year / 365.0 for s in specs])
     return SovereignPaths(cap, avail, sell)
@@ -85,7 +85,7 @@ def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) ->
         "review_offset": np.zeros(n, dtype=np.int32),
         "btc_held": np.array([s.initial_btc for s in specs]),
         "hold_fraction": np.array([s.hold_fraction for s in specs]),
-        "budget_usd": np.array([s.budget_usd for s in specs]),
+        "budget_usd": np.array([s.budget_usd for s in specs]) * sc.sovereign_scale,
         "initial_hashrate_ehs": fleet.sum(axis=1) / 1e6,
     }
     return Population([s.name for s in specs], fleet, cols)

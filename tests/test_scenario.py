@@ -78,3 +78,12 @@ def test_contest_experiment_loads():
     sc = load_scenario(EXPERIMENTS / "contest.toml")
     assert sc.behaviour.investment_rule == "best_response"
     assert len(sc.firms.explicit) == 4
+
+
+def test_parameter_doc_is_current(capsys):
+    """docs/PARAMETERS.md is `abm scenario doc`; regenerate it when the schema changes."""
+    from abm.cli import main
+    from tests.conftest import ROOT
+
+    assert main(["scenario", "doc"]) == 0
+    assert (ROOT / "docs" / "PARAMETERS.md").read_text() == capsys.readouterr().out

@@ -115,3 +115,13 @@ def test_compare_cli_writes_outputs(tmp_path, capsys):
     } <= {p.name for p in out.iterdir()}
     assert "95% CI (paired)" in capsys.readouterr().out
     assert main(["compare", str(a), str(b), "--seeds", "1"]) == 2
+
+
+def test_sovereign_scale_multiplies_capacity():
+    sc = small_scenario(years=0.05, **{"sovereigns": [sovereign(mw=100.0, budget_usd=1e6)]})
+    one = MiningIndustry(sc, seed=1)
+    three = MiningIndustry(sc.with_overrides({"sovereign_scale": 3.0}), seed=1)
+    (r,) = one.sov_rows
+    assert three.firms.capacity_mw[r] == pytest.approx(300.0)
+    assert three.firms.budget_usd[r] == pytest.approx(3e6)
+    assert one.firms.capacity_mw[r] == pytest.approx(100.0)

@@ -391,6 +391,7 @@ class MiningIndustry(mesa.Model):
         hashrate_ehs = total_ths / 1e6
 
         # 3. mine
+        difficulty_start = self.chain.difficulty
         expected = chain.expected_blocks_per_day(hashrate_ehs, self.chain.difficulty)
         n_blocks = self._draw_blocks(expected)
         self.chain, blocks = chain.advance_day(self.chain, n_blocks)
@@ -469,7 +470,9 @@ class MiningIndustry(mesa.Model):
                 self._update_live_columns(d + 1)
 
         # 8. record
-        self.recorder.record_day(d, price, fee, hashrate_ehs, n_blocks, blocks, reward_btc)
+        self.recorder.record_day(
+            d, price, fee, hashrate_ehs, n_blocks, blocks, reward_btc, difficulty_start
+        )
         self.day += 1
         if self.day >= self.n_days:
             self.running = False

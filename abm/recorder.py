@@ -26,7 +26,9 @@ DAILY_COLUMNS: dict[str, str] = {
     "installed_hashrate_ehs": "hashrate installed (running or curtailed) [EH/s]",
     "difficulty": "difficulty at the end of the day [-]",
     "height": "block height at the end of the day [blocks]",
-    "hashprice_usd_per_ph_day": "(subsidy + fees per block) x 144 x price / hashrate [USD/PH/day]",
+    "hashprice_usd_per_ph_day": "(subsidy + fees per block) x 144 x price / difficulty-implied "
+    "hashrate: expected revenue per PH/s at the day's difficulty, as hashprice indices measure "
+    "it [USD/PH/day]",
     "subsidy_btc": "block subsidy at the day's start height [BTC/block]",
     "fees_btc_per_block": "average transaction fees per block [BTC/block]",
     "blocks_found": "blocks mined that day [blocks]",
@@ -133,6 +135,7 @@ class Recorder:
         n_blocks: int,
         blocks: chain.DayBlocks,
         reward_btc: float,
+        difficulty_start: float,
     ) -> None:
         m, t, out = self.model, self.model.firms, self.daily
         running = t.running_ths
@@ -163,9 +166,7 @@ class Recorder:
                 (subsidy + fee_btc_per_block)
                 * chain.BLOCKS_PER_DAY
                 * price_usd
-                / (hashrate_ehs * 1000.0)
-                if hashrate_ehs > 0
-                else 0.0
+                / (chain.implied_hashrate_ehs(difficulty_start) * 1000.0)
             ),
             "subsidy_btc": subsidy,
             "fees_btc_per_block": fee_btc_per_block,

@@ -229,8 +229,25 @@ class MiningIndustry(mesa.Model):
         left = self.streams["population"].uniform(0.2, 1.0, t.n)
         t.debt_maturity_day[:] = np.maximum(1, (term * left)).astype(np.int32)
 
+    _UNIFORM_BLOCK_DAYS = 32
+
+    def _outage_uniforms(self, day: int) -> np.ndarray:
+        """Today's uniform draw per firm for outages. Firm i gets the i-th uniform of the day
+        whatever the number of firms, from a counter-based (Philox) stream keyed by the run's
+        seed and counted by blocks of days, so paired scenarios share their outage draws."""
+        n = self.firms.n
+        block, k = divmod(day, self._UNIFORM_BLOCK_DAYS)
+        if getattr(self, "_u_block", None) != (block, n):
+            gen = np.random.Generator(np.random.Philox(key=self._energy_key, counter=block))
+            # drawn firm-major, so firm i's draws sit at the same place of the stream however
+            # many firms there are (entrants only append draws)
+            self._u = gen.random((n, self._UNIFORM_BLOCK_DAYS)).T
+            self._u_block = (block, n)
+        return self._u[k, :n]
+
     def _refresh_costs(self) -> None:
         """Cache the firms x generations energy-cost matrix (changes only with prices/entry)."""
+        self._site_per_mw_day = -1
         self.cost_usd_per_th_day = energy.energy_cost_usd_per_th_day(
             self.firms.power_price_usd_per_mwh, self.gens.energy_mwh_per_th_day
         )
@@ -273,15 +290,18 @@ class MiningIndustry(mesa.Model):
 
     def site_value_usd(self, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
         """Market value of the firms' powered sites [USD] (see finance.site_value_usd_per_mw)."""
-        t, g = self.firms, max(int(self._released[self.day]) - 1, 0)
-        per_mw = finance.site_value_usd_per_mw(
-            t.power_price_usd_per_mwh[rows],
-            self.gens.energy_mwh_per_th_day[g],
-            self.expected_hashprice_usd_per_th_day,
-            self.params.energy.median_price_usd_per_mwh,
-            self.params.finance.site_value_usd_per_mw,
-        )
-        return t.capacity_mw[rows] * per_mw
+        t = self.firms
+        if self._site_per_mw_day != self.day:  # once a day for all firms
+            g = max(int(self._released[self.day]) - 1, 0)
+            self._site_per_mw = finance.site_value_usd_per_mw(
+                t.power_price_usd_per_mwh,
+                self.gens.energy_mwh_per_th_day[g],
+                self.expected_hashprice_usd_per_th_day,
+                self.params.energy.median_price_usd_per_mwh,
+                self.params.finance.site_value_usd_per_mw,
+            )
+            self._site_per_mw_day = self.day
+        return t.capacity_mw[rows] * self._site_per_mw[rows]
 
     def credit_factor(self) -> float:
         """Share of normal loan-to-value lenders offer today (tightens as hashprice falls)."""
@@ -363,9 +383,8 @@ class MiningIndustry(mesa.Model):
         fee = self.fee_btc_per_block[d]
 
         # 1. environment: energy availability; sovereigns' capacity follows their policy path
-        uniforms = np.random.Generator(np.random.Philox(key=self._energy_key, counter=d))
         avail = energy.availability(
-            uniforms.random(t.n),
+            self._outage_uniforms(d),
             t.outage_prob,
             t.seasonal,
             self.dry_season[d],

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from abm.firms import EXIT_CAUSES
 from abm.model import MiningIndustry
 from abm.scenario import Scenario, load_scenario
 
@@ -96,7 +97,10 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["defaults"] = int(last["defaults_cum"])
     s["acquisitions"] = int(last["acquisitions_cum"])
     edges = model.ownership.edges_frame()
-    s["auction_sales"] = int((edges["kind"] == "auction").sum())
+    auctions = edges[edges["kind"] == "auction"]
+    s["auction_sales"] = len(auctions)
+    causes = model.firms.exit_cause[auctions["target"].to_numpy(dtype=int)]
+    s["distress_sales"] = int((causes == EXIT_CAUSES.index("insolvent")).sum())
     s["entries"] = int(last["entries_cum"])
     s["exit_causes"] = model.recorder.exit_causes()
     s["btc_issued"] = float(ts["btc_issued"].sum())

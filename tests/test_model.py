@@ -119,3 +119,21 @@ def test_retarget_tracks_hashrate():
     implied = ts["difficulty"].iloc[b] * 2**32 / 600 / 1e18
     hashrate_window = ts["network_hashrate_ehs"].iloc[a + 1 : b + 1].mean()
     assert implied == pytest.approx(hashrate_window, rel=0.03)
+
+
+def test_price_replay_follows_the_observed_series():
+    # observed closes (abm/data/btc_price_usd_daily.csv): 2020-01-01 .. 2020-01-03
+    from abm.data_io import price_history
+
+    sc = small_scenario(years=10 / 365, **{"price.model": "replay", "run.start_date": "2020-01-01"})
+    ts = run(sc, seed=1).timeseries
+    observed = price_history().loc["2020-01-01":"2020-01-10"].to_numpy()
+    np.testing.assert_allclose(ts["btc_price_usd"].to_numpy(), observed)
+
+
+def test_replay_outside_the_data_is_a_clear_error():
+    from abm.data_io import DataFileError
+
+    sc = small_scenario(years=1.0, **{"price.model": "replay", "run.start_date": "2026-01-01"})
+    with pytest.raises(DataFileError, match="2026-02-13"):
+        run(sc, seed=1)

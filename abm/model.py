@@ -474,6 +474,7 @@ class MiningIndustry(mesa.Model):
             self.long_hashprice_usd_per_th_day += self._ema_long * (
                 realised - self.long_hashprice_usd_per_th_day
             )
+            self._rig_prices_day = -1  # rig prices follow today's expectations
 
         # 5. decide
         if self.contest:

@@ -10,6 +10,15 @@ Public API::
 from abm.model import MiningIndustry
 from abm.runner import RunResult, run
 from abm.scenario import Scenario, ScenarioError, load_scenario
+from abm.sweeps import sweep
 
-__all__ = ["MiningIndustry", "RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
+__all__ = [
+    "MiningIndustry",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "run",
+    "sweep",
+]
 __version__ = "0.1.0"

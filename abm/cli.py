@@ -17,6 +17,7 @@ from pathlib import Path
 
 from abm.data_io import DataFileError
 from abm.scenario import ScenarioError, load_scenario, parameter_table
+from abm.sweeps.spec import SweepSpecError
 
 EXIT_BAD_INPUT = 2
 
@@ -115,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="output directory (default: results/compare-A-vs-B)")
     c.set_defaults(func=cmd_compare)
 
+    from abm.sweeps.cli import register as register_sweep
+
+    register_sweep(sub)
+
     s = sub.add_parser("scenario", help="inspect scenarios")
     ssub = s.add_subparsers(dest="action", required=True)
     show = ssub.add_parser("show", help="print the resolved scenario as TOML")
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (ScenarioError, DataFileError) as err:
+    except (ScenarioError, DataFileError, SweepSpecError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

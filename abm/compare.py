@@ -13,7 +13,6 @@ import json
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from scipy import stats
 
 from abm.runner import atomic_dir, commit_dir, manifest, run
 from abm.scenario import Scenario, load_scenario
+from abm.sweeps.backends import execute
 
 __all__ = ["COMPARE_METRICS", "Comparison", "compare", "paired_effects"]
 
@@ -139,12 +139,8 @@ def compare(
     jobs = [(sa, s, years, "A") for s in seed_list] + [(sb, s, years, "B") for s in seed_list]
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            it = pool.map(_one, jobs)
-            rows = list(_progress(it, len(jobs), progress))
-    else:
-        rows = list(_progress(map(_one, jobs), len(jobs), progress))
+    results = execute(_one, jobs, workers=workers)
+    rows = sorted(_progress(results, len(jobs), progress), key=lambda r: (r["scenario"], r["seed"]))
     runs = pd.DataFrame(rows)
     return Comparison(sa, sb, runs, paired_effects(runs), time.perf_counter() - t0)
 

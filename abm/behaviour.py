@@ -102,6 +102,7 @@ def plan_investment(
     MW with rigs to fill it. Spend is capped by the budget, headroom first.
     """
     rows = np.arange(npv_usd_per_th.shape[0])
+    budget_usd = np.maximum(budget_usd, 0.0)  # rounding must never buy negative rigs
     with np.errstate(invalid="ignore"):
         per_dollar = np.where(
             np.isfinite(price_usd_per_th), npv_usd_per_th / price_usd_per_th, -np.inf

@@ -562,7 +562,7 @@ class MiningIndustry(mesa.Model):
         debt_room = self.borrowing_room(rows)
         # sovereigns spend their hardware budget on rigs, never borrow or build capacity
         sov = t.kind[rows] == sovereigns.SOVEREIGN
-        cash_budget = np.where(sov, t.budget_usd[rows], cash_budget)
+        cash_budget = np.where(sov, np.maximum(t.budget_usd[rows], 0.0), cash_budget)
         debt_room = np.where(sov, 0.0, debt_room)
         plan = behaviour.plan_investment(
             npv,

@@ -81,3 +81,18 @@ def test_synthetic_generations_improve_at_the_frontier_rate():
     i = g.names.index("S23 Hydro")
     assert g.efficiency_j_per_th[i + 1] == pytest.approx(8.36)
     assert g.release_day[i + 1] - g.release_day[i] == 365
+
+
+def test_plan_investment_never_buys_negative_amounts():
+    # a budget that rounding left slightly negative buys nothing (found by a 200-run sweep)
+    plan = plan_investment(
+        np.array([[5.0]]),
+        np.array([10.0]),
+        np.array([20e-6]),
+        headroom_mw=np.array([1.0]),
+        capacity_mw=np.array([10.0]),
+        budget_usd=np.array([-1e-9]),
+        capex_usd_per_mw=1e5,
+        max_growth=0.1,
+    )
+    assert plan.ths[0] == 0 and plan.rigs_usd[0] == 0 and plan.mw_added[0] == 0

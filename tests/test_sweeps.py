@@ -107,6 +107,9 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert res.failed == 2 and res.done == 2
     bad = res.runs[res.runs["status"] == "failed"]
     assert bad["error"].str.contains("DataFileError").all()
+    # a resume keeps them; retry_failed runs them again (they fail again here)
+    again = sweep(spec, tmp_path / "out", progress=False, retry_failed=True)
+    assert again.failed == 2 and len(again.runs) == 4
 
 
 def test_resume_after_kill_runs_only_missing(tmp_path):

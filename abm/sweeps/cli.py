@@ -12,7 +12,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from abm.sweeps.sweep import HEADLINE, sweep
 
     out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
-    res = sweep(args.spec, out, workers=args.workers, scheduler=args.scheduler, force=args.force)
+    res = sweep(
+        args.spec,
+        out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        force=args.force,
+        retry_failed=args.retry_failed,
+    )
     cols = ["point_id", "n", *[c for c in res.summary_by_point.columns if c.startswith("param:")]]
     show = res.summary_by_point[
         cols + [f"{k}_mean" for k in HEADLINE if f"{k}_mean" in res.summary_by_point]
@@ -35,4 +42,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--workers", type=_seed, help="local processes, or Dask workers")
     s.add_argument("--scheduler", help="'local' (Dask LocalCluster) or a scheduler address")
     s.add_argument("--force", action="store_true", help="overwrite another spec's results")
+    s.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     s.set_defaults(func=cmd_sweep)

@@ -221,6 +221,7 @@ def sweep(
     scheduler: str | None = None,
     progress: bool = True,
     force: bool = False,
+    retry_failed: bool = False,
 ) -> SweepResult:
     """Run (or resume) a sweep and write its results store; see the module docstring.
 
@@ -232,6 +233,7 @@ def sweep(
             (``DASK_SCHEDULER_ADDRESS`` if set).
         progress: show a progress bar with done, failed and time left.
         force: overwrite a directory that holds another spec's results.
+        retry_failed: run again the runs recorded as failed (e.g. after a fix).
     """
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     out = Path(out_dir)
@@ -239,6 +241,10 @@ def sweep(
     t0 = time.perf_counter()
     tasks = tasks_of(spec)
     parts = out / "parts"
+    if retry_failed:
+        for f in parts.glob("run-*.parquet"):
+            if (pd.read_parquet(f, columns=["status"])["status"] != "ok").any():
+                f.unlink()
     done_ids = {int(f.stem.split("-")[1]) for f in parts.glob("run-*.parquet")}
     todo = [t for t in tasks if t.run_id not in done_ids]
     failed_now = 0

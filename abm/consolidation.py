@@ -96,8 +96,8 @@ def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:
 
 def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     """A firm leaves (default or voluntary exit): its sites and rigs are auctioned among
-    solvent firms, sold to a new entrant at the reserve price if nobody bids enough, or
-    scrapped when worthless; the estate pays bills, then lenders, then owners."""
+    solvent firms, sold to a new entrant if nobody bids enough, or scrapped when nobody could
+    run them at a profit; the estate pays bills, then lenders, then owners."""
     t, cfg = m.firms, m.params.consolidation
     if t.btc_held[r] > 0:
         m.sell_btc(np.array([r]), t.btc_held[[r]])
@@ -165,10 +165,13 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
             price = outcome.price_usd
             _pay(m, winner, price)
     if winner < 0:
-        if reserve <= 0 or _entrant_value(m, r) < reserve:
-            return 0.0  # scrapped: nobody would run this site
-        winner = _entrant_for_lot(m, r, reserve)
-        price = reserve
+        # no solvent firm reaches the reserve: an outside investor buys the lot at the lower of
+        # the reserve and its own value (distressed assets change hands rather than vanish), or
+        # the lot is scrapped when nobody could run it at a profit
+        price = min(reserve, _entrant_value(m, r))
+        if price <= 0:
+            return 0.0
+        winner = _entrant_for_lot(m, r, price)
     _transfer_assets(m, r, winner, price)
     m.ownership.record(winner, r, m.day, price, "auction")
     return price

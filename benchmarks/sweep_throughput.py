@@ -1,7 +1,7 @@
 """Sweep throughput: runs per minute on 1 and 2 workers (local processes and Dask), and the
 parallel efficiency T1 / (2 T2). Prints a table and writes sweep_throughput.json.
 
-    python benchmarks/sweep_throughput.py [--runs 40] [--years 1]
+    python benchmarks/sweep_throughput.py [--runs 40] [--years 5]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def spec_file(tmp: Path, runs: int, years: float) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=40)
-    ap.add_argument("--years", type=float, default=1.0)
+    ap.add_argument("--years", type=float, default=5.0)
     ap.add_argument("--out", default=str(HERE / "sweep_throughput.json"))
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())

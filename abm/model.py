@@ -25,8 +25,8 @@ from abm.firms import (
     explicit_population,
 )
 from abm.markets import energy, hardware
-from abm.markets.fees import fee_path
-from abm.markets.price import apply_shocks, gbm_jump_path, replay_path
+from abm.markets.fees import scenario_fee_path
+from abm.markets.price import scenario_price_path
 from abm.ownership import Ownership
 from abm.recorder import Recorder
 from abm.rng import make_streams, stream_seed
@@ -102,18 +102,12 @@ class MiningIndustry(mesa.Model):
         self.finance_on = sc.finance.enabled and not self.contest
 
         # 1. exogenous paths, drawn up front from their own streams
-        self.price_usd = self._price_path()
+        self.price_usd = scenario_price_path(
+            sc.price, self.streams["price"], self.start_date, self.n_days
+        )
         self.price_ma200_usd = _trailing_mean(self.price_usd, 200)
         f = sc.fees
-        self.fee_btc_per_block = fee_path(
-            self.streams["fees"],
-            self.n_days,
-            f.base_btc_per_block,
-            f.volatility,
-            f.persistence,
-            f.spike_rate_per_year,
-            f.spike_mean_btc_per_block,
-        )
+        self.fee_btc_per_block = scenario_fee_path(sc.fees, self.streams["fees"], self.n_days)
         self.gens = hardware.build_generations(sc.hardware, self.start_date, self.n_days)
         months = np.array(
             [(self.start_date + dt.timedelta(days=d)).month for d in range(self.n_days)]
@@ -169,24 +163,6 @@ class MiningIndustry(mesa.Model):
 
     # ----------------------------------------------------------------------------------------
     # set-up helpers
-    def _price_path(self) -> np.ndarray:
-        p = self.params.price
-        if p.model == "replay":
-            path = replay_path(self.start_date, self.n_days)
-        else:
-            path = gbm_jump_path(
-                self.streams["price"],
-                self.n_days,
-                p.initial_usd,
-                p.drift_per_year,
-                p.volatility_per_year,
-                p.jump_rate_per_year,
-                p.jump_mean_log,
-                p.jump_std_log,
-            )
-        shocks = [(s.date, s.change, s.days) for s in p.shocks]
-        return apply_shocks(path, self.start_date, shocks) if shocks else path
-
     def add_firms(self, names: list[str], fleet_ths: np.ndarray, cols: dict) -> np.ndarray:
         """Append firms (initial population, entrants): rows, agents, ownership nodes, books."""
         t = self.firms

@@ -26,8 +26,8 @@ import numpy as np
 from abm import chain
 from abm.firms import calibrated_population, explicit_population
 from abm.markets import hardware
-from abm.markets.fees import fee_path
-from abm.markets.price import gbm_jump_path
+from abm.markets.fees import scenario_fee_path
+from abm.markets.price import scenario_price_path
 from abm.rng import make_streams
 from abm.scenario import Scenario
 
@@ -176,26 +176,10 @@ class RefModel(mesa.Model):
         self.n_days = round(sc.run.years * 365)
         self.day = 0
         streams = make_streams(seed)
-        p, f = sc.price, sc.fees
-        self.prices = gbm_jump_path(
-            streams["price"],
-            self.n_days,
-            p.initial_usd,
-            p.drift_per_year,
-            p.volatility_per_year,
-            p.jump_rate_per_year,
-            p.jump_mean_log,
-            p.jump_std_log,
+        self.prices = scenario_price_path(
+            sc.price, streams["price"], sc.run.start_date, self.n_days
         )
-        self.fees = fee_path(
-            streams["fees"],
-            self.n_days,
-            f.base_btc_per_block,
-            f.volatility,
-            f.persistence,
-            f.spike_rate_per_year,
-            f.spike_mean_btc_per_block,
-        )
+        self.fees = scenario_fee_path(sc.fees, streams["fees"], self.n_days)
         self.gens = hardware.build_generations(sc.hardware, sc.run.start_date, self.n_days)
         self.energy_mwh = list(self.gens.energy_mwh_per_th_day)
         self.power_mw = list(self.gens.power_mw_per_th)
@@ -204,7 +188,7 @@ class RefModel(mesa.Model):
             sc.protocol.start_height, sc.protocol.initial_difficulty
         )
         self.carry = 0.0
-        reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + f.base_btc_per_block
+        reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + sc.fees.base_btc_per_block
         self.hp_exp = self._rev_th(reward0, self.prices[0])
         self.ema = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
         if sc.firms.population == "explicit":

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.scenario import FeeConfig
+
 try:  # scipy is optional: it only speeds up the AR(1) recursion
     from scipy.signal import lfilter as _lfilter
 except ImportError:  # pragma: no cover - exercised by monkeypatching in tests
@@ -115,3 +117,16 @@ def fee_path(
         size = spike_mean_btc_per_block * (1.0 - u) ** (-1.0 / alpha) * (alpha - 1.0) / alpha
         fees += np.where(is_spike, size, 0.0)
     return fees
+
+
+def scenario_fee_path(cfg: FeeConfig, rng: np.random.Generator, n_days: int) -> np.ndarray:
+    """The daily fee path a scenario's [fees] section describes [BTC/block]."""
+    return fee_path(
+        rng,
+        n_days,
+        cfg.base_btc_per_block,
+        cfg.volatility,
+        cfg.persistence,
+        cfg.spike_rate_per_year,
+        cfg.spike_mean_btc_per_block,
+    )

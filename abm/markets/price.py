@@ -13,8 +13,15 @@ import numpy as np
 import pandas as pd
 
 from abm import data_io
+from abm.scenario import PriceConfig
 
-__all__ = ["DAYS_PER_YEAR", "apply_shocks", "gbm_jump_path", "replay_path"]
+__all__ = [
+    "DAYS_PER_YEAR",
+    "apply_shocks",
+    "gbm_jump_path",
+    "replay_path",
+    "scenario_price_path",
+]
 
 DAYS_PER_YEAR = 365.0  # BTC trades every day; dt = 1 / 365 year per step
 
@@ -121,3 +128,25 @@ def apply_shocks(
         ramp = np.clip((t - start + 1) / days, 0.0, 1.0)
         out *= np.exp(np.log1p(change) * ramp)
     return out
+
+
+def scenario_price_path(
+    cfg: PriceConfig, rng: np.random.Generator, start: dt.date, n_days: int
+) -> np.ndarray:
+    """The daily BTC price path a scenario's [price] section describes (process or replay,
+    then its scheduled shocks) [USD]."""
+    if cfg.model == "replay":
+        path = replay_path(start, n_days)
+    else:
+        path = gbm_jump_path(
+            rng,
+            n_days,
+            cfg.initial_usd,
+            cfg.drift_per_year,
+            cfg.volatility_per_year,
+            cfg.jump_rate_per_year,
+            cfg.jump_mean_log,
+            cfg.jump_std_log,
+        )
+    shocks = [(x.date, x.change, x.days) for x in cfg.shocks]
+    return apply_shocks(path, start, shocks) if shocks else path

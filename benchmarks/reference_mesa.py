@@ -1,19 +1,30 @@
-"""The engine's core daily rules written the idiomatic Mesa way, as a performance reference.
+"""The engine's daily rules written the idiomatic Mesa way: a performance (and correctness)
+reference for the vectorised engine.
 
-Each firm is a :class:`RefFirm` agent holding plain Python floats and lists and running its own
-phases (operate, account, review, distress) through ``model.agents.shuffle_do(...)``; a
-``mesa.DataCollector`` records model reporters every day. This is what a Mesa user would write
-without the columnar engine. It reuses the engine's pure, model-level pieces (protocol, price
-and fee paths, rig prices, the initial population), so the only difference measured is per-agent
-Python versus array operations.
+Each firm is a :class:`RefFirm` (a ``mesa.Agent``) holding plain Python floats and lists (its
+fleet by generation, its energy cost by generation, its cash) and running its own rules in
+per-firm Python. The model calls ``model.agents.shuffle_do("operate")`` (phase 2), aggregates,
+mines, then ``model.agents.shuffle_do("step")`` (phases 4-6: account, fleet review on the firm's
+cadence, distress, idle exit); a ``mesa.DataCollector`` records model reporters every day. This
+is what a Mesa user would write without the columnar engine. It reuses the engine's pure pieces
+(protocol functions, the exogenous price and fee paths, rig prices, the initial population), so
+what a benchmark compares is per-agent Python against array operations.
 
-The random order of ``shuffle_do`` does not matter: within a phase each agent reads only
-model-level values computed before the phase, and the model aggregates after it.
+Order independence (the engine is simultaneous, ``shuffle_do`` is random): within a phase an
+agent reads only model-level values fixed before the phase (revenue per TH-day, BTC per TH,
+today's price, hashprice expectation and rig prices) and writes only its own state; every
+model-level aggregate (network hashrate, expectations, reporters) is computed after the phase,
+iterating ``model.agents`` in insertion order. The trajectory is therefore the same for any
+shuffle (``tests/test_reference_mesa.py`` checks this with two shuffle seeds).
 
-Rules covered (the engine with ``finance.enabled = false``, auctions, acquisitions and entry
-off, no sovereigns): operate/curtail by vintage within capacity, pooled revenue, energy and
-fixed costs, adaptive hashprice expectations, the fleet review (retire, buy rigs into headroom
-and new MW at the market power price), fire sales and insolvent exits, idle exits.
+Rules covered, as in ``abm/behaviour.py``, ``MiningIndustry.step/_review`` and
+``abm/consolidation.py`` with finance, auctions, acquisitions, entry and sovereigns off (see
+:func:`check_covered`): operate or curtail each vintage when expected revenue per TH-day beats
+its energy cost at the firm's power price, capacity filled most-efficient first; pooled revenue
+by hash share minus the pool fee; energy and fixed costs; adaptive hashprice expectations; the
+fleet review (retire uneconomic or too-old vintages at the secondary price, then buy the
+generation with the best NPV per dollar into headroom and new MW at the market power price,
+within a cash budget); fire sales and insolvent exits; exits of firms idle for six months.
 """
 
 from __future__ import annotations
@@ -21,7 +32,6 @@ from __future__ import annotations
 import math
 
 import mesa
-import numpy as np
 
 from abm import chain
 from abm.firms import calibrated_population, explicit_population
@@ -31,235 +41,19 @@ from abm.markets.price import scenario_price_path
 from abm.rng import make_streams
 from abm.scenario import Scenario
 
-IDLE_CHECK_DAYS = 30
+__all__ = ["RefFirm", "RefModel", "check_covered", "reference_case", "run_reference"]
 
-
-def _pv_days(rate: float, years: float) -> float:
-    r = max(rate, 1e-9)
-    return (1.0 - math.exp(-r * years)) / r * 365.0
-
-
-class RefFirm(mesa.Agent):
-    """A mining firm with its own state (floats and per-generation lists)."""
-
-    def __init__(self, model: RefModel, fleet: list[float], cols: dict[str, float]) -> None:
-        super().__init__(model)
-        self.fleet = fleet  # TH/s by generation
-        self.power_price = cols["power_price_usd_per_mwh"]
-        self.capacity_mw = cols["capacity_mw"]
-        self.hurdle = cols["hurdle_rate"]
-        self.offset = int(cols["review_offset"])
-        self.cash = cols["cash_usd"]
-        self.running = [0.0] * len(fleet)
-        self.running_ths = 0.0
-        self.energy_cost = 0.0
-        self.fixed_cost = 0.0
-        self.idle_days = 0
-        self.alive = True
-
-    def cost(self, g: int) -> float:
-        """Energy cost of 1 TH/s for a day of generation g [USD]."""
-        return self.power_price * self.model.energy_mwh[g]
-
-    # phase 2
-    def operate(self) -> None:
-        m = self.model
-        room = self.capacity_mw
-        running = [0.0] * len(self.fleet)
-        for g in reversed(range(len(self.fleet))):  # most efficient first
-            if self.fleet[g] > 0 and self.cost(g) < m.rev_th:
-                want_mw = self.fleet[g] * m.power_mw[g]
-                run_mw = min(want_mw, max(room, 0.0))
-                running[g] = run_mw / m.power_mw[g]
-                room -= want_mw
-        self.running = running
-        self.running_ths = sum(running)
-
-    # phase 4
-    def account(self) -> None:
-        m = self.model
-        btc = self.running_ths * m.btc_per_ths
-        self.energy_cost = sum(r * e for r, e in zip(self.running, m.energy_mwh, strict=True))
-        self.energy_cost *= self.power_price
-        self.fixed_cost = self.capacity_mw * m.sc.energy.fixed_opex_usd_per_mw_day
-        self.cash += btc * m.price - self.energy_cost - self.fixed_cost
-
-    # phase 5
-    def review(self) -> None:
-        m = self.model
-        if (m.day + self.offset) % m.sc.behaviour.review_cadence_days != 0:
-            return
-        sc, hp = m.sc, m.hp_exp
-        new_price, used_price = m.rig_prices
-        max_age = sc.hardware.max_age_years * 365.0
-        for g, ths in enumerate(self.fleet):
-            too_old = m.day - m.release_day[g] > max_age
-            if ths > 0 and (self.cost(g) * (1 + sc.behaviour.retire_margin) > hp or too_old):
-                self.cash += ths * used_price[g]
-                self.fleet[g] = 0.0
-        decline, life = (
-            sc.behaviour.expected_hashprice_decline_per_year,
-            sc.hardware.economic_life_years,
-        )
-        pv_rev = _pv_days(self.hurdle + decline, life)
-        pv_cost = _pv_days(self.hurdle, life)
-        best, best_pd, best_npv = -1, -math.inf, 0.0
-        for g, p in enumerate(new_price):
-            if math.isfinite(p):
-                npv = hp * pv_rev - self.cost(g) * pv_cost - p
-                if npv / p > best_pd:
-                    best, best_pd, best_npv = g, npv / p, npv
-        if best < 0 or best_npv <= 0:
-            return
-        reserve = sc.behaviour.cash_reserve_days * (self.energy_cost + self.fixed_cost)
-        budget = max(self.cash - reserve, 0.0) * sc.behaviour.reinvest_fraction
-        price, mw_per_th = new_price[best], m.power_mw[best]
-        fleet_mw = sum(f * w for f, w in zip(self.fleet, m.power_mw, strict=True))
-        headroom = max(self.capacity_mw - fleet_mw, 0.0)
-        spend_head = min(headroom / mw_per_th * price, budget)
-        ths = spend_head / price
-        infra = mw_per_th * sc.energy.capex_usd_per_mw
-        exp_cost_per_mwh = sc.energy.expansion_price_usd_per_mwh * m.energy_mwh[best]
-        npv_new = hp * pv_rev - exp_cost_per_mwh * pv_cost - price
-        mw_added = 0.0
-        if npv_new > infra:
-            mw_exp = self.capacity_mw * sc.behaviour.max_capacity_growth_per_review
-            cost_exp = mw_exp / mw_per_th * (price + infra)
-            if cost_exp > 0:
-                frac = min(cost_exp, budget - spend_head) / cost_exp
-                ths += mw_exp / mw_per_th * frac
-                mw_added = mw_exp * frac
-        self.fleet[best] += ths
-        if mw_added > 0:
-            self.power_price = (
-                self.power_price * self.capacity_mw
-                + sc.energy.expansion_price_usd_per_mwh * mw_added
-            ) / (self.capacity_mw + mw_added)
-            self.capacity_mw += mw_added
-        self.cash -= ths * price + mw_added * sc.energy.capex_usd_per_mw
-
-    # phase 6
-    def distress(self) -> None:
-        if self.cash >= 0:
-            return
-        _, used_price = self.model.rig_prices
-        value = sum(f * p for f, p in zip(self.fleet, used_price, strict=True))
-        frac = min(1.0, -self.cash / value) if value > 0 else 1.0
-        self.cash += frac * value
-        self.fleet = [f * (1 - frac) for f in self.fleet]
-        if self.cash < -1e-6:
-            self.leave()
-
-    def idle_check(self) -> None:
-        idle = not any(f > 0 for f in self.fleet)
-        self.idle_days = self.idle_days + IDLE_CHECK_DAYS if idle else 0
-        if idle and self.idle_days >= self.model.sc.consolidation.voluntary_exit_idle_days:
-            self.leave()
-
-    def leave(self) -> None:
-        self.cash = 0.0
-        self.alive = False
-        self.remove()
-
-
-def _hhi(model: RefModel) -> float:
-    total = sum(a.running_ths for a in model.agents)
-    return sum((a.running_ths / total * 100) ** 2 for a in model.agents) if total else 0.0
-
-
-class RefModel(mesa.Model):
-    """The reference model (one step = one day)."""
-
-    def __init__(self, sc: Scenario, seed: int) -> None:
-        super().__init__(rng=seed)
-        self.sc = sc
-        self.n_days = round(sc.run.years * 365)
-        self.day = 0
-        streams = make_streams(seed)
-        self.prices = scenario_price_path(
-            sc.price, streams["price"], sc.run.start_date, self.n_days
-        )
-        self.fees = scenario_fee_path(sc.fees, streams["fees"], self.n_days)
-        self.gens = hardware.build_generations(sc.hardware, sc.run.start_date, self.n_days)
-        self.energy_mwh = list(self.gens.energy_mwh_per_th_day)
-        self.power_mw = list(self.gens.power_mw_per_th)
-        self.release_day = list(self.gens.release_day)
-        self.chain = chain.ChainState.start(
-            sc.protocol.start_height, sc.protocol.initial_difficulty
-        )
-        self.carry = 0.0
-        reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + sc.fees.base_btc_per_block
-        self.hp_exp = self._rev_th(reward0, self.prices[0])
-        self.ema = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
-        if sc.firms.population == "explicit":
-            pop = explicit_population(sc, self.gens, unlimited=False)
-        else:
-            revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.prices[0]
-            pop = calibrated_population(streams["population"], sc, self.gens, revenue0)
-        for i in range(len(pop.names)):
-            cols = {k: float(v[i]) for k, v in pop.cols.items()}
-            RefFirm(self, list(pop.fleet_ths[i]), cols)
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "network_hashrate_ehs": lambda m: m.hashrate_ehs,
-                "hashprice_usd_per_ph_day": lambda m: m.hashprice,
-                "difficulty": lambda m: m.chain.difficulty,
-                "cash_usd": lambda m: sum(a.cash for a in m.agents),
-                "active_firms": lambda m: len(m.agents),
-                "hhi_firm": _hhi,
-            }
-        )
-
-    def _rev_th(self, reward: float, price: float) -> float:
-        implied_ths = chain.implied_hashrate_ehs(self.chain.difficulty) * 1e6
-        return reward * price * 144 * (1 - self.sc.protocol.pool_fee) / implied_ths
-
-    def step(self) -> None:
-        d, sc = self.day, self.sc
-        self.price, fee = self.prices[d], self.fees[d]
-        subsidy = chain.subsidy_btc(self.chain.height + 1)
-        self.rev_th = self._rev_th(subsidy + fee, self.price)
-        self.agents.shuffle_do("operate")
-        total = sum(a.running_ths for a in self.agents)
-        self.hashrate_ehs = total / 1e6
-        difficulty_start = self.chain.difficulty
-        expected = chain.expected_blocks_per_day(self.hashrate_ehs, self.chain.difficulty)
-        if sc.protocol.block_luck:
-            raise ValueError("the reference covers block_luck = false only")
-        self.carry += expected
-        n = int(self.carry)
-        self.carry -= n
-        self.chain, blocks = chain.advance_day(self.chain, n)
-        reward = blocks.subsidy_btc + fee * n
-        to_firms = reward * (1 - sc.protocol.pool_fee)
-        self.btc_per_ths = to_firms / total if total > 0 else 0.0
-        self.agents.shuffle_do("account")
-        if total > 0:
-            self.hp_exp += self.ema * (to_firms * self.price / total - self.hp_exp)
-        self.rig_prices = hardware.rig_prices_usd_per_th(
-            self.gens, d, self.hp_exp, sc.hardware, sc.behaviour.expected_hashprice_decline_per_year
-        )
-        self.hashprice = (
-            (subsidy + fee)
-            * 144
-            * self.price
-            / (chain.implied_hashrate_ehs(difficulty_start) * 1000)
-        )
-        self.agents.shuffle_do("review")
-        self.agents.shuffle_do("distress")
-        if d % IDLE_CHECK_DAYS == 0:
-            self.agents.shuffle_do("idle_check")
-        self.datacollector.collect(self)
-        self.day += 1
-        self.running = self.day < self.n_days
+IDLE_CHECK_DAYS = 30  # as abm.consolidation.IDLE_CHECK_DAYS [days]
 
 
 def reference_case(n_firms: int = 30, years: float = 1.0) -> Scenario:
-    """A small deterministic scenario both implementations cover: finance, auctions,
-    acquisitions, entry and sovereigns off; no outages, no seasonality, no block luck, no price
-    noise (the price drifts down 80%/yr, so firms exit)."""
-    sc = Scenario()
-    return sc.with_overrides(
+    """The deterministic scenario that both the engine and the reference implement.
+
+    The single place to switch engine features off: block luck, price noise, outages and
+    seasonality, finance, auctions, acquisitions, entry and sovereigns. The price drifts down
+    80%/yr, so firms retire rigs, fire-sell and exit within a year.
+    """
+    return Scenario().with_overrides(
         {
             "run.years": years,
             "firms.n_firms": n_firms,
@@ -282,8 +76,277 @@ def reference_case(n_firms: int = 30, years: float = 1.0) -> Scenario:
     )
 
 
-def run_reference(sc: Scenario, seed: int) -> RefModel:
-    m = RefModel(sc, seed)
+def check_covered(sc: Scenario) -> None:
+    """Raise ValueError if the scenario uses an engine feature the reference does not model."""
+    problems = []
+    if sc.protocol.block_luck:
+        problems.append("protocol.block_luck")
+    if any(p > 0 for p in sc.energy.outage_prob_per_day.values()):
+        problems.append("energy.outage_prob_per_day")
+    if sc.energy.seasonal_share_of_hydro > 0:
+        problems.append("energy.seasonal_share_of_hydro")
+    if sc.behaviour.investment_rule != "npv":
+        problems.append("behaviour.investment_rule")
+    if sc.finance.enabled:
+        problems.append("finance.enabled")
+    c = sc.consolidation
+    problems += [
+        f"consolidation.{k}" for k in ("auctions", "acquisitions", "entry") if getattr(c, k)
+    ]
+    if sc.sovereign_scale > 0 and any(s.enabled for s in sc.sovereigns):
+        problems.append("sovereigns")
+    if problems:
+        raise ValueError(f"the Mesa reference does not model: {', '.join(problems)}")
+
+
+def _pv_days(rate_per_year: float, years: float) -> float:
+    """PV of 1 USD/day paid continuously for `years` at `rate_per_year` [days]."""
+    r = max(rate_per_year, 1e-9)
+    return (1.0 - math.exp(-r * years)) / r * 365.0
+
+
+class RefFirm(mesa.Agent):
+    """A mining firm with its own state: floats, and lists indexed by hardware generation."""
+
+    def __init__(self, model: RefModel, fleet_ths: list[float], cols: dict[str, float]) -> None:
+        super().__init__(model)
+        self.fleet = fleet_ths  # installed hashrate by generation [TH/s]
+        self.capacity_mw = cols["capacity_mw"]
+        self.hurdle = cols["hurdle_rate"]  # [1/year]
+        self.offset = int(cols["review_offset"])  # [days]
+        self.cash = cols["cash_usd"]  # [USD]
+        self.set_power_price(cols["power_price_usd_per_mwh"])
+        self.running = [0.0] * len(fleet_ths)  # hashrate running today by generation [TH/s]
+        self.running_ths = 0.0  # [TH/s]
+        self.energy_cost = 0.0  # today's energy bill [USD]
+        self.fixed_cost = 0.0  # today's fixed opex [USD]
+        self.idle_days = 0
+
+    def set_power_price(self, usd_per_mwh: float) -> None:
+        """Set the power price and the energy cost of 1 TH/s-day of each generation [USD]."""
+        self.power_price = usd_per_mwh
+        self.cost = [usd_per_mwh * e for e in self.model.energy_mwh]
+
+    # phase 2 ----------------------------------------------------------------------------------
+    def operate(self) -> None:
+        """Run each vintage whose energy cost is below the revenue per TH-day, most efficient
+        first, within power capacity."""
+        m = self.model
+        room = self.capacity_mw  # [MW]
+        running = [0.0] * len(self.fleet)
+        for g in range(len(self.fleet) - 1, -1, -1):
+            ths = self.fleet[g]
+            if ths > 0 and self.cost[g] < m.rev_th:
+                want_mw = ths * m.power_mw[g]
+                if want_mw <= room:
+                    running[g] = ths
+                elif room > 0:
+                    running[g] = room / m.power_mw[g]
+                room -= want_mw
+        self.running = running
+        self.running_ths = sum(running)
+
+    # phases 4-6 -------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Account for the day, review the fleet when due, resolve distress, exit when idle."""
+        m = self.model
+        self.account()
+        if (m.day + self.offset) % m.sc.behaviour.review_cadence_days == 0:
+            self.review()
+        if self.cash < 0:
+            self.fire_sale()
+        if self.cash < -1e-6:
+            self.leave()
+        elif m.day % IDLE_CHECK_DAYS == 0:
+            self.idle_check()
+
+    def account(self) -> None:
+        """Pool payout (all BTC sold at today's price), energy and fixed costs."""
+        m = self.model
+        btc = self.running_ths * m.btc_per_ths
+        energy_mwh = sum(r * e for r, e in zip(self.running, m.energy_mwh, strict=True))
+        self.energy_cost = energy_mwh * self.power_price
+        self.fixed_cost = self.capacity_mw * m.sc.energy.fixed_opex_usd_per_mw_day
+        self.cash += btc * m.price - self.energy_cost - self.fixed_cost
+
+    def review(self) -> None:
+        """Retire, then buy the generation with the best NPV per dollar (headroom, new MW)."""
+        m = self.model
+        sc, hp = m.sc, m.hp_exp
+        b = sc.behaviour
+        new_price, used_price = m.new_price, m.used_price
+        max_age = sc.hardware.max_age_years * 365.0
+        for g, ths in enumerate(self.fleet):  # retire: uneconomic or too old, sold used
+            if ths > 0 and (
+                self.cost[g] * (1 + b.retire_margin) > hp or m.day - m.release_day[g] > max_age
+            ):
+                self.cash += ths * used_price[g]
+                self.fleet[g] = 0.0
+        life = sc.hardware.economic_life_years
+        pv_rev = _pv_days(self.hurdle + b.expected_hashprice_decline_per_year, life)
+        pv_cost = _pv_days(self.hurdle, life)
+        best, best_per_dollar, best_npv = -1, -math.inf, 0.0
+        for g, price in enumerate(new_price):
+            if math.isfinite(price):
+                npv = hp * pv_rev - self.cost[g] * pv_cost - price
+                if npv / price > best_per_dollar:
+                    best, best_per_dollar, best_npv = g, npv / price, npv
+        if best < 0 or best_npv <= 0:
+            return
+        reserve = b.cash_reserve_days * (self.energy_cost + self.fixed_cost)
+        budget = max(self.cash - reserve, 0.0) * b.reinvest_fraction
+        price, mw_per_th = new_price[best], m.power_mw[best]
+        fleet_mw = sum(f * w for f, w in zip(self.fleet, m.power_mw, strict=True))
+        headroom = max(self.capacity_mw - fleet_mw, 0.0)
+        spend_head = min(headroom / mw_per_th * price, budget)
+        ths = spend_head / price
+        # new MW, with rigs to fill them, when the NPV at the market power price covers the build
+        infra_per_th = mw_per_th * sc.energy.capex_usd_per_mw
+        new_site_cost = sc.energy.expansion_price_usd_per_mwh * m.energy_mwh[best]
+        npv_new = hp * pv_rev - new_site_cost * pv_cost - price
+        mw_added = 0.0
+        if npv_new > infra_per_th:
+            mw_exp = self.capacity_mw * b.max_capacity_growth_per_review
+            cost_exp = mw_exp / mw_per_th * (price + infra_per_th)
+            if cost_exp > 0:
+                frac = min(cost_exp, budget - spend_head) / cost_exp
+                ths += mw_exp / mw_per_th * frac
+                mw_added = mw_exp * frac
+        self.fleet[best] += ths
+        self.cash -= ths * price + mw_added * sc.energy.capex_usd_per_mw
+        if mw_added > 0:
+            mixed = (
+                self.power_price * self.capacity_mw
+                + sc.energy.expansion_price_usd_per_mwh * mw_added
+            ) / (self.capacity_mw + mw_added)
+            self.capacity_mw += mw_added
+            self.set_power_price(mixed)
+
+    def fire_sale(self) -> None:
+        """Sell just enough rigs at the secondary price to cover the cash gap."""
+        used = self.model.used_price
+        value = sum(f * p for f, p in zip(self.fleet, used, strict=True))
+        frac = min(1.0, -self.cash / value) if value > 0 else 1.0
+        self.cash += frac * value
+        self.fleet = [f * (1.0 - frac) for f in self.fleet]
+
+    def idle_check(self) -> None:
+        """Count idle days (no rigs at all); exit after the scenario's limit."""
+        idle = not any(f > 0 for f in self.fleet)
+        self.idle_days = self.idle_days + IDLE_CHECK_DAYS if idle else 0
+        if idle and self.idle_days >= self.model.sc.consolidation.voluntary_exit_idle_days:
+            self.leave()
+
+    def leave(self) -> None:
+        """Exit: the estate's cash goes to lenders and owners; drop out of ``model.agents``."""
+        self.cash = 0.0
+        self.model.n_exits += 1
+        self.remove()
+
+
+def _hhi(model: RefModel) -> float:
+    """HHI of running hashrate by firm [0-10,000]."""
+    total = sum(a.running_ths for a in model.agents)
+    return sum((a.running_ths / total * 100.0) ** 2 for a in model.agents) if total else 0.0
+
+
+class RefModel(mesa.Model):
+    """The reference model (one step = one day).
+
+    Args:
+        sc: the scenario (must pass :func:`check_covered`); stored as ``self.sc`` because Mesa
+            owns ``self.scenario``.
+        seed: root seed of the engine's named streams (price, fees, population).
+        shuffle_seed: seed of Mesa's RNG, which only orders ``shuffle_do`` (default: `seed`).
+    """
+
+    def __init__(self, sc: Scenario, seed: int, shuffle_seed: int | None = None) -> None:
+        check_covered(sc)
+        super().__init__(rng=seed if shuffle_seed is None else shuffle_seed)
+        self.sc = sc
+        self.n_days = round(sc.run.years * 365)
+        self.day = 0
+        self.n_exits = 0
+        streams = make_streams(seed)
+        prices = scenario_price_path(sc.price, streams["price"], sc.run.start_date, self.n_days)
+        fees = scenario_fee_path(sc.fees, streams["fees"], self.n_days)
+        self.prices, self.fees = prices.tolist(), fees.tolist()  # [USD], [BTC/block]
+        self.gens = hardware.build_generations(sc.hardware, sc.run.start_date, self.n_days)
+        self.energy_mwh = self.gens.energy_mwh_per_th_day.tolist()  # [MWh/(TH/s)/day]
+        self.power_mw = self.gens.power_mw_per_th.tolist()  # [MW/(TH/s)]
+        self.release_day = self.gens.release_day.tolist()  # [day]
+        self.chain = chain.ChainState.start(
+            sc.protocol.start_height, sc.protocol.initial_difficulty
+        )
+        self.carry = 0.0  # fractional blocks carried to the next day (no block luck)
+        reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + sc.fees.base_btc_per_block
+        self.hp_exp = self._revenue_per_th_day(reward0, self.prices[0])  # [USD/(TH/s)/day]
+        self.ema = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
+        if sc.firms.population == "explicit":
+            pop = explicit_population(sc, self.gens, unlimited=False)
+        else:
+            revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.prices[0]
+            pop = calibrated_population(streams["population"], sc, self.gens, revenue0)
+        fleets = pop.fleet_ths.tolist()
+        cols = {k: v.tolist() for k, v in pop.cols.items()}
+        for i, fleet in enumerate(fleets):
+            RefFirm(self, fleet, {k: float(v[i]) for k, v in cols.items()})
+        self.hashrate_ehs = self.hashprice = 0.0
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "network_hashrate_ehs": "hashrate_ehs",
+                "hashprice_usd_per_ph_day": "hashprice",
+                "difficulty": lambda m: m.chain.difficulty,
+                "cash_usd": lambda m: sum(a.cash for a in m.agents),
+                "active_firms": lambda m: len(m.agents),
+                "exits_cum": "n_exits",
+                "hhi_firm": _hhi,
+            }
+        )
+
+    def _revenue_per_th_day(self, reward_btc_per_block: float, price_usd: float) -> float:
+        """Expected miner revenue per TH/s per day at the current difficulty [USD]."""
+        implied_ths = chain.implied_hashrate_ehs(self.chain.difficulty) * 1e6
+        payout = 1.0 - self.sc.protocol.pool_fee
+        return reward_btc_per_block * price_usd * chain.BLOCKS_PER_DAY * payout / implied_ths
+
+    def step(self) -> None:
+        """Advance one day."""
+        d, sc = self.day, self.sc
+        self.price, fee = self.prices[d], self.fees[d]
+        subsidy = chain.subsidy_btc(self.chain.height + 1)
+        self.rev_th = self._revenue_per_th_day(subsidy + fee, self.price)
+        self.agents.shuffle_do("operate")
+        total_ths = sum(a.running_ths for a in self.agents)
+        self.hashrate_ehs = total_ths / 1e6
+        difficulty_start = self.chain.difficulty
+        self.carry += chain.expected_blocks_per_day(self.hashrate_ehs, difficulty_start)
+        n_blocks = int(self.carry)
+        self.carry -= n_blocks
+        self.chain, blocks = chain.advance_day(self.chain, n_blocks)
+        to_firms = (blocks.subsidy_btc + fee * n_blocks) * (1.0 - sc.protocol.pool_fee)
+        self.btc_per_ths = to_firms / total_ths if total_ths > 0 else 0.0
+        if total_ths > 0:  # adaptive expectations, then today's rig prices
+            self.hp_exp += self.ema * (to_firms * self.price / total_ths - self.hp_exp)
+        new, used = hardware.rig_prices_usd_per_th(
+            self.gens, d, self.hp_exp, sc.hardware, sc.behaviour.expected_hashprice_decline_per_year
+        )
+        self.new_price, self.used_price = new.tolist(), used.tolist()  # [USD/TH]
+        self.hashprice = (  # [USD/PH/day], as hashprice indices measure it
+            (subsidy + fee)
+            * chain.BLOCKS_PER_DAY
+            * self.price
+            / (chain.implied_hashrate_ehs(difficulty_start) * 1000.0)
+        )
+        self.agents.shuffle_do("step")
+        self.datacollector.collect(self)
+        self.day += 1
+        self.running = self.day < self.n_days
+
+
+def run_reference(sc: Scenario, seed: int, shuffle_seed: int | None = None) -> RefModel:
+    """Build the reference model and run it to the scenario's horizon."""
+    m = RefModel(sc, seed, shuffle_seed)
     while m.running:
         m.step()
     return m
@@ -296,4 +359,3 @@ if __name__ == "__main__":
     ref = run_reference(reference_case(300, 1.0), seed=1)
     print(ref.datacollector.get_model_vars_dataframe().tail())
     print(f"{time.perf_counter() - t0:.2f} s")
-    _ = np

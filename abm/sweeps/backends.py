@@ -1,28 +1,49 @@
 """Where runs execute: serially, in local processes, or on a Dask cluster.
 
 Every backend calls the same pure function (task -> result) and yields results as they
-finish, so the same spec and root seed give identical tables on every backend.
+finish, so the same spec and root seed give identical tables on every backend. At most a
+window of tasks is in flight (a few per worker), so memory stays bounded and an interrupted
+sweep leaves no queue behind.
 
 Dask: ``scheduler="local"`` starts a LocalCluster with `workers` single-threaded worker
 processes; an address (``tcp://host:8786``) or the environment variable
 ``DASK_SCHEDULER_ADDRESS`` connects to an existing cluster. On Slurm or PBS, start the cluster
 with dask-jobqueue and pass its address, e.g.::
 
-    from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=1, memory="2GB", walltime="02:00:00")
-    cluster.scale(jobs=50)
+    from dask_jobqueue import SLURMCluster      # or PBSCluster
+    cluster = SLURMCluster(cores=1, processes=1, memory="2GB", walltime="02:00:00")
+    cluster.scale(jobs=50)                      # 50 single-core workers
     abm.sweep("spec.toml", "out/", scheduler=cluster.scheduler_address)
 
-(the workers need the same environment: ``pip install -e .`` of this repository).
+or run ``dask scheduler`` on a login node and ``dask worker tcp://HOST:8786 --nthreads 1`` in
+batch jobs, then ``abm sweep SPEC.toml --out DIR --scheduler tcp://HOST:8786``. Workers need
+the same environment (``pip install -e .`` of this repository); results are written by the
+submitting process, so workers need no shared file system.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
+
+__all__ = ["describe", "execute"]
+
+TASKS_PER_WORKER = 4  # tasks in flight per worker: enough to keep it busy between results
+
+
+def describe(workers: int | None, scheduler: str | None) -> str:
+    """The backend that `execute` uses for these arguments, e.g. 'processes:2'."""
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if scheduler == "local":
+        return f"dask-local:{workers or os.cpu_count()}"
+    if scheduler:
+        return f"dask:{scheduler}"
+    return f"processes:{workers}" if workers and workers > 1 else "serial"
 
 
 def execute(
@@ -31,38 +52,74 @@ def execute(
     workers: int | None = None,
     scheduler: str | None = None,
 ) -> Iterator[Any]:
-    """Yield fn(task) for every task, in completion order."""
+    """Yield fn(task) for every task, in completion order.
+
+    Args:
+        fn: a picklable, importable function (a pure function of its task).
+        tasks: picklable task objects.
+        workers: local processes (None or 1: serial in this process), or LocalCluster workers
+            (default: one per core).
+        scheduler: "local", a Dask scheduler address, or None (``DASK_SCHEDULER_ADDRESS``).
+    """
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if scheduler:
-        yield from _dask(fn, tasks, workers or 2, scheduler)
+        yield from _dask(fn, tasks, workers or os.cpu_count() or 1, scheduler)
     elif workers and workers > 1:
-        # spawn: forking a process that may hold threads (Dask, BLAS) can deadlock
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(fn, t) for t in tasks]
-            for f in as_completed(futures):
-                yield f.result()
+        yield from _processes(fn, tasks, workers)
     else:
         yield from map(fn, tasks)
 
 
-def _dask(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, scheduler: str):
-    from dask.distributed import Client, LocalCluster
-    from dask.distributed import as_completed as dask_completed
+def _processes(fn: Callable[[Any], Any], tasks: list[Any], workers: int) -> Iterator[Any]:
+    # spawn: forking a process that may hold threads (tqdm, Arrow, BLAS) can deadlock
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    queue = iter(tasks)
+    try:
+        pending = {pool.submit(fn, t) for t in _take(queue, workers * TASKS_PER_WORKER)}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            pending |= {pool.submit(fn, t) for t in _take(queue, len(done))}
+            for f in done:
+                yield f.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask(
+    fn: Callable[[Any], Any], tasks: list[Any], workers: int, scheduler: str
+) -> Iterator[Any]:
+    from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
         )
         client = Client(cluster)
     else:
         client = Client(scheduler)
     try:
-        futures = client.map(fn, list(tasks), pure=False)
-        for f in dask_completed(futures):
+        threads = sum(client.nthreads().values()) or workers
+        # an adaptive cluster may start with few workers: keep a generous window there
+        window = threads * TASKS_PER_WORKER if cluster else max(threads * TASKS_PER_WORKER, 64)
+        queue = iter(tasks)
+        running = as_completed([client.submit(fn, t, pure=False) for t in _take(queue, window)])
+        for f in running:
+            for t in _take(queue, 1):
+                running.add(client.submit(fn, t, pure=False))
             yield f.result()
+            f.release()
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _take(queue: Iterator[Any], n: int) -> list[Any]:
+    """The next n tasks (fewer at the end)."""
+    return list(itertools.islice(queue, n))

@@ -37,6 +37,7 @@ def saltelli(
 
 
 def problem(bounds: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """SALib's problem definition for these parameter bounds."""
     return {"num_vars": len(bounds), "names": list(bounds), "bounds": list(bounds.values())}
 
 

@@ -1,27 +1,32 @@
 """Sweep specification: a validated TOML document like a scenario.
 
-base = "baseline.toml"            # scenario file, relative to the spec (omit: baseline)
-replications = 5                  # runs per design point
-root_seed = 2026                  # every run's seed is spawned from this SeedSequence
-years = 5.0                       # horizon override (omit: the scenario's)
+    name = "price_energy"
+    base = "baseline.toml"          # scenario file, relative to the spec (omit: the baseline)
+    replications = 5                # runs per design point
+    root_seed = 2026                # every run's seed is spawned from this SeedSequence
+    common_seeds = false            # same seeds at every point (default: true for Sobol)
+    years = 5.0                     # horizon [years] (omit: the scenario's run.years)
 
-[overrides]                       # dotted paths applied to the base for every run
-"firms.n_firms" = 300
+    [overrides]                     # dotted paths applied to the base for every run
+    "firms.n_firms" = 300
 
-[design]
-kind = "lhs"                      # grid | lhs | sobol
-n = 40                            # LHS points, or Sobol base samples N
-second_order = false              # Sobol: N (2D + 2) points if true, N (D + 2) if false
+    [design]
+    kind = "lhs"                    # grid | lhs | sobol
+    n = 40                          # LHS points, or Sobol base samples N (a power of 2)
+    second_order = false            # Sobol: N (2D + 2) points if true, N (D + 2) if false
 
-[parameters."price.volatility_per_year"]
-low = 0.3
-high = 0.9                        # (grid: levels = [0.3, 0.6, 0.9])
+    [parameters."price.volatility_per_year"]
+    low = 0.3                       # lhs, sobol: sampled in [low, high]
+    high = 0.9                      # grid: levels = [0.3, 0.6, 0.9]
 
-[outputs]
-timeseries = false                # also keep per-run time series
-cadence_days = 30
-columns = ["network_hashrate_ehs", "hhi_owner"]
-sensitivity = ["hhi_owner_end", "small_firm_survival"]   # Sobol indices of these
+    [outputs]
+    keep = "summary"                # or "timeseries": also keep per-run series
+    cadence_days = 30               # every 30th day of the series [days]
+    columns = ["network_hashrate_ehs", "hhi_owner"]
+    sensitivity = ["hhi_firm_end", "small_firm_survival"]   # Sobol indices of these
+
+Unknown keys and bad values are rejected with a message naming the field; every parameter
+path and value (levels, low, high) is applied to the base scenario to check it.
 """
 
 from __future__ import annotations
@@ -32,11 +37,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from abm.recorder import DAILY_COLUMNS
 from abm.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["SweepSpec", "SweepSpecError", "load_spec"]
+__all__ = ["SweepSpec", "SweepSpecError", "load_spec", "spec_from_dict"]
 
 
 class SweepSpecError(ValueError):
@@ -51,7 +57,9 @@ class ParamRange(_Section):
     low: float | None = Field(None, description="Lower bound (lhs, sobol).")
     high: float | None = Field(None, description="Upper bound (lhs, sobol).")
     levels: list[Any] | None = Field(None, description="Values (grid).", min_length=1)
-    integer: bool = Field(False, description="Round sampled values to integers.")
+    integer: bool | None = Field(
+        None, description="Round sampled values to integers (default: if the parameter is one)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ParamRange:
@@ -61,23 +69,47 @@ class ParamRange(_Section):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
 
+    def values_to_check(self, kind: str) -> dict[str, Any]:
+        """{field: value} to apply to the base scenario when validating."""
+        if kind == "grid":
+            return {f"levels[{i}]": v for i, v in enumerate(self.levels or [])}
+        vals = {"low": self.low, "high": self.high}
+        return {k: round(v) if self.integer else v for k, v in vals.items()}
+
 
 class Design(_Section):
     kind: Literal["grid", "lhs", "sobol"] = Field("grid", description="Design of experiments.")
     n: int = Field(16, ge=1, description="LHS points, or Sobol base samples N (a power of 2).")
     second_order: bool = Field(False, description="Sobol: second-order indices too.")
 
+    @model_validator(mode="after")
+    def _check(self) -> Design:
+        if self.kind == "sobol" and self.n & (self.n - 1):
+            raise ValueError(f"n: Sobol designs need a power of 2 (got {self.n})")
+        return self
+
 
 class Outputs(_Section):
-    timeseries: bool = Field(False, description="Keep per-run time series.")
-    cadence_days: int = Field(30, ge=1, description="Keep every N-th day of the time series.")
+    keep: Literal["summary", "timeseries"] = Field(
+        "summary", description="summary: one row per run; timeseries: also per-run series."
+    )
+    cadence_days: int = Field(30, ge=1, description="Keep every N-th day of the series [days].")
     columns: list[str] = Field(
-        ["network_hashrate_ehs", "hashprice_usd_per_ph_day", "hhi_owner", "surviving_small"],
-        description="Time-series columns to keep.",
+        ["network_hashrate_ehs", "hashprice_usd_per_ph_day", "hhi_firm", "surviving_small"],
+        description="Daily columns to keep (abm.recorder.DAILY_COLUMNS).",
     )
     sensitivity: list[str] = Field(
-        ["hhi_owner_end", "small_firm_survival"], description="Outputs for Sobol indices."
+        ["hhi_firm_end", "small_firm_survival"],
+        description="Summary metrics whose Sobol indices are computed (Sobol designs).",
     )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, cols: list[str]) -> list[str]:
+        unknown = [c for c in cols if c not in DAILY_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown time-series columns {unknown} (see abm.recorder)")
+        return cols
 
 
 class SweepSpec(_Section):
@@ -88,12 +120,15 @@ class SweepSpec(_Section):
     design: Design = Design()
     replications: int = Field(1, ge=1, le=10_000)
     root_seed: int = Field(0, ge=0)
-    common_seeds: bool = Field(
-        False,
+    common_seeds: bool | None = Field(
+        None,
         description="Use the same seeds at every design point (replication r gets the same "
-        "seed everywhere), so points are paired comparisons with common random numbers.",
+        "seed everywhere), so points are paired comparisons with common random numbers. "
+        "Default: true for Sobol designs (Saltelli's estimators difference outputs between "
+        "points, and different seeds would add each run's own noise to every index), false "
+        "otherwise (independent replications per point).",
     )
-    years: float | None = Field(None, gt=0, le=60)
+    years: float | None = Field(None, gt=0, le=60, description="Horizon [years].")
     outputs: Outputs = Outputs()
 
     # resolved at load time (not part of the TOML)
@@ -103,6 +138,8 @@ class SweepSpec(_Section):
     def _check(self) -> SweepSpec:
         kind = self.design.kind
         for path, r in self.parameters.items():
+            if path == "run.seed":
+                raise ValueError("parameters.run.seed: seeds are spawned from root_seed")
             if kind == "grid" and r.levels is None:
                 raise ValueError(f"parameters.{path}: a grid needs levels = [...]")
             if kind != "grid" and (r.low is None or r.high is None):
@@ -110,8 +147,19 @@ class SweepSpec(_Section):
         return self
 
     def base_scenario(self) -> Scenario:
-        """The base scenario with the spec's overrides (validated)."""
-        base = load_scenario(self._base_dir / self.base if self.base else None)
+        """The base scenario with the spec's overrides and horizon (validated)."""
+        return self.resolve(load_scenario(self.base_path()))
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that a relative `base` is resolved against (the spec file's)."""
+        return self._base_dir
+
+    def base_path(self) -> Path | None:
+        return self._base_dir / self.base if self.base else None
+
+    def resolve(self, base: Scenario) -> Scenario:
+        """`base` with the spec's overrides and horizon applied."""
         sc = base.with_overrides(self.overrides) if self.overrides else base
         return sc.with_overrides({"run.years": self.years}) if self.years else sc
 
@@ -119,42 +167,92 @@ class SweepSpec(_Section):
         return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
 
     def digest(self) -> str:
-        """Hash of the resolved spec: a results directory belongs to exactly one spec."""
-        return hashlib.sha256(self.to_toml().encode()).hexdigest()[:16]
+        """Hash of the resolved spec and base scenario: a results directory holds one sweep."""
+        text = self.to_toml() + self.base_scenario().to_toml()
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _format(err: ValidationError, origin: str) -> str:
     lines = [f"{origin}: invalid sweep specification"]
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in e["loc"])
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        lines.append(f"  {loc}: {msg}")
+        msg = msg.removeprefix("Value error, ")
+        lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
     return "\n".join(lines)
 
 
+def _detail(err: ScenarioError) -> str:
+    """The field-level lines of a ScenarioError, without its origin header."""
+    lines = [ln.strip() for ln in str(err).splitlines()]
+    return "; ".join(lines[1:]) if len(lines) > 1 else lines[0]
+
+
 def load_spec(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep TOML; every parameter path must exist in the scenario."""
+    """Load and validate a sweep TOML (see the module docstring)."""
     p = Path(path)
     if not p.is_file():
         raise SweepSpecError(f"{p}: sweep specification not found")
     try:
         data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SweepSpecError(f"{p}: not valid TOML: {err}") from None
     return spec_from_dict(data, base_dir=p.parent, origin=str(p))
 
 
 def spec_from_dict(data: dict, base_dir: Path = Path(), origin: str = "sweep") -> SweepSpec:
+    """Validate a spec; resolve `integer` flags; apply every parameter value to the base."""
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
         raise SweepSpecError(_format(err, origin)) from None
     spec._base_dir = Path(base_dir)
+    head = f"{origin}: invalid sweep specification\n  "
     try:
-        base = spec.base_scenario()
-        for path, r in spec.parameters.items():
-            value = r.levels[0] if r.levels is not None else r.low
-            base.with_overrides({path: int(value) if r.integer else value})
+        base = load_scenario(spec.base_path())
     except ScenarioError as err:
-        raise SweepSpecError(f"{origin}: {err}") from None
+        raise SweepSpecError(f"{head}base: {err}") from None
+    try:
+        base = spec.resolve(base)
+    except ScenarioError as err:
+        raise SweepSpecError(f"{head}overrides: {_detail(err)}") from None
+    if spec.common_seeds is None:
+        spec.common_seeds = spec.design.kind == "sobol"
+    dumped = base.model_dump(mode="python")
+    for path, r in spec.parameters.items():
+        current = _lookup(dumped, path)
+        if r.integer is None:
+            r.integer = isinstance(current, int) and not isinstance(current, bool)
+        for key, value in r.values_to_check(spec.design.kind).items():
+            try:
+                base.with_overrides({path: value})
+            except ScenarioError as err:
+                why = _detail(err).removeprefix(f"{path}: ")
+                raise SweepSpecError(f"{head}parameters.{path}.{key}: {why}") from None
+    if spec.design.kind == "sobol":
+        _check_metrics(spec, base, head)
     return spec
+
+
+def _lookup(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for k in path.split("."):
+        node = node.get(k) if isinstance(node, dict) else None
+    return node
+
+
+def _check_metrics(spec: SweepSpec, base: Scenario, head: str) -> None:
+    """Sensitivity outputs must be numeric summary metrics: checked on a one-day run."""
+    from abm.runner import run
+
+    try:
+        summary = run(base, years=1 / 365).summary
+    except Exception:  # the base may fail on its own; the runs will record why
+        return
+    numeric = {k for k, v in summary.items() if isinstance(v, int | float)} - {"seed"}
+    for name in spec.outputs.sensitivity:
+        if name not in numeric:
+            raise SweepSpecError(
+                f"{head}outputs.sensitivity: {name!r} is not a numeric summary metric "
+                f"(e.g. {', '.join(sorted(numeric)[:6])}, ...)"
+            )

@@ -1,0 +1,121 @@
+"""Analysis of a sweep's runs: per-point intervals of headline metrics, Sobol indices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from abm.sweeps import designs
+from abm.sweeps.spec import SweepSpec
+
+__all__ = ["HEADLINE", "points_table", "sobol_indices", "summarise_points"]
+
+HEADLINE = (
+    "hhi_firm_end",
+    "nakamoto_firm_end",
+    "small_firm_survival",
+    "network_hashrate_ehs_end",
+    "hashprice_usd_per_ph_day_end",
+    "hhi_owner_end",
+)
+
+
+def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the t-based interval of the mean (NaN bounds for fewer than 2)."""
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, np.nan, np.nan
+    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def summarise_points(runs: pd.DataFrame, params: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Per design point: its parameters, runs ok and failed, and for each headline metric the
+    mean and t interval across the successful replications."""
+    rows = []
+    for pid, g in runs.groupby("point_id", sort=True):
+        ok = g[g["status"] == "ok"]
+        row: dict[str, Any] = {
+            "point_id": pid,
+            **g.iloc[0][params].to_dict(),
+            "n_ok": len(ok),
+            "n_failed": len(g) - len(ok),
+        }
+        for k in HEADLINE:
+            x = ok[k].to_numpy(float) if k in ok else np.array([])
+            row[f"{k}_mean"], row[f"{k}_ci_low"], row[f"{k}_ci_high"] = t_interval(x, level)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def points_table(by_point: pd.DataFrame, params: list[str], max_rows: int = 60) -> str:
+    """Fixed-width text: parameters, runs, and 'mean ± half-width' of each headline metric."""
+    cols: dict[str, list[str]] = {"point": by_point["point_id"].astype(str).tolist()}
+    short = [p.rsplit(".", 1)[-1] for p in params]
+    for p, name in zip(params, short, strict=True):
+        cols[name if short.count(name) == 1 else p] = [_fmt(v) for v in by_point[p]]
+    cols["ok/fail"] = [
+        f"{a}/{b}" for a, b in zip(by_point["n_ok"], by_point["n_failed"], strict=True)
+    ]
+    for k in HEADLINE:
+        mean, lo, hi = (by_point[f"{k}_{s}"] for s in ("mean", "ci_low", "ci_high"))
+        cols[k.removesuffix("_end")] = [
+            _fmt(m) + ("" if np.isnan(h) else f" ± {_fmt((h - lo_) / 2)}")
+            for m, lo_, h in zip(mean, lo, hi, strict=True)
+        ]
+    frame = pd.DataFrame(cols)
+    if len(frame) > max_rows:
+        frame = pd.concat([frame.head(max_rows // 2), frame.tail(max_rows // 4)])
+    return frame.to_string(index=False)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return "nan" if np.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def sobol_indices(spec: SweepSpec, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """First-order and total Sobol indices with 95% confidence half-widths (SALib), per
+    sensitivity output, of its mean over replications at each Saltelli point.
+
+    Returns (indices: output, parameter, S1, S1_conf, ST, ST_conf; notes on skipped outputs).
+    """
+    from SALib.analyze import sobol
+
+    bounds = {k: (r.low, r.high) for k, r in spec.parameters.items()}
+    prob = designs.problem(bounds)
+    n_points = len(designs.points(spec))
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs.iloc[:0]
+    rows, notes = [], []
+    for out in spec.outputs.sensitivity:
+        if out not in ok:
+            notes.append(f"{out}: no successful run, no Sobol indices")
+            continue
+        y = ok.groupby("point_id")[out].mean().reindex(range(n_points)).to_numpy(float)
+        missing = int(np.isnan(y).sum())
+        if missing:
+            notes.append(f"{out}: {missing} of {n_points} points without a value, no indices")
+            continue
+        res = sobol.analyze(
+            prob, y, calc_second_order=spec.design.second_order, seed=spec.root_seed
+        )
+        for i, name in enumerate(prob["names"]):
+            rows.append(
+                {
+                    "output": out,
+                    "parameter": name,
+                    "S1": res["S1"][i],
+                    "S1_conf": res["S1_conf"][i],
+                    "ST": res["ST"][i],
+                    "ST_conf": res["ST_conf"][i],
+                }
+            )
+    cols = ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    return pd.DataFrame(rows, columns=cols), notes

@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_sweep(sub)
 
+    from abm.viz.cli import register as register_viz
+
+    register_viz(sub)
+
     s = sub.add_parser("scenario", help="inspect scenarios")
     ssub = s.add_subparsers(dest="action", required=True)
     show = ssub.add_parser("show", help="print the resolved scenario as TOML")

@@ -1,0 +1,545 @@
+"""Plotly figures of a run: pure functions, DataFrames (or a model) in, ``go.Figure`` out.
+
+The time-series charts take the daily frame of :meth:`abm.recorder.Recorder.timeseries`
+(columns documented in :data:`abm.recorder.DAILY_COLUMNS`); the firm charts take
+:func:`firm_frame` and the acquisition table of :meth:`abm.ownership.Ownership.edges_frame`.
+They are used by the interactive page (:mod:`abm.viz.app`) and work as well in a notebook.
+Figures are assembled as one dict and validated once: several times faster than building
+them with ``add_trace``/``update_layout``, which matters when they are redrawn every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from abm import chain
+from abm.firms import KINDS, SIZE_CLASSES
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+__all__ = [
+    "BREAKEVEN_CLASSES",
+    "CHART_HEIGHT",
+    "acquirers_figure",
+    "breakeven_by_class",
+    "concentration_figure",
+    "display_rows",
+    "energy_cost_usd_per_ph_day",
+    "events_figure",
+    "firm_frame",
+    "firm_scatter_figure",
+    "halving_dates",
+    "hashprice_figure",
+    "hashrate_figure",
+    "price_figure",
+    "share_figure",
+    "survival_figure",
+]
+
+CHART_HEIGHT = 370  # px; fits one cell of Mesa's SolaraViz grid (10 rows of 30 px + margins)
+
+CLASS_COLOURS: dict[str, str] = {
+    "small": "#e45756",
+    "medium": "#f58518",
+    "large": "#4c78a8",
+    "sovereign": "#54a24b",
+    "entrants": "#b279a2",
+}
+KIND_COLOURS: dict[str, str] = {"private": "#f58518", "listed": "#4c78a8", "sovereign": "#54a24b"}
+EDGE_COLOURS: dict[str, str] = {
+    "acquisition": "#4c78a8",
+    "auction": "#e45756",
+    "liquidation": "#9d755d",
+}
+BREAKEVEN_CLASSES: tuple[str, ...] = SIZE_CLASSES  # small, medium, large, sovereign
+EMPTY_TEXT = "No days simulated yet: press Step or ▶"
+
+_MWH_PER_PH_DAY_PER_J_PER_TH = 24e-6 * 1000  # (J/TH) x 1,000 TH/s x 24 h -> MWh per PH-day
+
+_AXIS = {
+    "gridcolor": "#e8e8e8",
+    "linecolor": "#888",
+    "zerolinecolor": "#ccc",
+    "ticks": "outside",
+    "automargin": True,
+}
+# A small white template: much cheaper to build and to send to the browser than "plotly_white".
+TEMPLATE = go.layout.Template(
+    layout={
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"family": "Arial, sans-serif", "size": 12, "color": "#2a3f5f"},
+        "xaxis": _AXIS,
+        "yaxis": _AXIS,
+        "hoverlabel": {"align": "left"},
+    }
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# data helpers (model in, arrays or frames out)
+def energy_cost_usd_per_ph_day(
+    power_price_usd_per_mwh: np.ndarray | float, efficiency_j_per_th: np.ndarray | float
+) -> np.ndarray:
+    """Energy cost of running one PH/s for a day [USD/PH/day]."""
+    return (
+        np.asarray(power_price_usd_per_mwh, dtype=float)
+        * np.asarray(efficiency_j_per_th, dtype=float)
+        * _MWH_PER_PH_DAY_PER_J_PER_TH
+    )
+
+
+def breakeven_by_class(model: MiningIndustry) -> np.ndarray:
+    """Energy cost of the running fleet per PH-day by size class on the last simulated day
+    [USD/PH/day], ordered as :data:`BREAKEVEN_CLASSES` (nan where a class ran nothing).
+
+    It is the hashrate-weighted mean over the class's firms of power price x running fleet
+    efficiency x 24e-6 x 1000, computed as the class's energy bill over its running PH/s.
+    """
+    t = model.firms
+    k = len(BREAKEVEN_CLASSES)
+    cost = np.bincount(t.size_class, weights=t.energy_cost_usd, minlength=k)[:k]
+    ph = np.bincount(t.size_class, weights=t.running_ths, minlength=k)[:k] / 1000.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ph > 0, cost / ph, np.nan)
+
+
+def firm_frame(model: MiningIndustry) -> pd.DataFrame:
+    """Active firms today: the recorder's snapshot columns (kind and size class as names),
+    plus ``name`` and ``independent`` (not owned by another firm)."""
+    df = pd.DataFrame(model.recorder.snapshot(model.day))
+    names = np.asarray(model.firms.name, dtype=object)
+    df["name"] = names[df["firm_id"].to_numpy()]
+    df["kind"] = np.asarray(KINDS, dtype=object)[df["kind"].to_numpy()]
+    df["size_class"] = np.asarray(SIZE_CLASSES, dtype=object)[df["size_class"].to_numpy()]
+    df["independent"] = df["owner_id"] == df["firm_id"]
+    return df
+
+
+def display_rows(ts: pd.DataFrame, max_points: int = 1000) -> np.ndarray:
+    """Rows of a daily frame to draw: every k-th day so that at most about `max_points` remain,
+    plus the last day and every day on which the subsidy changed (halvings stay exact)."""
+    n = len(ts)
+    k = max(1, -(-n // max_points))
+    idx = np.arange(n)
+    keep = (idx % k == 0) | (idx == n - 1)
+    if "subsidy_btc" in ts and n:
+        keep |= np.r_[False, np.diff(ts["subsidy_btc"].to_numpy(dtype=float)) != 0]
+    return np.flatnonzero(keep)
+
+
+def halving_dates(ts: pd.DataFrame) -> list[pd.Timestamp]:
+    """Days on which the block subsidy dropped (a halving happened during the day)."""
+    if ts.empty:
+        return []
+    dropped = ts["subsidy_btc"].diff() < 0
+    return list(pd.to_datetime(ts.loc[dropped, "date"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# figure assembly
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict update (b wins), returning a new dict."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _figure(
+    traces: list[dict[str, Any]],
+    title: str,
+    x_title: str,
+    y_title: str,
+    *,
+    hovermode: str | bool = "x unified",
+    **layout: Any,
+) -> go.Figure:
+    # the legend sits in the top margin, under the title: one row per ~450 px of entries
+    legend_px = sum(45 + 6.5 * len(str(t.get("name", ""))) for t in traces)
+    rows = max(1, -(-int(legend_px) // 450))
+    base = {
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.975, "font": {"size": 15}},
+        "template": TEMPLATE,
+        "height": CHART_HEIGHT,
+        "autosize": True,
+        "margin": {"l": 10, "r": 15, "t": 44 + 20 * rows, "b": 10},
+        "legend": {
+            "orientation": "h",
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "font": {"size": 11},
+        },
+        "hovermode": hovermode,
+        "uirevision": "keep",  # keep the user's zoom while the run advances
+        "xaxis": {"title": {"text": x_title, "standoff": 4}},
+        "yaxis": {"title": {"text": y_title, "standoff": 4}},
+    }
+    if not any(len(t.get("x", ())) for t in traces) and not layout.get("annotations"):
+        layout = _merge(layout, _empty_note(EMPTY_TEXT))
+        if "yaxis2" in layout:
+            layout = _merge(layout, {"yaxis2": _empty_note("")["yaxis"]})
+    return go.Figure({"data": traces, "layout": _merge(base, layout)})
+
+
+def _x(x: Any) -> np.ndarray:
+    """Plain array; dates as days (sent to the browser as 'YYYY-MM-DD', not full timestamps)."""
+    a = np.asarray(x)
+    return a.astype("datetime64[D]") if np.issubdtype(a.dtype, np.datetime64) else a
+
+
+def _line(x: Any, y: Any, name: str, colour: str, **line: Any) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "x": _x(x),
+        "y": np.asarray(y, dtype=float),
+        "name": name,
+        "mode": "lines",
+        "line": {"color": colour, **line},
+    }
+
+
+def _right_axis(title: str) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "standoff": 4},
+        "overlaying": "y",
+        "side": "right",
+        "showgrid": False,
+        "rangemode": "tozero",
+        "tickmode": "auto",
+        **{k: v for k, v in _AXIS.items() if k != "gridcolor"},
+    }
+
+
+def _halving_marks(ts: pd.DataFrame) -> dict[str, Any]:
+    """Layout shapes and annotations marking each halving in `ts`."""
+    days = [d.strftime("%Y-%m-%d") for d in halving_dates(ts)]
+    shapes = [
+        {
+            "type": "line",
+            "x0": d,
+            "x1": d,
+            "y0": 0,
+            "y1": 1,
+            "xref": "x",
+            "yref": "paper",
+            "line": {"color": "#555", "width": 1.5, "dash": "dash"},
+        }
+        for d in days
+    ]
+    notes = [
+        {
+            "x": d,
+            "y": 0.98,
+            "xref": "x",
+            "yref": "paper",
+            "text": "halving",
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "top",
+            "xshift": 3,
+            "font": {"size": 11, "color": "#555"},
+        }
+        for d in days
+    ]
+    return {"shapes": shapes, "annotations": notes}
+
+
+def _empty_note(text: str) -> dict[str, Any]:
+    return {
+        "annotations": [
+            {
+                "text": text,
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        ],
+        "xaxis": {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""},
+        "yaxis": {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# time-series charts
+def price_figure(ts: pd.DataFrame) -> go.Figure:
+    """BTC price and the USD value of the block rewards (security budget, 7-day mean)."""
+    budget = ts["security_budget_usd"].rolling(7, min_periods=1).mean() / 1e6
+    traces = [
+        _line(ts["date"], ts["btc_price_usd"], "BTC price", "#f2a900", width=2),
+        {
+            **_line(ts["date"], budget, "security budget (right)", "#4c78a8", width=1.5),
+            "yaxis": "y2",
+        },
+    ]
+    return _figure(
+        traces,
+        "BTC price and security budget",
+        "date",
+        "BTC price [USD]",
+        yaxis={"rangemode": "tozero"},
+        yaxis2=_right_axis("security budget, 7-day mean [USD M/day]"),
+        **_halving_marks(ts),
+    )
+
+
+def hashrate_figure(ts: pd.DataFrame) -> go.Figure:
+    """Running, installed and difficulty-implied network hashrate, halvings marked."""
+    implied = chain.implied_hashrate_ehs(ts["difficulty"].to_numpy(dtype=float))
+    traces = [
+        _line(ts["date"], ts["installed_hashrate_ehs"], "installed", "#bab0ac", width=2),
+        _line(ts["date"], ts["network_hashrate_ehs"], "running", "#4c78a8", width=2),
+        _line(ts["date"], implied, "implied by difficulty", "#e45756", width=1.5, dash="dot"),
+    ]
+    return _figure(traces, "Network hashrate", "date", "hashrate [EH/s]", **_halving_marks(ts))
+
+
+def hashprice_figure(ts: pd.DataFrame, breakeven: pd.DataFrame | None = None) -> go.Figure:
+    """Hashprice against the energy cost per PH-day of each size class's running fleet.
+
+    Args:
+        ts: daily frame (``date``, ``hashprice_usd_per_ph_day``, ``subsidy_btc``).
+        breakeven: frame with ``date`` and one column per class of :data:`BREAKEVEN_CLASSES`
+            [USD/PH/day] (see :func:`breakeven_by_class`), or None.
+    """
+    traces = [_line(ts["date"], ts["hashprice_usd_per_ph_day"], "hashprice", "#222", width=2)]
+    if breakeven is not None and not breakeven.empty:
+        for cls in BREAKEVEN_CLASSES:
+            if cls in breakeven and breakeven[cls].notna().any():
+                traces.append(
+                    _line(
+                        breakeven["date"],
+                        breakeven[cls],
+                        cls,
+                        CLASS_COLOURS[cls],
+                        width=1.5,
+                        dash="dash",
+                    )
+                )
+    return _figure(
+        traces,
+        "Hashprice vs energy breakeven (dashed) by size class",
+        "date",
+        "hashprice, energy cost [USD/PH/day]",
+        yaxis={"rangemode": "tozero"},
+        **_halving_marks(ts),
+    )
+
+
+def share_figure(ts: pd.DataFrame) -> go.Figure:
+    """Hashrate share by initial size class (plus sovereigns and later entrants), stacked."""
+    parts = ("small", "medium", "large", "sovereign", "entrants")
+    x = _x(ts["date"])
+    traces = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": ts[f"share_{name}"].to_numpy(dtype=float) * 100,
+            "name": name,
+            "mode": "lines",
+            "stackgroup": "share",
+            "line": {"width": 0.5, "color": CLASS_COLOURS[name]},
+            "hovertemplate": "%{y:.1f}%",
+        }
+        for name in parts
+        if f"share_{name}" in ts
+    ]
+    return _figure(
+        traces,
+        "Hashrate share by initial size class",
+        "date",
+        "share of hashrate [%]",
+        yaxis={"range": [0, 100]},
+    )
+
+
+def concentration_figure(ts: pd.DataFrame) -> go.Figure:
+    """HHI (left axis) and Nakamoto coefficient (right axis), by firm and by ultimate owner."""
+    d = ts["date"]
+    traces = [
+        _line(d, ts["hhi_owner"], "HHI, owners", "#4c78a8", width=2),
+        _line(d, ts["hhi_firm"], "HHI, firms", "#4c78a8", width=1, dash="dot"),
+        {
+            **_line(d, ts["nakamoto_owner"], "Nakamoto, owners (right axis)", "#e45756", width=2),
+            "yaxis": "y2",
+            "line_shape": "hv",
+        },
+        {
+            **_line(d, ts["nakamoto_firm"], "Nakamoto, firms (right axis)", "#e45756", width=1),
+            "yaxis": "y2",
+            "line_shape": "hv",
+            "line_dash": "dot",
+        },
+    ]
+    return _figure(
+        traces,
+        "Concentration: HHI and Nakamoto coefficient",
+        "date",
+        "HHI [0-10,000]",
+        yaxis={"rangemode": "tozero"},
+        yaxis2=_right_axis("Nakamoto coefficient [entities]"),
+    )
+
+
+def survival_figure(ts: pd.DataFrame) -> go.Figure:
+    """Share of each initial size class still operating independently."""
+    traces = [
+        _line(ts["date"], ts[f"surviving_{c}"] * 100, c, CLASS_COLOURS[c], width=2)
+        for c in ("small", "medium", "large")
+    ]
+    return _figure(
+        traces,
+        "Surviving firms by initial size class",
+        "date",
+        "still independent [% of initial]",
+        yaxis={"range": [0, 103]},
+    )
+
+
+def events_figure(ts: pd.DataFrame) -> go.Figure:
+    """Cumulative exits, defaults, acquisitions and entries."""
+    series = [
+        ("exits (all causes)", "exits_cum", "#222"),
+        ("defaults", "defaults_cum", "#e45756"),
+        ("acquisitions", "acquisitions_cum", "#4c78a8"),
+        ("entries", "entries_cum", "#54a24b"),
+    ]
+    traces = [
+        _line(ts["date"], ts[col], name, colour, width=2, shape="hv")
+        for name, col, colour in series
+    ]
+    top = max((float(np.nanmax(ts[c])) for _, c, _ in series if len(ts)), default=0.0)
+    return _figure(
+        traces,
+        "Exits, defaults, acquisitions and entries",
+        "date",
+        "firms, cumulative [count]",
+        yaxis={"rangemode": "tozero", **({"dtick": 1} if top < 8 else {})},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# firm-level charts
+def firm_scatter_figure(firms: pd.DataFrame, title_date: str | None = None) -> go.Figure:
+    """Firms by power price and installed fleet efficiency; marker area ~ installed hashrate,
+    colour = kind, open markers = subsidiaries of another firm.
+
+    Args:
+        firms: :func:`firm_frame` (columns ``power_price_usd_per_mwh``,
+            ``fleet_efficiency_j_per_th``, ``installed_hashrate_ehs``, ``hashrate_ehs``,
+            ``kind``, ``independent``, ``name``).
+        title_date: date shown in the title.
+    """
+    df = firms[firms["fleet_efficiency_j_per_th"].notna()]
+    hr = df["installed_hashrate_ehs"].to_numpy(dtype=float)
+    max_hr = float(hr.max()) if hr.size and hr.max() > 0 else 1.0
+    traces = []
+    for kind in KINDS:
+        for independent in (True, False):
+            sel = df[(df["kind"] == kind) & (df["independent"] == independent)]
+            if sel.empty:
+                continue
+            installed = sel["installed_hashrate_ehs"].to_numpy(dtype=float)
+            running = sel["hashrate_ehs"].to_numpy(dtype=float)
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": sel["power_price_usd_per_mwh"].to_numpy(dtype=float),
+                    "y": sel["fleet_efficiency_j_per_th"].to_numpy(dtype=float),
+                    "mode": "markers",
+                    "name": kind if independent else f"{kind}, subsidiary",
+                    "marker": {
+                        "size": 4 + 36 * np.sqrt(installed / max_hr),
+                        "color": KIND_COLOURS[kind],
+                        "symbol": "circle" if independent else "circle-open",
+                        "opacity": 0.7,
+                        "line": {"width": 0.5 if independent else 1.5, "color": "#333"},
+                    },
+                    "text": sel["name"].to_numpy(dtype=object),
+                    "customdata": np.column_stack([installed, running]),
+                    "hovertemplate": (
+                        "%{text}<br>%{x:.1f} USD/MWh, %{y:.1f} J/TH<br>"
+                        "%{customdata[0]:.2f} EH/s installed, %{customdata[1]:.2f} running"
+                        "<extra></extra>"
+                    ),
+                }
+            )
+    when = f" on {title_date}" if title_date else ""
+    extra = _empty_note("No active firms") if df.empty else {}
+    return _figure(
+        traces,
+        f"Firms{when}: power price vs fleet efficiency (size = hashrate)",
+        "power price [USD/MWh]",
+        "installed fleet efficiency [J/TH]",
+        hovermode="closest",
+        legend={"itemsizing": "constant"},
+        **extra,
+    )
+
+
+def acquirers_figure(edges: pd.DataFrame, names: Sequence[str], top: int = 12) -> go.Figure:
+    """Top acquirers by the value of what they bought: firms (acquisitions), defaulted firms'
+    assets (auctions) and exiting firms' assets (liquidations), stacked.
+
+    Args:
+        edges: :meth:`abm.ownership.Ownership.edges_frame` (acquirer, target, day, price_usd,
+            kind).
+        names: firm names indexed by firm id.
+        top: number of acquirers shown.
+    """
+    if edges.empty:
+        return _figure(
+            [],
+            "Acquirers: value bought",
+            "paid [USD M]",
+            "",
+            hovermode="closest",
+            **_empty_note("No acquisitions or auctions yet"),
+        )
+    total = edges.groupby("acquirer")["price_usd"].sum().sort_values(ascending=False)
+    leaders = list(total.index[:top][::-1])  # largest at the top of a horizontal bar chart
+    labels = [_short(names[int(a)]) for a in leaders]
+    kinds = [k for k in EDGE_COLOURS if (edges["kind"] == k).any()]
+    kinds += sorted(set(edges["kind"]) - set(kinds))
+    traces = []
+    for kind in kinds:
+        sub = edges[edges["kind"] == kind].groupby("acquirer")["price_usd"].agg(["sum", "count"])
+        sub = sub.reindex(leaders, fill_value=0)
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": labels,
+                "x": sub["sum"].to_numpy(dtype=float) / 1e6,
+                "name": kind,
+                "marker": {"color": EDGE_COLOURS.get(kind, "#bab0ac")},
+                "customdata": sub["count"].to_numpy(),
+                "hovertemplate": f"{kind}: %{{customdata}} deals, %{{x:.1f}} USD M<extra></extra>",
+            }
+        )
+    n_acq = int((edges["kind"] == "acquisition").sum())
+    n_auc = int((edges["kind"] == "auction").sum())
+    return _figure(
+        traces,
+        f"Top acquirers: value bought ({n_acq} firms, {n_auc} auction lots)",
+        "paid [USD M]",
+        "",
+        hovermode="closest",
+        barmode="stack",
+        yaxis={"tickfont": {"size": 10}},
+    )
+
+
+def _short(name: str, n: int = 22) -> str:
+    return name if len(name) <= n else name[: n - 1] + "…"

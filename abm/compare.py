@@ -34,6 +34,9 @@ COMPARE_METRICS: tuple[str, ...] = (
     "network_hashrate_ehs_end",
     "hashprice_usd_per_ph_day_end",
     "share_sovereign_end",
+    "ai_revenue_share_last_year",
+    "ai_mw_contracted_end",
+    "hashrate_to_ai_ehs_end",
 )
 
 

@@ -101,6 +101,7 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     t, cfg = m.firms, m.params.consolidation
     if t.btc_held[r] > 0:
         m.sell_btc(np.array([r]), t.btc_held[[r]])
+    m.hosting.on_liquidate(r)  # hosting contracts are sold with their project debt
     if cfg.auctions:
         _sell_lot(m, r)  # the proceeds arrive in the firm's cash
     bills_unpaid, to_lenders, lender_loss, to_owners = finance.waterfall(
@@ -124,20 +125,20 @@ def _lot_market_value(m: MiningIndustry, r: int) -> float:
     return float(t.fleet_ths[r] @ used + m.site_value_usd(r))
 
 
-def _spare_cash(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
+def spare_cash(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
     """Cash above each firm's operating reserve [USD]."""
     reserve = m.params.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
     return np.maximum(m.firms.cash_usd[rows] - reserve, 0.0)
 
 
-def _budgets(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
+def budgets(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
     """What each firm can pay today: spare cash plus new debt it could raise [USD]."""
-    return _spare_cash(m, rows) + m.borrowing_room(rows)
+    return spare_cash(m, rows) + m.borrowing_room(rows)
 
 
-def _pay(m: MiningIndustry, buyer: int, price_usd: float) -> None:
+def pay(m: MiningIndustry, buyer: int, price_usd: float) -> None:
     """The buyer pays from spare cash, borrowing the rest."""
-    spare = float(_spare_cash(m, np.array([buyer]))[0])
+    spare = float(spare_cash(m, np.array([buyer]))[0])
     m.borrow(buyer, max(price_usd - spare, 0.0))
     m.firms.cash_usd[buyer] -= price_usd
 
@@ -155,7 +156,7 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
     price = 0.0
     winner = -1
     if bidders.size:
-        budget = _budgets(m, bidders)
+        budget = budgets(m, bidders)
         keep = np.argsort(-budget, kind="stable")[: cfg.max_bidders]
         bidders, budget = bidders[keep], budget[keep]
         value = _bidder_values(m, r, bidders)
@@ -163,7 +164,7 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
         if outcome.winner >= 0:
             winner = int(bidders[outcome.winner])
             price = outcome.price_usd
-            _pay(m, winner, price)
+            pay(m, winner, price)
     if winner < 0:
         # no solvent firm reaches the reserve: an outside investor buys the lot at the lower of
         # the reserve and its own value (distressed assets change hands rather than vanish), or
@@ -291,7 +292,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     independent = np.flatnonzero(t.active & (t.ultimate_owner == rows) & (t.kind != 2))
     if independent.size < 2:
         return False
-    budget = _budgets(m, independent)
+    budget = budgets(m, independent)
     if budget.sum() <= 0:
         return False
     i = rng.choice(independent.size, p=budget / budget.sum())
@@ -303,7 +304,11 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     tg = int(targets[rng.integers(targets.size)])
     price_usd = m.price_usd[m.day]
     balance = (
-        float(m.site_value_usd(tg)) + t.cash_usd[tg] + t.btc_held[tg] * price_usd - t.debt_usd[tg]
+        float(m.site_value_usd(tg))
+        + t.cash_usd[tg]
+        + t.btc_held[tg] * price_usd
+        - t.debt_usd[tg]
+        + m.hosting.equity_value_usd(tg)
     )
     # the target values itself at its own costs and cost of capital; the acquirer at its own
     # cost of capital and with the cost synergies it expects
@@ -321,7 +326,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     price = max(own, 0.0) * (1 + sc.consolidation.acquisition_premium)
     if not (price > 0 and theirs > price and price <= budget[i]):
         return False
-    _pay(m, a, price)
+    pay(m, a, price)
     m.ledger["usd_to_owners"] += price
     m.ownership.record(a, tg, m.day, price, "acquisition")
     t.ultimate_owner[t.ultimate_owner == tg] = t.ultimate_owner[a]

@@ -76,6 +76,13 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "ultimate_owner": (np.int32, -1),
     "acquired_day": (np.int32, -1),
     "idle_days": (np.int32, 0),
+    # AI/HPC hosting (abm.contracts)
+    "ai_strategy": (np.int8, 0),  # index into abm.markets.ai.STRATEGIES
+    "ai_build_days": (np.int32, 0),  # conversion lead time [days]
+    "ai_mw": (float, 0.0),  # MW under contract (building or operating)
+    "ai_mw_operating": (float, 0.0),  # MW hosting a tenant
+    "ai_income_usd": (float, 0.0),  # today's contract income
+    "cum_ai_income_usd": (float, 0.0),
 }
 
 

@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 
 from abm import behaviour, chain, consolidation, finance, sovereigns
+from abm.contracts import HostingMarket
 from abm.firms import (
     FirmTable,
     MiningFirm,
@@ -58,6 +59,17 @@ LEDGER_KEYS: tuple[str, ...] = (
     "usd_unpaid_liabilities",  # operating bills left unpaid by exiting firms
     "usd_state_budget",  # sovereigns' hardware budgets spent
     "usd_state_support",  # sovereigns' cash shortfalls covered by their states
+    # AI/HPC hosting (abm.contracts); project debt is held by the contracts, not the firms
+    "usd_ai_income",  # contract income from tenants
+    "usd_ai_opex",  # hosting operating costs
+    "usd_ai_capex",  # conversion capex paid by firms
+    "usd_ai_debt_drawn",  # project debt drawn at awards
+    "usd_ai_interest_capitalised",  # interest during construction added to project debt
+    "usd_ai_interest",  # project interest paid
+    "usd_ai_principal",  # project principal repaid
+    "usd_ai_debt_written_off",  # project debt lost by lenders at tenant defaults
+    "usd_ai_debt_transferred",  # project debt that left with contracts sold by estates
+    "usd_ai_spv_sales",  # equity value received for contracts sold by estates
 )
 
 
@@ -143,6 +155,7 @@ class MiningIndustry(mesa.Model):
         self.n_exits = 0
         self.n_defaults = 0
         self.n_acquisitions = 0
+        self.hosting = HostingMarket(self)
         if sc.firms.population == "explicit":
             pop = explicit_population(sc, self.gens, unlimited=self.contest)
         else:
@@ -190,6 +203,7 @@ class MiningIndustry(mesa.Model):
             for r, s in zip(rows, sovereign, strict=True)
         )
         self.ownership.add_firms(rows, names)
+        self.hosting.on_new_firms(rows)
         self._refresh_costs()
         self._update_live_columns(self.day)
         return rows
@@ -266,18 +280,21 @@ class MiningIndustry(mesa.Model):
 
     def site_value_usd(self, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
         """Market value of the firms' powered sites [USD] (see finance.site_value_usd_per_mw)."""
-        t = self.firms
-        if self._site_per_mw_day != self.day:  # once a day for all firms
+        return self.firms.capacity_mw[rows] * self.site_value_usd_per_mw(rows)
+
+    def site_value_usd_per_mw(self, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
+        """Market value of a MW of each firm's sites today [USD/MW], computed once a day."""
+        if self._site_per_mw_day != self.day or self._site_per_mw.size != self.firms.n:
             g = max(int(self._released[self.day]) - 1, 0)
             self._site_per_mw = finance.site_value_usd_per_mw(
-                t.power_price_usd_per_mwh,
+                self.firms.power_price_usd_per_mwh,
                 self.gens.energy_mwh_per_th_day[g],
                 self.expected_hashprice_usd_per_th_day,
                 self.params.energy.median_price_usd_per_mwh,
                 self.params.finance.site_value_usd_per_mw,
             )
             self._site_per_mw_day = self.day
-        return t.capacity_mw[rows] * self._site_per_mw[rows]
+        return self._site_per_mw[rows]
 
     def credit_factor(self) -> float:
         """Share of normal loan-to-value lenders offer today (tightens as hashprice falls)."""
@@ -294,6 +311,16 @@ class MiningIndustry(mesa.Model):
         t = self.firms
         return finance.borrowing_room(
             self.collateral_usd(rows), t.debt_usd[rows], t.ltv_limit[rows], self.credit_factor()
+        )
+
+    def nav_usd(self, rows: np.ndarray) -> np.ndarray:
+        """Net asset value: rigs and sites at market value, cash and BTC, less debt [USD]."""
+        t = self.firms
+        return (
+            self.collateral_usd(rows)
+            + t.cash_usd[rows]
+            + t.btc_held[rows] * self.price_usd[self.day]
+            - t.debt_usd[rows]
         )
 
     def operating_run_rate_usd(self, rows: np.ndarray) -> np.ndarray:
@@ -452,6 +479,9 @@ class MiningIndustry(mesa.Model):
             )
             self._rig_prices_day = -1  # rig prices follow today's expectations
 
+        # AI/HPC hosting: contract cash flows and life, today's tenders
+        self.hosting.daily(d)
+
         # 5. decide
         if self.contest:
             self._best_response_update(subsidy_now, price)
@@ -587,13 +617,7 @@ class MiningIndustry(mesa.Model):
         issuers = rows[(t.kind[rows] == 1) & (t.ultimate_owner[rows] == rows)]
         if issuers.size == 0 or fin.equity_raise_fraction == 0:
             return
-        nav = (
-            self.collateral_usd(issuers)
-            + t.cash_usd[issuers]
-            + t.btc_held[issuers] * self.price_usd[day]
-            - t.debt_usd[issuers]
-        )
-        raised = fin.equity_raise_fraction * np.maximum(nav, 0.0)
+        raised = fin.equity_raise_fraction * np.maximum(self.nav_usd(issuers), 0.0)
         t.cash_usd[issuers] += raised
         self.ledger["usd_equity_raised"] += float(raised.sum())
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from abm import chain, metrics
 from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES
+from abm.markets.ai import STRATEGIES
 from abm.markets.energy import SOURCES
 
 if TYPE_CHECKING:
@@ -68,6 +69,14 @@ DAILY_COLUMNS: dict[str, str] = {
     "debt_usd": "debt outstanding of active firms [USD]",
     "cash_usd": "cash of active firms [USD]",
     "btc_held": "BTC in firms' treasuries [BTC]",
+    "mining_revenue_usd": "BTC mined by firms that day at the day's price [USD/day]",
+    "ai_revenue_usd": "AI/HPC contract income of all firms that day [USD/day]",
+    "ai_revenue_share": "AI income / (mining revenue + AI income) that day [0-1]",
+    "ai_mw_contracted": "MW under AI/HPC contracts, building or operating [MW]",
+    "ai_mw_operating": "MW hosting AI tenants [MW]",
+    "hashrate_to_ai_ehs": "hashrate displaced by conversions to AI since the start "
+    "(cumulative) [EH/s]",
+    "ai_firms": "firms with MW under AI contracts (including those that left mining) [-]",
 }
 
 PANEL_COLUMNS: dict[str, str] = {
@@ -91,6 +100,10 @@ PANEL_COLUMNS: dict[str, str] = {
     "cum_capex_usd": "rigs and power capacity bought since entry [USD]",
     "debt_usd": "debt outstanding [USD]",
     "owner_id": "firm_id of the ultimate owner (itself when independent) [-]",
+    "ai_strategy": "AI strategy: pure (miner) / hybrid / pivot",
+    "ai_mw": "MW under AI/HPC contracts, building or operating [MW]",
+    "ai_mw_operating": "MW hosting AI tenants [MW]",
+    "cum_ai_income_usd": "AI contract income since entry [USD]",
 }
 
 SURVIVAL_COLUMNS: dict[str, str] = {
@@ -206,6 +219,13 @@ class Recorder:
             "debt_usd": t.debt_usd.sum(),
             "cash_usd": t.cash_usd.sum(),
             "btc_held": t.btc_held.sum(),
+            "mining_revenue_usd": (mining := t.revenue_usd.sum()),
+            "ai_revenue_usd": (ai_usd := m.hosting.income_today_usd),
+            "ai_revenue_share": ai_usd / (mining + ai_usd) if mining + ai_usd > 0 else 0.0,
+            "ai_mw_contracted": t.ai_mw.sum(),
+            "ai_mw_operating": t.ai_mw_operating.sum(),
+            "hashrate_to_ai_ehs": m.hosting.hashrate_removed_ths / 1e6,
+            "ai_firms": int((t.ai_mw > 1e-9).sum()),
         }
         for k, v in row.items():
             out[k][d] = v
@@ -230,10 +250,11 @@ class Recorder:
         return self._class_key
 
     def snapshot(self, d: int) -> dict[str, np.ndarray]:
-        """Firm-level snapshot of the active firms on day `d` as raw arrays (cheap; turned
-        into the panel's DataFrame once, by :meth:`panel`)."""
+        """Firm-level snapshot on day `d` of the active firms and of those that left mining for
+        AI but still host tenants, as raw arrays (turned into a DataFrame once, by
+        :meth:`panel`)."""
         m, t = self.model, self.model.firms
-        rows = np.flatnonzero(t.active)
+        rows = np.flatnonzero(t.active | (t.ai_mw > 1e-9))
         installed = t.fleet_ths[rows].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             eff = (t.fleet_ths[rows] @ m.gens.efficiency_j_per_th) / installed
@@ -256,6 +277,10 @@ class Recorder:
             "cum_capex_usd": t.cum_capex_usd[rows],
             "debt_usd": t.debt_usd[rows],
             "owner_id": t.ultimate_owner[rows],
+            "ai_strategy": t.ai_strategy[rows],
+            "ai_mw": t.ai_mw[rows],
+            "ai_mw_operating": t.ai_mw_operating[rows],
+            "cum_ai_income_usd": t.cum_ai_income_usd[rows],
         }
 
     def timeseries(self) -> pd.DataFrame:
@@ -274,6 +299,7 @@ class Recorder:
             "acquisitions_cum",
             "defaults_cum",
             "entries_cum",
+            "ai_firms",
         )
         for c in ints:
             df[c] = df[c].astype("int64")
@@ -300,6 +326,7 @@ class Recorder:
         )
         for k in list(PANEL_COLUMNS)[7:]:
             df[k] = raw[k]
+        df["ai_strategy"] = pd.Categorical.from_codes(raw["ai_strategy"], STRATEGIES)
         return df
 
     def firm_outcomes(self) -> pd.DataFrame:

@@ -21,6 +21,8 @@ STREAMS = (
     "entry",
     "mna",
     "ai",
+    "ai_strategy",
+    "ai_default",
     "sovereign",
 )
 

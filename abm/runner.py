@@ -4,7 +4,8 @@ Outputs of one run (all in one directory, written atomically: a run that fails w
 ``timeseries.parquet`` (daily model-level series), ``firms.parquet`` (firm panel on the
 scenario's cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause),
 ``survival.parquet`` (Kaplan-Meier survival by initial size class), ``acquisitions.parquet``
-(every acquisition and auction: acquirer, target, day, price, kind),
+(every acquisition and auction: acquirer, target, day, price, kind), ``contracts.parquet``
+(every AI/HPC hosting contract, columns in :data:`abm.contracts.CONTRACT_COLUMNS`),
 ``summary.json`` (headline figures at the horizon), ``scenario.toml`` (resolved scenario) and
 ``manifest.json`` (versions, git commit, seed, timings).
 """
@@ -56,6 +57,9 @@ HEADLINE = (
     "debt_usd",
     "share_sovereign",
     "sovereign_btc_held",
+    "ai_mw_contracted",
+    "ai_mw_operating",
+    "hashrate_to_ai_ehs",
 )
 
 
@@ -70,6 +74,7 @@ class RunResult:
     firm_outcomes: pd.DataFrame
     survival: pd.DataFrame
     acquisitions: pd.DataFrame
+    contracts: pd.DataFrame
     summary: dict[str, Any]
     ledger: dict[str, float]
     wall_time_s: float
@@ -106,6 +111,11 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["btc_issued"] = float(ts["btc_issued"].sum())
     s["max_hhi_firm"] = float(ts["hhi_firm"].max())
     s["mean_hashprice_usd_per_ph_day"] = float(ts["hashprice_usd_per_ph_day"].mean())
+    last_year = ts.iloc[-365:]
+    ai_usd = float(last_year["ai_revenue_usd"].sum())
+    total = ai_usd + float(last_year["mining_revenue_usd"].sum())
+    s["ai_revenue_share_last_year"] = ai_usd / total if total > 0 else 0.0
+    s.update(model.hosting.summary())
     return s
 
 
@@ -154,6 +164,7 @@ def run(
         firm_outcomes=model.recorder.firm_outcomes(),
         survival=model.recorder.survival(),
         acquisitions=model.ownership.edges_frame(),
+        contracts=model.hosting.book.frame(model.start_date, model.firms.name),
         summary=summarise(model, ts),
         ledger=dict(model.ledger),
         wall_time_s=time.perf_counter() - t0,
@@ -230,6 +241,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.firm_outcomes.to_parquet(staging / "firm_outcomes.parquet", index=False)
         result.survival.to_parquet(staging / "survival.parquet", index=False)
         result.acquisitions.to_parquet(staging / "acquisitions.parquet", index=False)
+        result.contracts.to_parquet(staging / "contracts.parquet", index=False)
         (staging / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
         result.scenario.save(staging / "scenario.toml")
         (staging / "manifest.json").write_text(

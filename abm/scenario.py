@@ -553,6 +553,159 @@ class ConsolidationConfig(Section):
     entrant_max_ehs: float = _f(2.0, "Largest new entrant [EH/s].", gt=0)
 
 
+class DemandPoint(Section):
+    date: dt.date = _f(..., "Date of this point of the AI demand path [date].")
+    multiplier: float = _f(..., "Tender arrival rate relative to the base rate [-].", ge=0)
+
+
+Strategy = Literal["pure", "hybrid", "pivot"]
+
+
+class AIConfig(Section):
+    """AI/HPC hosting: tenders for powered, reliable capacity on long contracts (abm.contracts)."""
+
+    enabled: bool = _f(True, "AI/HPC hosting market on/off.")
+    tender_rate_per_year: float = _f(
+        5.0,
+        "Tenders offered to miners per year at the start [1/year]. Source: seven 168-800 MW "
+        "miner deals in 2024-25 (CALIBRATION.md).",
+        ge=0,
+    )
+    demand_growth_per_year: float = _f(
+        0.15, "Growth of the tender arrival rate [1/year]. Assumption.", ge=-0.9, le=5
+    )
+    demand_path: list[DemandPoint] = _f(
+        [],
+        "Optional multiplier path on the arrival rate (linear between points, flat outside; "
+        "applied on top of the growth) ([[ai.demand_path]]).",
+    )
+    tender_mw_min: float = _f(100.0, "Smallest tender (log-uniform) [MW].", gt=0)
+    tender_mw_max: float = _f(800.0, "Largest tender [MW]. Source: 2024-25 deals 168-800 MW.", gt=0)
+    term_years_min: int = _f(10, "Shortest contract term [years].", ge=1, le=40)
+    term_years_max: int = _f(15, "Longest contract term [years]. Source: 10-15 years.", ge=1, le=40)
+    price_min_usd_per_mw_year: float = _f(
+        1.2e6,
+        "Lowest tenant maximum price (uniform) [USD/MW-year]. Source: Cipher-AWS ~1.2.",
+        gt=0,
+    )
+    price_max_usd_per_mw_year: float = _f(
+        1.9e6,
+        "Highest tenant maximum price [USD/MW-year]. Source: Hut 8-Anthropic ~1.9.",
+        gt=0,
+    )
+    deadline_days_min: int = _f(
+        450, "Shortest delivery deadline from the tender [days]. Assumption.", ge=1
+    )
+    deadline_days_max: int = _f(730, "Longest delivery deadline [days]. Assumption.", ge=1)
+    uptime_requirement: float = _f(
+        0.9998, "Uptime tenants require [0-1]. Source: Tier III 99.98%.", gt=0, lt=1
+    )
+    redundancy_capex_usd_per_mw: float = _f(
+        1.0e6,
+        "Redundancy (backup power, dual feeds) a site needs when its daily outage probability "
+        "exceeds 1 - uptime_requirement [USD/MW]. Assumption.",
+        ge=0,
+    )
+    max_outage_prob_with_redundancy: float = _f(
+        0.015,
+        "Sites with a higher daily outage probability cannot qualify at all [1/day] "
+        "(default: stranded, off-grid sites).",
+        ge=0,
+        le=1,
+    )
+    reliability_weight: float = _f(
+        5.0,
+        "Tenants score bids as price x (1 + weight x site outage probability per day) [-].",
+        ge=0,
+    )
+    conversion_capex_usd_per_mw: float = _f(
+        9.5e6, "Conversion capex per critical-IT MW [USD/MW]. Source: $8-11M/MW.", ge=0
+    )
+    tenant_capex_share: float = _f(
+        0.3,
+        "Share of the conversion capex the tenant funds [0-1]. Source: 'tenant sometimes "
+        "funds most of it' (CALIBRATION.md); assumption.",
+        ge=0,
+        le=1,
+    )
+    listed_equity_share_of_nav: float = _f(
+        0.5,
+        "Listed firms may fund their equity share of a conversion by issuing shares worth up "
+        "to this share of their net asset value [0-1]. Source: 2024-25 equity and convertible "
+        "raises for HPC (CALIBRATION.md); assumption.",
+        ge=0,
+        le=5,
+    )
+    loan_to_cost: float = _f(
+        0.8, "Project debt as a share of the miner's capex [0-1]. Source: 80-85%.", ge=0, lt=1
+    )
+    project_rate: float = _f(
+        0.075, "Coupon of project debt [1/year]. Source: HPC notes 7.1-7.75%.", ge=0, le=1
+    )
+    build_days_min: int = _f(365, "Fastest conversion [days]. Source: 12-18 months.", ge=1)
+    build_days_max: int = _f(545, "Slowest conversion [days].", ge=1)
+    opex_usd_per_mw_year: float = _f(
+        0.2e6,
+        "Operating cost of hosted capacity [USD/MW-year] (power passes through to the tenant). "
+        "Source: NOI margins 80-90% at $1.2-1.9M/MW-year.",
+        ge=0,
+    )
+    tenant_default_prob_per_year: float = _f(
+        0.01,
+        "Probability that a tenant defaults, per contract-year [1/year]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    renewal_prob: float = _f(
+        0.6,
+        "Probability that a contract is renewed at its end (same price, same term) [0-1].",
+        ge=0,
+        le=1,
+    )
+    min_award_mw: float = _f(50.0, "Smallest block of MW a firm offers [MW].", gt=0)
+    hybrid_max_share: float = _f(
+        0.2,
+        "Share of a hybrid firm's sites it may convert [0-1]. Source: ~20% of a mining "
+        "portfolio is convertible.",
+        ge=0,
+        le=1,
+    )
+    pivot_max_share: float = _f(
+        1.0, "Share of an AI-pivot firm's sites it may convert [0-1].", ge=0, le=1
+    )
+    strategy_mix_listed: dict[Strategy, float] = _f(
+        {"pure": 0.4, "hybrid": 0.45, "pivot": 0.15},
+        "Strategy shares of listed firms [0-1]. Source: 2025 listed miners with HPC deals "
+        "(Core Scientific, TeraWulf, Cipher, Hut 8, IREN, Galaxy, Applied Digital) vs "
+        "mining-focused ones (CALIBRATION.md); assumption.",
+    )
+    strategy_mix_private: dict[Strategy, float] = _f(
+        {"pure": 0.9, "hybrid": 0.1, "pivot": 0.0},
+        "Strategy shares of private firms and entrants [0-1]. Assumption.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AIConfig:
+        for lo, hi in (
+            ("tender_mw_min", "tender_mw_max"),
+            ("term_years_min", "term_years_max"),
+            ("price_min_usd_per_mw_year", "price_max_usd_per_mw_year"),
+            ("deadline_days_min", "deadline_days_max"),
+            ("build_days_min", "build_days_max"),
+        ):
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(f"{lo} must not exceed {hi}")
+        for name in ("strategy_mix_listed", "strategy_mix_private"):
+            mix = getattr(self, name)
+            total = sum(mix.values())
+            if abs(total - 1.0) > 1e-6 or any(v < 0 for v in mix.values()):
+                raise ValueError(f"{name} must be non-negative shares summing to 1 (got {total})")
+        dates = [p.date for p in self.demand_path]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("demand_path dates must be strictly increasing")
+        return self
+
+
 class CapacityPoint(Section):
     date: dt.date = _f(..., "Date of this point of the policy path [date].")
     mw: float = _f(..., "Power capacity committed to mining from this date [MW].", ge=0)
@@ -654,6 +807,7 @@ class Scenario(Section):
     behaviour: BehaviourConfig = BehaviourConfig()
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
+    ai: AIConfig = AIConfig()
     sovereign_scale: float = _f(
         1.0,
         "Multiplier on every sovereign's capacity path and hardware budget [-]; 0 removes "

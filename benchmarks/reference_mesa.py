@@ -68,6 +68,7 @@ def reference_case(n_firms: int = 30, years: float = 1.0) -> Scenario:
             ),
             "energy.seasonal_share_of_hydro": 0.0,
             "finance.enabled": False,
+            "ai.enabled": False,
             "consolidation.auctions": False,
             "consolidation.acquisitions": False,
             "consolidation.entry": False,

@@ -25,6 +25,7 @@ def test_run_writes_all_outputs(tmp_path, capsys):
         "firm_outcomes.parquet",
         "survival.parquet",
         "acquisitions.parquet",
+        "contracts.parquet",
         "summary.json",
         "scenario.toml",
         "manifest.json",

@@ -42,6 +42,9 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_unpaid_liabilities",
         "usd_state_budget",
         "usd_state_support",
+        "usd_ai_income",
+        "usd_ai_debt_drawn",
+        "usd_ai_spv_sales",
     )
     outflows = (
         "usd_energy",
@@ -52,6 +55,10 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_capex_infra",
         "usd_debt_recovered",
         "usd_to_owners",
+        "usd_ai_opex",
+        "usd_ai_capex",
+        "usd_ai_interest",
+        "usd_ai_principal",
     )
     cash_expected = m.initial_cash_usd + sum(lg[k] for k in inflows) - sum(lg[k] for k in outflows)
     debt_expected = (
@@ -62,10 +69,24 @@ def check_invariants(m: MiningIndustry) -> None:
         - lg["usd_debt_written_off"]
     )
     assert np.isclose(t.debt_usd.sum(), debt_expected, rtol=1e-9, atol=1.0)
+    project_debt_expected = (
+        lg["usd_ai_debt_drawn"]
+        + lg["usd_ai_interest_capitalised"]
+        - lg["usd_ai_principal"]
+        - lg["usd_ai_debt_written_off"]
+        - lg["usd_ai_debt_transferred"]
+    )
+    assert np.isclose(m.hosting.book.debt_usd.sum(), project_debt_expected, rtol=1e-9, atol=1.0)
+    assert np.all(m.hosting.book.debt_usd >= -1e-6)
+    # MW under contract per firm = the live contracts' MW
+    live = m.hosting.book.live()
+    by_firm = np.bincount(m.hosting.book.firm_id[live], m.hosting.book.mw[live], minlength=t.n)
+    assert np.allclose(t.ai_mw, by_firm, atol=1e-6)
     btc_expected = m.initial_btc_held + lg["btc_to_firms"] - lg["btc_sold"]
     assert np.isclose(t.btc_held.sum(), btc_expected, rtol=1e-9, atol=1e-6)
-    # exited firms hold nothing; acquired firms are owned by an active firm
-    gone = ~t.active
+    # exited firms hold nothing (those that left mining for AI keep their contracts' cash);
+    # acquired firms are owned by an active firm
+    gone = ~t.active & (t.ai_mw <= 1e-9)
     assert np.all(t.cash_usd[gone] == 0) and np.all(t.debt_usd[gone] == 0)
     assert np.all(t.btc_held[gone] == 0)
     assert np.all(t.active[t.ultimate_owner[t.active]])
@@ -103,9 +124,23 @@ def check_invariants(m: MiningIndustry) -> None:
     acq_rate=st.floats(0.0, 300.0),
     entry_rate=st.floats(0.0, 300.0),
     finance_on=st.booleans(),
+    tender_rate=st.floats(0.0, 200.0),
+    tenant_default=st.floats(0.0, 1.0),
 )
 def test_invariants_every_step(
-    seed, n_firms, vol, drift, jump_rate, price, fixed_opex, luck, acq_rate, entry_rate, finance_on
+    seed,
+    n_firms,
+    vol,
+    drift,
+    jump_rate,
+    price,
+    fixed_opex,
+    luck,
+    acq_rate,
+    entry_rate,
+    finance_on,
+    tender_rate,
+    tenant_default,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -122,6 +157,22 @@ def test_invariants_every_step(
             "consolidation.acquisition_rate_per_year": acq_rate,
             "consolidation.entry_rate_per_year": entry_rate,
             "finance.enabled": finance_on,
+            # AI market: frequent, small tenders and fast builds so that contracts start,
+            # default, end and are sold with estates within the short horizon
+            "ai.tender_rate_per_year": tender_rate,
+            "ai.tender_mw_min": 1.0,
+            "ai.tender_mw_max": 20.0,
+            "ai.min_award_mw": 0.5,
+            "ai.term_years_min": 1,
+            "ai.term_years_max": 1,
+            "ai.conversion_capex_usd_per_mw": 0.5e6,  # a one-year term must pay back
+            "ai.redundancy_capex_usd_per_mw": 0.0,
+            "ai.build_days_min": 5,
+            "ai.build_days_max": 40,
+            "ai.deadline_days_min": 30,
+            "ai.deadline_days_max": 60,
+            "ai.tenant_default_prob_per_year": tenant_default,
+            "ai.strategy_mix_private": {"pure": 0.3, "hybrid": 0.4, "pivot": 0.3},
         },
     )
     m = MiningIndustry(sc, seed=seed)

@@ -20,6 +20,7 @@ TIME_SERIES = {
     "concentration": charts.concentration_figure,
     "survival": charts.survival_figure,
     "events": charts.events_figure,
+    "ai": charts.ai_figure,
 }
 
 
@@ -163,6 +164,30 @@ def test_acquirers_figure_stacks_by_kind():
     assert "1 firms, 2 auction lots" in _title(fig)
     empty = charts.acquirers_figure(edges.iloc[:0], names)
     assert not empty.data and "No acquisitions" in empty.layout.annotations[0].text
+
+
+def test_ownership_network_draws_the_graph():
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(range(6))
+    g.add_edge(0, 1, kind="acquisition", day=5)
+    g.add_edge(0, 2, kind="auction", day=9)
+    g.add_edge(3, 4, kind="auction", day=12)
+    names = [f"F{i}" for i in range(6)]
+    hr = np.array([4.0, 1.0, 0.0, 2.0, 0.0, 9.0])
+    active = np.array([True, True, False, True, False, True])
+    fig = charts.ownership_network_figure(g, names, hr, active)
+    lines = {t.name: t for t in fig.data if t.mode == "lines"}
+    assert set(lines) == {"acquisition", "auction"}
+    assert len(lines["auction"].x) == 6  # two edges: (x0, x1, None) each
+    nodes = fig.data[-1]
+    assert sorted(nodes.text) == ["F0", "F1", "F2", "F3", "F4"]  # firm 5 made no deal
+    by_name = dict(zip(nodes.text, nodes.marker.color, strict=True))
+    assert by_name["F2"] == "#ffffff" and by_name["F0"] != "#ffffff"  # exited: open
+    assert max(nodes.marker.size) == pytest.approx(36.0)  # the largest dealer, F0
+    empty = charts.ownership_network_figure(nx.DiGraph(), names, hr, active)
+    assert "No acquisitions" in empty.layout.annotations[0].text
 
 
 def test_empty_run_shows_a_hint():

@@ -87,6 +87,9 @@ CONTROLS: dict[str, Control] = {
     "ltv_private": Control(
         "finance.ltv_limit_private", "Loan-to-value limit, private firms", 0.0, 1.0, 0.05
     ),
+    "ai_demand_growth": Control(
+        "ai.demand_growth_per_year", "AI demand growth [1/yr]", -0.5, 2.0, 0.05
+    ),
     "sovereign_scale": Control(
         "sovereign_scale", "Sovereign capacity (x default paths)", 0.0, 10.0, 0.25
     ),
@@ -211,6 +214,10 @@ CHARTS: dict[str, Callable[[MiningIndustry], go.Figure]] = {
     "survival": lambda m: charts.survival_figure(_frames(m)[0]),
     "firms": lambda m: charts.firm_scatter_figure(charts.firm_frame(m), m.date.isoformat()),
     "acquirers": lambda m: charts.acquirers_figure(m.ownership.edges_frame(), m.firms.name),
+    "network": lambda m: charts.ownership_network_figure(
+        m.ownership.graph, m.firms.name, m.firms.fleet_ths.sum(axis=1) / 1e6, m.firms.active
+    ),
+    "ai": lambda m: charts.ai_figure(_frames(m)[0]),
     "events": lambda m: charts.events_figure(_frames(m)[0]),
 }
 

@@ -10,6 +10,7 @@ them with ``add_trace``/``update_layout``, which matters when they are redrawn e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "BREAKEVEN_CLASSES",
     "CHART_HEIGHT",
     "acquirers_figure",
+    "ai_figure",
     "breakeven_by_class",
     "concentration_figure",
     "display_rows",
@@ -37,6 +39,7 @@ __all__ = [
     "halving_dates",
     "hashprice_figure",
     "hashrate_figure",
+    "ownership_network_figure",
     "price_figure",
     "share_figure",
     "survival_figure",
@@ -543,3 +546,129 @@ def acquirers_figure(edges: pd.DataFrame, names: Sequence[str], top: int = 12) -
 
 def _short(name: str, n: int = 22) -> str:
     return name if len(name) <= n else name[: n - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# AI/HPC hosting and the ownership network
+def ai_figure(ts: pd.DataFrame) -> go.Figure:
+    """MW under AI/HPC contracts (building and operating) and AI's share of industry revenue
+    (30-day mean, right axis)."""
+    d = ts["date"]
+    share = ts["ai_revenue_share"].rolling(30, min_periods=1).mean() * 100
+    traces = [
+        _line(d, ts["ai_mw_contracted"], "MW contracted", "#72b7b2", width=2),
+        _line(d, ts["ai_mw_operating"], "MW operating", "#4c78a8", width=2, dash="dot"),
+        {**_line(d, share, "AI share of revenue (right)", "#e45756", width=1.5), "yaxis": "y2"},
+    ]
+    return _figure(
+        traces,
+        "AI/HPC hosting: capacity under contract and share of revenue",
+        "date",
+        "capacity [MW]",
+        yaxis={"rangemode": "tozero"},
+        yaxis2=_right_axis("AI share of revenue [%]"),
+    )
+
+
+NETWORK_MAX_EDGES = 150  # the most recent deals drawn in the ownership network
+
+
+def ownership_network_figure(
+    graph: Any, names: Sequence[str], hashrate_ehs: np.ndarray, active: np.ndarray
+) -> go.Figure:
+    """The acquisition graph (networkx): firms that bought or were bought, an edge from buyer to
+    what it bought (colour = kind of deal), node area ~ installed hashrate, open nodes = exited.
+
+    Args:
+        graph: :attr:`abm.ownership.Ownership.graph` (edges carry ``kind`` and ``day``).
+        names: firm names by firm id; hashrate_ehs, active: per firm id.
+    """
+    import networkx as nx
+
+    edges = sorted(graph.edges(data=True), key=lambda e: e[2].get("day", 0))[-NETWORK_MAX_EDGES:]
+    if not edges:
+        return _figure(
+            [],
+            "Ownership network (acquisitions and auctions)",
+            "",
+            "",
+            hovermode="closest",
+            **_empty_note("No acquisitions or auctions yet"),
+        )
+    sub = nx.DiGraph()
+    sub.add_edges_from((a, b, d) for a, b, d in edges)
+    pos = _group_layout(sub)
+    traces = []
+    for kind, colour in EDGE_COLOURS.items():
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for a, b, d in edges:
+            if d.get("kind") == kind:
+                xs += [pos[a][0], pos[b][0], None]
+                ys += [pos[a][1], pos[b][1], None]
+        if xs:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines",
+                    "name": kind,
+                    "line": {"color": colour, "width": 1.2},
+                    "hoverinfo": "skip",
+                }
+            )
+    nodes = list(sub.nodes)
+    hr = np.asarray(hashrate_ehs, dtype=float)[nodes]
+    big = float(hr.max()) if hr.size and hr.max() > 0 else 1.0
+    alive = np.asarray(active, dtype=bool)[nodes]
+    buys = np.array([sub.out_degree(n) for n in nodes])
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [pos[n][0] for n in nodes],
+            "y": [pos[n][1] for n in nodes],
+            "mode": "markers",
+            "name": "firm (open: exited)",
+            "marker": {
+                "size": 6 + 30 * np.sqrt(hr / big),
+                "color": np.where(alive, "#4c78a8", "#ffffff"),
+                "line": {"color": "#333", "width": 1},
+            },
+            "text": [names[n] for n in nodes],
+            "customdata": np.column_stack([hr, buys]),
+            "hovertemplate": (
+                "%{text}<br>%{customdata[0]:.2f} EH/s installed, %{customdata[1]} purchases"
+                "<extra></extra>"
+            ),
+        }
+    )
+    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""}
+    return _figure(
+        traces,
+        f"Ownership network: last {len(edges)} deals (buyer → bought)",
+        "",
+        "",
+        hovermode="closest",
+        xaxis=hidden,
+        yaxis=hidden,
+    )
+
+
+def _group_layout(g: Any) -> dict[int, tuple[float, float]]:
+    """Positions for a forest of deals: each group (connected component: a buyer and what it
+    bought) as a star in its own cell of a grid, the largest groups first."""
+    import networkx as nx
+
+    groups = sorted(nx.weakly_connected_components(g), key=len, reverse=True)
+    cols = max(1, math.ceil(math.sqrt(len(groups) * 1.6)))
+    pos: dict[int, tuple[float, float]] = {}
+    for i, nodes in enumerate(groups):
+        cx, cy = i % cols, -(i // cols)
+        hub = max(nodes, key=lambda n: g.degree(n))
+        others = [n for n in nodes if n != hub]
+        pos[hub] = (cx, cy)
+        for j, n in enumerate(others):
+            angle = 2 * math.pi * j / len(others)
+            pos[n] = (cx + 0.38 * math.cos(angle), cy + 0.38 * math.sin(angle))
+    return pos

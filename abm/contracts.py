@@ -1,0 +1,465 @@
+"""AI/HPC hosting contracts in the model: awards, conversion, contract cash flows and life.
+
+The :class:`HostingMarket` is the model's component for the second revenue source. Tenders
+(drawn up front, :func:`abm.markets.ai.draw_tenders`) are decided on their arrival day among
+the eligible firms (:meth:`HostingMarket.offers`); a winner converts MW of its sites at once
+(they stop mining, displaced rigs are sold least efficient first), pays its share of the capex
+from cash and new corporate debt, and draws non-recourse project debt at the loan-to-cost
+limit. During the build the project earns nothing and its interest is capitalised; then it
+earns the contracted price, pays hosting opex and a level annuity on the project debt. Tenants
+default at a configurable rate (the lenders lose the remaining project debt, the MW return to
+mining); at the end of the term a contract is renewed or the MW return to mining. A firm whose
+contracts are sold with its estate (default, voluntary exit) sells them at their equity value.
+
+A firm with the "pivot" strategy that has converted all it can leaves mining (exit cause
+``pivot_ai``): it sells its remaining rigs and sites, repays its corporate debt and lives on
+its contracts (its row stays in the table, no longer active in mining). Every flow is booked in
+the model's ledger (keys ``usd_ai_*``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from abm.consolidation import budgets, pay, spare_cash
+from abm.markets import ai
+from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+STATUSES: tuple[str, ...] = ("building", "operating", "ended", "tenant_default", "sold")
+BUILDING, OPERATING, ENDED, TENANT_DEFAULT, SOLD = range(5)
+
+# column -> (dtype, documentation); the documentation of contracts.parquet
+CONTRACT_COLUMNS: dict[str, tuple[Any, str]] = {
+    "tender_id": (np.int64, "index of the tender in the run's tender draws [-]"),
+    "firm_id": (np.int64, "row of the winning firm [-]"),
+    "award_day": (np.int64, "day of the award [day index]"),
+    "mw": (float, "converted capacity [MW]"),
+    "price_usd_per_mw_year": (float, "contracted price [USD/MW-year]"),
+    "term_days": (np.int64, "contract term [days]"),
+    "start_day": (np.int64, "first operating day (award + build) [day index]"),
+    "end_day": (np.int64, "scheduled end of the current term [day index]"),
+    "capex_usd": (float, "the firm's conversion capex [USD]"),
+    "debt_usd": (float, "project debt outstanding [USD]"),
+    "payment_usd_per_day": (float, "level debt service while operating [USD/day]"),
+    "status": (np.int8, "building / operating / ended / tenant_default / sold"),
+    "closed_day": (np.int64, "day the contract ended, defaulted or was sold, -1 if live"),
+    "renewals": (np.int64, "times the contract was renewed [-]"),
+    "hashrate_removed_ths": (float, "hashrate of the rigs displaced at conversion [TH/s]"),
+    "income_usd": (float, "contract income received so far [USD]"),
+    "n_offers": (np.int64, "firms that offered capacity for the tender [-]"),
+}
+_LIVE = (BUILDING, OPERATING)
+
+
+class ContractBook:
+    """Columnar store of every contract ever awarded (a few hundred at most per run)."""
+
+    def __init__(self) -> None:
+        for col, (dtype, _) in CONTRACT_COLUMNS.items():
+            setattr(self, col, np.zeros(0, dtype=dtype))
+
+    @property
+    def n(self) -> int:
+        return int(self.mw.size)
+
+    def add(self, **cols: Any) -> int:
+        """Append one contract (every column given); returns its index."""
+        for col, (dtype, _) in CONTRACT_COLUMNS.items():
+            setattr(self, col, np.append(getattr(self, col), np.asarray(cols[col], dtype=dtype)))
+        return self.n - 1
+
+    def live(self) -> np.ndarray:
+        return np.isin(self.status, _LIVE)
+
+    def frame(self, start_date: Any, names: list[str]) -> pd.DataFrame:
+        """contracts.parquet: one row per contract, dates resolved, columns documented in
+        :data:`CONTRACT_COLUMNS` (plus firm name and dates)."""
+        df = pd.DataFrame({c: getattr(self, c) for c in CONTRACT_COLUMNS})
+        df.insert(2, "firm", pd.Series([names[i] for i in self.firm_id], dtype=object))
+        df["status"] = pd.Categorical.from_codes(self.status, STATUSES)
+        t0 = pd.Timestamp(start_date)
+        for c in ("award_day", "start_day", "end_day"):
+            df[c.replace("_day", "_date")] = t0 + pd.to_timedelta(df[c], "D")
+        return df
+
+
+class HostingMarket:
+    """Tenders, awards and the contract book of one model run."""
+
+    def __init__(self, m: MiningIndustry) -> None:
+        self.m = m
+        self.cfg = m.params.ai
+        self.on = self.cfg.enabled and not m.contest
+        self.book = ContractBook()
+        self.hashrate_removed_ths = 0.0
+        self.income_today_usd = 0.0
+        self.tenders_unfilled = 0
+        if self.on:
+            self.tenders = ai.draw_tenders(self.cfg, m.streams["ai"], m.start_date, m.n_days)
+        else:
+            empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
+            self.tenders = ai.Tenders(empty_i, empty_f, empty_i, empty_f, empty_i)
+        self._next_tender = 0
+
+    # ----------------------------------------------------------------------------------------
+    def on_new_firms(self, rows: np.ndarray) -> None:
+        """Strategy and conversion lead time of new firms (initial population and entrants),
+        from their own stream so that AI on/off leaves every other draw unchanged."""
+        if not self.on or rows.size == 0:
+            return
+        t, rng, cfg = self.m.firms, self.m.streams["ai_strategy"], self.cfg
+        listed = t.kind[rows] == 1
+        u = rng.random(rows.size)
+        strategy = np.empty(rows.size, dtype=np.int8)
+        for mask, mix in ((listed, cfg.strategy_mix_listed), (~listed, cfg.strategy_mix_private)):
+            cum = np.cumsum([mix.get(s, 0.0) for s in STRATEGIES])
+            strategy[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"), 2)
+        strategy[t.kind[rows] == 2] = PURE  # sovereigns mine
+        t.ai_strategy[rows] = strategy
+        t.ai_build_days[rows] = rng.integers(cfg.build_days_min, cfg.build_days_max + 1, rows.size)
+
+    def daily(self, d: int) -> None:
+        """Contract cash flows, contract life events, today's tenders, pivoted firms' books."""
+        if not self.on:
+            return
+        self._account(d)
+        self._life_events(d)
+        tn = self.tenders
+        while self._next_tender < tn.n and tn.day[self._next_tender] <= d:
+            self._decide(self._next_tender)
+            self._next_tender += 1
+        self._pivoted_books()
+
+    # ----------------------------------------------------------------------------------------
+    # cash flows
+    def _account(self, d: int) -> None:
+        b, t, lg = self.book, self.m.firms, self.m.ledger
+        t.ai_income_usd[:] = 0.0
+        self.income_today_usd = 0.0
+        if b.n == 0:
+            return
+        daily_rate = self.cfg.project_rate / 365.0
+        building = np.flatnonzero(b.status == BUILDING)
+        if building.size:  # interest during construction is capitalised, until the start day
+            ready = building[b.start_day[building] <= d]
+            accrue = building[b.start_day[building] > d]
+            idc = b.debt_usd[accrue] * daily_rate
+            b.debt_usd[accrue] += idc
+            lg["usd_ai_interest_capitalised"] += float(idc.sum())
+            if ready.size:
+                b.status[ready] = OPERATING
+                b.payment_usd_per_day[ready] = b.debt_usd[ready] * ai.capital_recovery_factor(
+                    np.full(ready.size, daily_rate), b.end_day[ready] - d
+                )
+                np.add.at(t.ai_mw_operating, b.firm_id[ready], b.mw[ready])
+        op = np.flatnonzero(b.status == OPERATING)
+        if op.size == 0:
+            return
+        income = b.price_usd_per_mw_year[op] * b.mw[op] / 365.0
+        opex = self.cfg.opex_usd_per_mw_year * b.mw[op] / 365.0
+        interest = b.debt_usd[op] * daily_rate
+        last = b.end_day[op] <= d + 1
+        principal = np.where(
+            last, b.debt_usd[op], np.clip(b.payment_usd_per_day[op] - interest, 0.0, b.debt_usd[op])
+        )
+        b.debt_usd[op] -= principal
+        b.income_usd[op] += income
+        firms = b.firm_id[op]
+        np.add.at(t.cash_usd, firms, income - opex - interest - principal)
+        np.add.at(t.ai_income_usd, firms, income)
+        t.cum_ai_income_usd += t.ai_income_usd
+        self.income_today_usd = float(income.sum())
+        lg["usd_ai_income"] += self.income_today_usd
+        lg["usd_ai_opex"] += float(opex.sum())
+        lg["usd_ai_interest"] += float(interest.sum())
+        lg["usd_ai_principal"] += float(principal.sum())
+
+    # ----------------------------------------------------------------------------------------
+    # contract life: tenant defaults, ends and renewals
+    def _life_events(self, d: int) -> None:
+        b = self.book
+        op = np.flatnonzero(b.status == OPERATING)
+        if op.size == 0:
+            return
+        rng = self.m.streams["ai_default"]
+        u = rng.random((op.size, 2))
+        default = u[:, 0] < self.cfg.tenant_default_prob_per_year / 365.0
+        due = ~default & (b.end_day[op] <= d + 1)
+        renew = due & (u[:, 1] < self.cfg.renewal_prob)
+        for c in op[default]:
+            self.m.ledger["usd_ai_debt_written_off"] += float(b.debt_usd[c])
+            b.debt_usd[c] = 0.0
+            self._close(int(c), TENANT_DEFAULT, d)
+        for c in op[due & ~renew]:
+            self._close(int(c), ENDED, d)
+        if renew.any():
+            b.end_day[op[renew]] += b.term_days[op[renew]]
+            b.renewals[op[renew]] += 1
+
+    def _close(self, c: int, status: int, d: int) -> None:
+        """A contract stops: its MW return to the firm's mining sites (or are sold, if the firm
+        has left mining)."""
+        b, t, m = self.book, self.m.firms, self.m
+        r, mw = int(b.firm_id[c]), float(b.mw[c])
+        if b.status[c] == OPERATING:
+            t.ai_mw_operating[r] -= mw
+        t.ai_mw[r] -= mw
+        b.status[c], b.closed_day[c] = status, d
+        if status == SOLD:
+            return
+        if t.active[r]:
+            t.capacity_mw[r] += mw
+        else:  # a pivoted firm sells the returned site
+            proceeds = mw * float(m.site_value_usd_per_mw(np.array([r]))[0])
+            t.cash_usd[r] += proceeds
+            t.cum_asset_sales_usd[r] += proceeds
+            m.ledger["usd_asset_sales"] += proceeds
+
+    # ----------------------------------------------------------------------------------------
+    # tenders
+    def offers(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, offered MW, bid USD/MW-year, capex USD/MW) of the firms eligible for tender
+        `k`: an AI strategy, a grid-connected non-seasonal site reliable enough (after
+        redundancy), a build that meets the deadline, convertible MW left, and the equity for
+        their share of the capex within spare cash and borrowing room."""
+        m, t, cfg, tn = self.m, self.m.firms, self.cfg, self.tenders
+        ok = (
+            t.active
+            & (t.ai_strategy != PURE)
+            & (t.kind != 2)
+            & ~t.seasonal
+            & (t.outage_prob <= cfg.max_outage_prob_with_redundancy)
+            & (t.ai_build_days <= tn.deadline_days[k])
+            & (t.capacity_mw >= cfg.min_award_mw)
+        )
+        rows = np.flatnonzero(ok)
+        if rows.size == 0:
+            return rows, np.zeros(0), np.zeros(0), np.zeros(0)
+        share = np.where(t.ai_strategy[rows] == HYBRID, cfg.hybrid_max_share, cfg.pivot_max_share)
+        room = np.clip(
+            share * (t.capacity_mw[rows] + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, t.capacity_mw[rows]
+        )
+        capex = ai.capex_usd_per_mw(cfg, t.outage_prob[rows])
+        afford = (budgets(m, rows) + self.equity_issuable_usd(rows)) / (
+            capex * (1.0 - cfg.loan_to_cost)
+        )
+        offer = np.minimum(np.minimum(room, afford), tn.mw[k])
+        offer = np.where(offer >= cfg.min_award_mw, offer, 0.0)
+        g = m.gens.newest_released(m.day)
+        foregone = ai.foregone_mining_usd_per_mw_year(
+            m.expected_hashprice_usd_per_th_day,
+            m.cost_usd_per_th_day[rows, g],
+            float(m.gens.power_mw_per_th[g]),
+            m.params.energy.fixed_opex_usd_per_mw_day,
+            m.params.behaviour.expected_hashprice_decline_per_year,
+            float(tn.term_years[k]),
+        )
+        bid = ai.bid_usd_per_mw_year(
+            capex,
+            t.hurdle_rate[rows],
+            cfg,
+            t.ai_build_days[rows].astype(float),
+            float(tn.term_years[k]),
+            foregone,
+        )
+        return rows, offer, bid, capex
+
+    def _decide(self, k: int) -> None:
+        t, tn = self.m.firms, self.tenders
+        rows, offer, bid, capex = self.offers(k)
+        aw = ai.award(
+            offer,
+            bid,
+            t.outage_prob[rows],
+            float(tn.mw[k]),
+            float(tn.max_price_usd_per_mw_year[k]),
+            self.cfg.reliability_weight,
+        )
+        if aw.winners.size == 0:
+            self.tenders_unfilled += 1
+            return
+        n_offers = int((offer > 0).sum())
+        term = int(tn.term_years[k])
+        for w, mw, price in zip(aw.winners, aw.mw, aw.price_usd_per_mw_year, strict=True):
+            self.convert(int(rows[w]), float(mw), float(price), term, float(capex[w]), k, n_offers)
+
+    def convert(
+        self,
+        r: int,
+        mw: float,
+        price: float,
+        term_years: int,
+        capex_per_mw: float,
+        tender_id: int = -1,
+        n_offers: int = 1,
+    ) -> int:
+        """Firm r converts `mw` of its sites at `price` [USD/MW-year] for `term_years`: pays the
+        capex (equity from spare cash, new shares if listed, then corporate debt; the rest is
+        project debt), sells displaced rigs, and the MW leave mining at once. Returns the
+        contract index."""
+        m, t, cfg, lg = self.m, self.m.firms, self.cfg, self.m.ledger
+        capex = mw * capex_per_mw
+        debt = cfg.loan_to_cost * capex
+        t.cash_usd[r] += debt
+        lg["usd_ai_debt_drawn"] += debt
+        # the equity share: spare cash, then new shares (listed firms), then corporate debt
+        rr = np.array([r])
+        gap = capex - debt - float(spare_cash(m, rr)[0])
+        issue = min(max(gap, 0.0), float(self.equity_issuable_usd(rr)[0]))
+        t.cash_usd[r] += issue
+        lg["usd_equity_raised"] += issue
+        pay(m, r, capex)
+        lg["usd_ai_capex"] += capex
+        share = mw / t.capacity_mw[r]
+        t.site_book_usd[r] *= 1.0 - share
+        t.capacity_mw[r] -= mw
+        removed = self._displace_rigs(r)
+        self.hashrate_removed_ths += removed
+        t.ai_mw[r] += mw
+        d = m.day
+        term_days = int(term_years) * 365
+        start = d + int(t.ai_build_days[r])
+        c = self.book.add(
+            tender_id=tender_id,
+            firm_id=r,
+            award_day=d,
+            mw=mw,
+            price_usd_per_mw_year=price,
+            term_days=term_days,
+            start_day=start,
+            end_day=start + term_days,
+            capex_usd=capex,
+            debt_usd=debt,
+            payment_usd_per_day=0.0,
+            status=BUILDING,
+            closed_day=-1,
+            renewals=0,
+            hashrate_removed_ths=removed,
+            income_usd=0.0,
+            n_offers=n_offers,
+        )
+        if t.ai_strategy[r] == PIVOT and t.capacity_mw[r] < cfg.min_award_mw:
+            self._leave_mining(r)
+        return c
+
+    def equity_issuable_usd(self, rows: np.ndarray) -> np.ndarray:
+        """New shares each firm could issue to fund a conversion [USD] (listed firms only)."""
+        t = self.m.firms
+        listed = (t.kind[rows] == 1) & (t.ultimate_owner[rows] == rows) & self.m.finance_on
+        nav = np.maximum(self.m.nav_usd(rows), 0.0)
+        return np.where(listed, self.cfg.listed_equity_share_of_nav * nav, 0.0)
+
+    def _displace_rigs(self, r: int) -> float:
+        """Sell the rigs that no longer fit the firm's capacity, least efficient first, at the
+        secondary price; returns the hashrate removed [TH/s]."""
+        t, g = self.m.firms, self.m.gens
+        fleet = t.fleet_ths[r]
+        excess_mw = float(fleet @ g.power_mw_per_th) - t.capacity_mw[r]
+        if excess_mw <= 1e-12:
+            return 0.0
+        sold = np.zeros_like(fleet)
+        for j in np.argsort(-g.efficiency_j_per_th, kind="stable"):
+            if excess_mw <= 1e-12:
+                break
+            sold[j] = min(fleet[j], excess_mw / g.power_mw_per_th[j])
+            excess_mw -= sold[j] * g.power_mw_per_th[j]
+        self._sell_rigs(r, sold)
+        return float(sold.sum())
+
+    def _sell_rigs(self, r: int, sold_ths: np.ndarray) -> None:
+        m, t = self.m, self.m.firms
+        _, used = m.rig_prices(m.day)
+        held = t.fleet_ths[r].sum()
+        proceeds = float(sold_ths @ used)
+        if held > 0:
+            t.fleet_book_usd[r] *= 1.0 - sold_ths.sum() / held
+        t.fleet_ths[r] -= sold_ths
+        t.cash_usd[r] += proceeds
+        t.cum_asset_sales_usd[r] += proceeds
+        m.ledger["usd_asset_sales"] += proceeds
+
+    def _leave_mining(self, r: int) -> None:
+        """A pivot firm with nothing left to convert sells its remaining rigs, sites and BTC and
+        repays its corporate debt; if it can, it leaves mining (exit cause pivot_ai)."""
+        m, t = self.m, self.m.firms
+        self._sell_rigs(r, t.fleet_ths[r].copy())
+        site = float(m.site_value_usd(np.array([r]))[0])
+        t.cash_usd[r] += site
+        t.cum_asset_sales_usd[r] += site
+        m.ledger["usd_asset_sales"] += site
+        t.capacity_mw[r] = 0.0
+        if t.btc_held[r] > 0:
+            m.sell_btc(np.array([r]), t.btc_held[[r]])
+        repay = min(float(t.cash_usd[r]), float(t.debt_usd[r]))
+        t.cash_usd[r] -= repay
+        t.debt_usd[r] -= repay
+        m.ledger["usd_principal"] += repay
+        if t.debt_usd[r] <= 1e-6:
+            t.debt_usd[r] = 0.0
+            m.firm_agents[r].exit("pivot_ai")
+
+    def _pivoted_books(self) -> None:
+        """Firms that left mining for AI: owners cover any cash shortfall; once their last
+        contract has closed, their cash goes to the owners and the firm is wound up."""
+        t, lg = self.m.firms, self.m.ledger
+        gone = ~t.active & (t.ai_mw > 1e-9)
+        short = np.flatnonzero(gone & (t.cash_usd < 0))
+        if short.size:
+            lg["usd_new_capital"] -= float(t.cash_usd[short].sum())
+            t.cash_usd[short] = 0.0
+        done = np.flatnonzero(~t.active & (t.ai_mw <= 1e-9) & (t.cash_usd != 0))
+        if done.size:
+            lg["usd_to_owners"] += float(t.cash_usd[done].sum())
+            t.cash_usd[done] = 0.0
+            t.ai_mw[done] = 0.0
+
+    # ----------------------------------------------------------------------------------------
+    # valuation and sale with an estate
+    def equity_value_usd(self, r: int) -> float:
+        """What firm r's live contracts are worth to a buyer [USD]: the net operating income
+        left on the term, discounted at the project rate over the remaining build and term,
+        less the project debt (never negative: project debt is non-recourse)."""
+        return float(sum(self._contract_values(r)[1])) if self.book.n else 0.0
+
+    def _contract_values(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        b, cfg, d = self.book, self.cfg, self.m.day
+        cs = np.flatnonzero(b.live() & (b.firm_id == r))
+        if cs.size == 0:
+            return cs, np.zeros(0)
+        rate = cfg.project_rate
+        noi = (b.price_usd_per_mw_year[cs] - cfg.opex_usd_per_mw_year) * b.mw[cs]
+        years = (b.end_day[cs] - np.maximum(b.start_day[cs], d)) / 365.0
+        wait = np.maximum(b.start_day[cs] - d, 0) / 365.0
+        pv = noi / ai.capital_recovery_factor(np.full(cs.size, rate), np.maximum(years, 1e-9))
+        return cs, np.maximum(pv / (1.0 + rate) ** wait - b.debt_usd[cs], 0.0)
+
+    def on_liquidate(self, r: int) -> None:
+        """Firm r's estate sells its contracts (with their project debt) at equity value."""
+        if self.book.n == 0:
+            return
+        cs, values = self._contract_values(r)
+        b, t, lg = self.book, self.m.firms, self.m.ledger
+        for c, v in zip(cs, values, strict=True):
+            lg["usd_ai_debt_transferred"] += float(b.debt_usd[c])
+            b.debt_usd[c] = 0.0
+            t.cash_usd[r] += v
+            lg["usd_ai_spv_sales"] += float(v)
+            self._close(int(c), SOLD, self.m.day)
+
+    def summary(self) -> dict[str, Any]:
+        b = self.book
+        return {
+            "ai_tenders": int(self.tenders.day.size),
+            "ai_tenders_decided": int(self._next_tender),
+            "ai_tenders_unfilled": int(self.tenders_unfilled),
+            "ai_contracts": b.n,
+            "ai_contracts_defaulted": int((b.status == TENANT_DEFAULT).sum()),
+            "ai_mw_awarded": float(b.mw.sum()),
+            "hashrate_to_ai_ehs": self.hashrate_removed_ths / 1e6,
+        }

@@ -1,0 +1,363 @@
+"""AI/HPC hosting market: tender draws, bids and awards (closed forms worked by hand), contract
+cash flows, eligibility, conversion, pivots, and conservation with contracts present."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from abm import MiningIndustry
+from abm.contracts import BUILDING, ENDED, OPERATING, SOLD, TENANT_DEFAULT
+from abm.markets import ai
+from abm.markets.ai import HYBRID, PIVOT, PURE
+from abm.scenario import AIConfig, Scenario
+from tests.conftest import small_scenario
+from tests.test_invariants import step_checked
+
+
+# --------------------------------------------------------------------------------------------
+# pure functions
+def test_capital_recovery_factor_by_hand():
+    # 8% over 10 years: 0.08 / (1 - 1.08^-10) = 0.149029...
+    assert ai.capital_recovery_factor(np.array([0.08]), 10.0)[0] == pytest.approx(0.1490295, 1e-6)
+    assert ai.capital_recovery_factor(np.array([0.0]), 4.0)[0] == pytest.approx(0.25)
+
+
+def test_bid_by_hand():
+    cfg = AIConfig(loan_to_cost=0.8, project_rate=0.075, opex_usd_per_mw_year=0.2e6)
+    # blended cost of capital 0.8 x 7.5% + 0.2 x 15% = 9%; capex 7M carried one year at 9% =
+    # 7.63M; level recovery over 10 years at 9%: x 0.155820 = 1.188907M; + opex 0.2M + 0.1M
+    bid = ai.bid_usd_per_mw_year(
+        np.array([7e6]), np.array([0.15]), cfg, np.array([365.0]), 10.0, np.array([0.1e6])
+    )
+    crf = 0.09 / (1 - 1.09**-10)
+    assert bid[0] == pytest.approx(7e6 * 1.09 * crf + 0.3e6, rel=1e-12)
+    assert bid[0] == pytest.approx(1.4889e6, rel=1e-4)
+
+
+def test_foregone_margin_by_hand():
+    # hashprice 0.05 USD/TH/day flat (no decline), energy 0.02 -> 0.03 USD/TH/day; a MW holds
+    # 1 / 2e-5 = 50,000 TH/s -> 1,500 USD/day; less fixed 270 USD/MW/day -> 1,230 x 365
+    v = ai.foregone_mining_usd_per_mw_year(0.05, np.array([0.02, 0.06]), 2e-5, 270.0, 0.0, 10.0)
+    assert v[0] == pytest.approx(1230 * 365)
+    assert v[1] == 0.0  # an uneconomic site gives up nothing
+    # with decline d, the term average of (1-d)^t (continuous) is (1 - e^-kT)/(kT), k=-ln(1-d)
+    k = -math.log(0.8)
+    avg = (1 - math.exp(-10 * k)) / (10 * k)
+    v = ai.foregone_mining_usd_per_mw_year(0.05, np.array([0.0]), 2e-5, 0.0, 0.2, 10.0)
+    assert v[0] == pytest.approx(0.05 * avg * 50_000 * 365)
+
+
+def test_award_uniform_second_price():
+    # offers 100, 80, 50 MW at 1.0, 1.1, 1.3 M; tender 150 MW, maximum 1.5 M, perfect sites:
+    # the two best win (100 MW and the remaining 50), both paid the first refused score 1.3 M
+    aw = ai.award(
+        np.array([100.0, 80.0, 50.0]),
+        np.array([1.0e6, 1.1e6, 1.3e6]),
+        np.zeros(3),
+        150.0,
+        1.5e6,
+        5.0,
+    )
+    assert list(aw.winners) == [0, 1]
+    assert aw.mw == pytest.approx([100.0, 50.0])
+    assert aw.price_usd_per_mw_year == pytest.approx([1.3e6, 1.3e6])
+
+
+def test_award_reliability_and_reserve():
+    # a site down 2% of days scores 1.0 x (1 + 5 x 0.02) = 1.1 and ranks behind a perfect site
+    # bidding 1.05; a lone winner is paid the maximum divided by its penalty; offers above the
+    # maximum are refused
+    aw = ai.award(
+        np.array([60.0, 60.0]), np.array([1.0e6, 1.05e6]), np.array([0.02, 0.0]), 60.0, 1.5e6, 5.0
+    )
+    assert list(aw.winners) == [1]
+    assert aw.price_usd_per_mw_year[0] == pytest.approx(1.1e6)
+    aw = ai.award(np.array([60.0]), np.array([1.0e6]), np.array([0.02]), 60.0, 1.5e6, 5.0)
+    assert aw.price_usd_per_mw_year[0] == pytest.approx(1.5e6 / 1.1)
+    aw = ai.award(np.array([60.0]), np.array([1.6e6]), np.array([0.0]), 60.0, 1.5e6, 5.0)
+    assert aw.winners.size == 0
+
+
+def test_tender_arrivals_match_the_demand_path():
+    cfg = AIConfig(tender_rate_per_year=50.0, demand_growth_per_year=0.3)
+    start, n = dt.date(2026, 1, 1), 3650
+    expected = (50.0 / 365.0 * ai.demand_multiplier(cfg, start, n)).sum()
+    # closed form of the sum: 50/365 x sum_t 1.3^(t/365) = 50/365 x (1.3^10 - 1)/(1.3^(1/365) - 1)
+    assert expected == pytest.approx(50 / 365 * (1.3**10 - 1) / (1.3 ** (1 / 365) - 1))
+    counts = [
+        ai.draw_tenders(cfg, np.random.default_rng(s), start, n).n for s in range(20)
+    ]  # Poisson: mean = expected, sd = sqrt(expected / 20) for the mean of 20
+    assert abs(np.mean(counts) - expected) < 5 * math.sqrt(expected / 20)
+    t = ai.draw_tenders(cfg, np.random.default_rng(0), start, n)
+    assert t.mw.min() >= 100 and t.mw.max() <= 800
+    assert set(np.unique(t.term_years)) <= set(range(10, 16))
+    # a demand path doubling the rate from year 5 on
+    path = AIConfig(
+        tender_rate_per_year=50.0,
+        demand_growth_per_year=0.0,
+        demand_path=[
+            {"date": dt.date(2030, 12, 31), "multiplier": 1.0},
+            {"date": dt.date(2031, 1, 1), "multiplier": 2.0},
+        ],
+    )
+    mult = ai.demand_multiplier(path, start, n)
+    assert mult[0] == 1.0 and mult[-1] == 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# the model side
+def _two_firms(**overrides) -> Scenario:
+    """Two listed firms with no outages, no block luck, no tenders of their own."""
+    firms = [
+        {
+            "name": "Big",
+            "hashrate_ehs": 20.0,
+            "power_price_usd_per_mwh": 35.0,
+            "capacity_mw": 400.0,
+            "cash_usd": 2e9,
+            "kind": "listed",
+            "source": "gas",
+            "generation": "S21",
+        },
+        {
+            "name": "Small",
+            "hashrate_ehs": 0.5,
+            "power_price_usd_per_mwh": 60.0,
+            "capacity_mw": 10.0,
+            "cash_usd": 0.0,
+            "kind": "private",
+            "source": "grid",
+            "generation": "S21",
+        },
+    ]
+    base = {
+        "firms.population": "explicit",
+        "firms.explicit": firms,
+        "run.years": 3.0,
+        "protocol.block_luck": False,
+        "price.volatility_per_year": 0.0,
+        "price.jump_rate_per_year": 0.0,
+        "price.drift_per_year": 0.0,
+        "energy.outage_prob_per_day": dict.fromkeys(
+            ("hydro", "wind", "solar", "gas", "grid", "stranded"), 0.0
+        ),
+        "consolidation.acquisitions": False,
+        "consolidation.entry": False,
+        "sovereigns": [],
+        "ai.tender_rate_per_year": 0.0,
+        "ai.tenant_default_prob_per_year": 0.0,
+        "ai.renewal_prob": 0.0,
+    }
+    return Scenario().with_overrides({**base, **overrides})
+
+
+def test_contract_cash_flows_by_hand():
+    cfg = AIConfig()
+    m = MiningIndustry(_two_firms(), seed=1)
+    t, lg = m.firms, m.ledger
+    mw, price, capex_mw, term, build = 50.0, 1.5e6, 7e6, 1, 30
+    t.ai_build_days[0] = build
+    cash0 = t.cash_usd[0]
+    c = m.hosting.convert(0, mw, price, term, capex_mw)
+    b = m.hosting.book
+    capex = mw * capex_mw  # 350 M
+    d0 = cfg.loan_to_cost * capex  # 280 M of project debt
+    assert b.debt_usd[c] == pytest.approx(d0)
+    # the equity share (70 M) leaves the firm's cash; displaced rigs (none here: 400 MW of
+    # capacity, 20 EH/s x 17.5 J/TH = 350 MW of rigs, 50 MW converted leaves exactly 350) are 0
+    assert cash0 - t.cash_usd[0] == pytest.approx(capex - d0)
+    assert b.hashrate_removed_ths[c] == pytest.approx(0.0, abs=1e-6)
+    assert t.capacity_mw[0] == pytest.approx(350.0) and t.ai_mw[0] == 50.0
+    # build: interest is capitalised daily for 30 days, nothing is earned
+    i = cfg.project_rate / 365
+    for _ in range(build):
+        m.hosting.daily(m.day)
+        m.day += 1
+    assert b.status[c] == BUILDING
+    assert b.debt_usd[c] == pytest.approx(d0 * (1 + i) ** build, rel=1e-12)
+    assert lg["usd_ai_income"] == 0.0
+    # operation: 365 days of income price x MW / 365, level debt service that repays it all
+    d1 = d0 * (1 + i) ** build
+    n = 365
+    payment = d1 * i / (1 - (1 + i) ** -n)
+    cash_before = t.cash_usd[0]
+    for _ in range(n):
+        m.hosting.daily(m.day)
+        m.day += 1
+    assert b.status[c] == ENDED and b.debt_usd[c] == pytest.approx(0.0, abs=1e-3)
+    income = price * mw  # one year
+    opex = cfg.opex_usd_per_mw_year * mw
+    assert lg["usd_ai_income"] == pytest.approx(income, rel=1e-9)
+    assert lg["usd_ai_principal"] == pytest.approx(d1, rel=1e-9)
+    assert lg["usd_ai_interest"] == pytest.approx(n * payment - d1, rel=1e-6)
+    assert t.cash_usd[0] - cash_before == pytest.approx(income - opex - n * payment, rel=1e-6)
+    # at the end (no renewal) the MW return to mining
+    assert t.capacity_mw[0] == pytest.approx(400.0) and t.ai_mw[0] == 0.0
+
+
+def test_eligibility_and_financing():
+    m = MiningIndustry(_two_firms(), seed=1)
+    t, h = m.firms, m.hosting
+    t.ai_strategy[:] = HYBRID
+    t.ai_build_days[:] = 400
+    h.tenders = ai.Tenders(
+        day=np.array([0, 0]),
+        mw=np.array([300.0, 300.0]),
+        term_years=np.array([15, 15]),
+        max_price_usd_per_mw_year=np.array([1.9e6, 1.9e6]),
+        deadline_days=np.array([500, 300]),
+    )
+    rows, offer, bid, _ = h.offers(0)
+    offered = dict(zip(rows.tolist(), offer.tolist(), strict=True))
+    # Big: a hybrid converts at most 20% of its 400 MW; Small has 10 MW (below the 50 MW
+    # block), no cash and no borrowing room: it cannot finance a conversion, so it offers 0
+    assert offered[0] == pytest.approx(80.0)
+    assert offered.get(1, 0.0) == 0.0
+    assert np.all(bid > 0)
+    rows, _, _, _ = h.offers(1)  # a 300-day deadline: a 400-day build cannot deliver
+    assert rows.size == 0
+    t.ai_strategy[0] = PURE  # a pure miner never bids
+    assert h.offers(0)[0].size == 0
+    t.ai_strategy[0] = HYBRID
+    t.seasonal[0] = True  # seasonal (run-of-river) sites cannot host
+    assert h.offers(0)[0].size == 0
+    t.seasonal[0] = False
+    t.outage_prob[0] = 0.02  # above what redundancy can fix (stranded, off-grid)
+    assert h.offers(0)[0].size == 0
+    t.outage_prob[0] = 0.0
+    t.cash_usd[0] = 0.0  # cash gone; the equity it could still raise
+    equity_per_mw = ai.capex_usd_per_mw(m.params.ai, np.zeros(1))[0] * 0.2
+    expected = min(80.0, h.equity_issuable_usd(np.array([0]))[0] / equity_per_mw)
+    _, offer, _, _ = h.offers(0)
+    assert offer[0] == pytest.approx(expected if expected >= 50 else 0.0)
+
+
+def test_firm_that_cannot_finance_cannot_win():
+    # Small is the only hybrid; it has capacity to convert but no money and no credit
+    m = MiningIndustry(_two_firms(**{"firms.explicit": _small_only(), "run.years": 0.2}), seed=1)
+    m.firms.ai_strategy[:] = HYBRID
+    m.hosting.tenders = ai.Tenders(
+        np.array([1]), np.array([100.0]), np.array([10]), np.array([1.9e6]), np.array([700])
+    )
+    m.firms.ai_build_days[:] = 365
+    while m.running:
+        m.step()
+    assert m.hosting.book.n == 0 and m.hosting.tenders_unfilled == 1
+    # the same firm with the cash for its equity share wins
+    m = MiningIndustry(
+        _two_firms(**{"firms.explicit": _small_only(cash=1e9), "run.years": 0.2}), seed=1
+    )
+    m.firms.ai_strategy[:] = HYBRID
+    m.firms.ai_build_days[:] = 365
+    m.hosting.tenders = ai.Tenders(
+        np.array([1]), np.array([100.0]), np.array([10]), np.array([1.9e6]), np.array([700])
+    )
+    while m.running:
+        m.step()
+    assert m.hosting.book.n == 1
+
+
+def _small_only(cash: float = 0.0) -> list[dict]:
+    return [
+        {
+            "name": "Lone",
+            "hashrate_ehs": 10.0,
+            "power_price_usd_per_mwh": 40.0,
+            "capacity_mw": 300.0,
+            "cash_usd": cash,
+            "kind": "private",
+            "source": "gas",
+            "generation": "S21",
+        },
+        {
+            "name": "Other",
+            "hashrate_ehs": 10.0,
+            "power_price_usd_per_mwh": 40.0,
+            "capacity_mw": 200.0,
+            "kind": "private",
+            "source": "gas",
+            "generation": "S21",
+        },
+    ]
+
+
+def test_conversion_removes_exactly_the_converted_hashrate():
+    # Big fills its 400 MW with S21 (17.5 J/TH -> 1.75e-5 MW per TH/s) at its first review:
+    # 400 / 1.75e-5 = 22.857 EH/s; converting 150 MW removes 150 / 1.75e-5 = 8.5714 EH/s
+    m = MiningIndustry(_two_firms(), seed=1)
+    for _ in range(3):
+        m.step()
+    assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)
+    before = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
+    m.hosting.convert(0, 150.0, 1.5e6, 10, 7e6)
+    m.step()
+    after = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
+    removed = 150 / 17.5e-6 / 1e6
+    assert removed == pytest.approx(8.5714286, rel=1e-6)
+    assert before - after == pytest.approx(removed, rel=1e-9)
+    assert m.recorder.daily["hashrate_to_ai_ehs"][m.day - 1] == pytest.approx(removed)
+
+
+def test_pivot_firm_leaves_mining_but_keeps_its_contracts():
+    m = MiningIndustry(_two_firms(), seed=1)
+    t = m.firms
+    t.ai_strategy[0] = PIVOT
+    t.ai_build_days[0] = 10
+    m.hosting.convert(0, 360.0, 1.5e6, 10, 7e6)  # 40 MW left: below a 50 MW block
+    assert not t.active[0] and t.exit_cause[0] == 4  # "pivot_ai"
+    assert t.capacity_mw[0] == 0 and t.fleet_ths[0].sum() == 0 and t.debt_usd[0] == 0
+    cash = t.cash_usd[0]
+    while m.running:
+        step_checked(m)
+    assert m.hosting.book.status[0] == OPERATING
+    assert t.cash_usd[0] > cash  # lives on its contract income
+    assert m.recorder.firm_outcomes()["exit_cause"][0] == "pivot_ai"
+
+
+def test_defaults_ends_renewals_and_estate_sales_conserve_everything():
+    sc = small_scenario(
+        n_firms=30,
+        years=3.0,
+        **{
+            "ai.tender_rate_per_year": 40.0,
+            "ai.tender_mw_min": 5.0,
+            "ai.tender_mw_max": 60.0,
+            "ai.min_award_mw": 2.0,
+            "ai.term_years_min": 1,
+            "ai.term_years_max": 1,
+            "ai.conversion_capex_usd_per_mw": 0.5e6,  # a one-year term must pay back
+            "ai.redundancy_capex_usd_per_mw": 0.0,
+            "ai.build_days_min": 30,
+            "ai.build_days_max": 60,
+            "ai.deadline_days_min": 90,
+            "ai.deadline_days_max": 120,
+            "ai.tenant_default_prob_per_year": 0.3,
+            "ai.renewal_prob": 0.5,
+            "ai.strategy_mix_private": {"pure": 0.2, "hybrid": 0.5, "pivot": 0.3},
+            "price.drift_per_year": -0.4,
+        },
+    )
+    m = MiningIndustry(sc, seed=7)
+    while m.running:
+        step_checked(m)
+    status = m.hosting.book.status
+    for s in (OPERATING, ENDED, TENANT_DEFAULT):
+        assert (status == s).any(), s
+    assert m.hosting.book.renewals.sum() > 0
+    # contracts sold with estates, when there were any, took their project debt with them
+    if (status == SOLD).any():
+        assert m.ledger["usd_ai_debt_transferred"] > 0
+
+
+def test_ai_off_and_no_tenders_give_the_same_mining_run():
+    on = small_scenario(n_firms=40, years=1.0, **{"ai.tender_rate_per_year": 0.0})
+    off = small_scenario(n_firms=40, years=1.0, **{"ai.enabled": False})
+    a, b = MiningIndustry(on, seed=5), MiningIndustry(off, seed=5)
+    a.run_model()
+    b.run_model()
+    ta, tb = a.recorder.timeseries(), b.recorder.timeseries()
+    assert ta.equals(tb)

@@ -149,10 +149,10 @@ def test_tolerance_override_decides_a_check():
 
 
 def test_abm_validate_quick_exits_0(tmp_path, capsys):
-    code = main(["validate", "--quick", "--out", str(tmp_path)])
+    code = main(["validate", "--quick", "--details", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "0 failed" in out and "replay.difficulty_mape" in out
+    assert "0 failed" in out and "replay.difficulty_mape" in out and "frozen at its start" in out
     doc = json.loads((tmp_path / "validation.json").read_text())
     assert doc["passed"] and doc["quick"]
     rows = {r["check"]: r for r in doc["checks"]}

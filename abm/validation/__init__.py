@@ -73,8 +73,8 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def format_table(checks: list[Check]) -> str:
-    """Plain-text table: status, check, measured, unit, criterion; details below each row."""
+def format_table(checks: list[Check], details: bool = False) -> str:
+    """Plain-text table: status, check, measured, unit, criterion (details below each row)."""
     rows = [(c.status, c.check, _fmt(c.measured), c.unit, c.criterion) for c in checks]
     head = ("status", "check", "measured", "unit", "criterion")
     w = [max(len(r[i]) for r in [*rows, head]) for i in range(len(head))]
@@ -82,6 +82,6 @@ def format_table(checks: list[Check]) -> str:
     out = [line, "-" * len(line)]
     for r, c in zip(rows, checks, strict=True):
         out.append("  ".join(v.ljust(w[i]) for i, v in enumerate(r)).rstrip())
-        if c.detail:
+        if details and c.detail:
             out.append(" " * (w[0] + 2) + f"  {c.detail}")
     return "\n".join(out)

@@ -1,4 +1,4 @@
-"""`abm validate [--quick] [--out DIR]`: run the validation suite, print the table.
+"""`abm validate [--quick] [--out DIR] [--details]`: run the validation suite, print the table.
 
 Exit status 0 when every check passes, 1 when any fails.
 """
@@ -14,13 +14,16 @@ EXIT_FAILED = 1
 
 
 def validate(
-    quick: bool = False, out: str | Path | None = None, tolerances: Tolerances | None = None
+    quick: bool = False,
+    out: str | Path | None = None,
+    tolerances: Tolerances | None = None,
+    details: bool = False,
 ) -> int:
     """Run the suite, print its table, write it to `out` if given; 1 if any check fails."""
     from abm.validation import format_table, run_suite
 
     suite = run_suite(quick=quick, tolerances=tolerances)
-    print(format_table(suite.checks))
+    print(format_table(suite.checks, details=details))
     n_fail = sum(c.passed is False for c in suite.checks)
     n_pass = sum(c.passed is True for c in suite.checks)
     mode = "quick" if quick else "full"
@@ -31,11 +34,14 @@ def validate(
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    return validate(quick=args.quick, out=args.out)
+    return validate(quick=args.quick, out=args.out, details=args.details)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("validate", help="run the validation suite (exit 1 if a check fails)")
     v.add_argument("--quick", action="store_true", help="shorter runs (~30 s): replay to 2023")
     v.add_argument("--out", help="write validation.csv, validation.json and replay.csv here")
+    v.add_argument(
+        "--details", action="store_true", help="print how each number was measured under its row"
+    )
     v.set_defaults(func=cmd_validate)

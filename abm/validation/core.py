@@ -46,7 +46,7 @@ class Check:
 
 def _num(v: float) -> str:
     """A target value for a criterion: all digits of large numbers, negatives in brackets."""
-    text = f"{v:.12g}" if abs(v) >= 1e6 else f"{v:.4g}"
+    text = f"{v:.12g}" if abs(v) >= 1e6 else f"{v:.6g}"
     return f"({text})" if v < 0 else text
 
 

@@ -103,6 +103,19 @@ def checks(tolerances: Tolerances, quick: bool = False) -> tuple[list[Check], pd
         )
     ]
 
+    for year in sorted(set(common.year)):
+        days = common[common.year == year]
+        bias = [float((f.loc[days, "difficulty"] / obs_d.loc[days] - 1).mean()) for f in frames]
+        note = "; no China ban in the replay (observed -50% Jun-Jul)" if year == 2021 else ""
+        out.append(
+            info(
+                f"replay.difficulty_bias_{year}",
+                float(np.mean(bias)),
+                "fraction",
+                f"mean signed error of daily difficulty in {year}{note}",
+            )
+        )
+
     obs_halving = HALVINGS[630_000]
     o = obs["difficulty"]
     obs_change = float(

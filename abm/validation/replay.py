@@ -35,7 +35,7 @@ __all__ = ["HALVINGS", "checks", "halving_changes", "history_scenario", "replay_
 HALVINGS: dict[int, dt.date] = {630_000: dt.date(2020, 5, 11), 840_000: dt.date(2024, 4, 20)}
 OBSERVED_2024_HALVING_RANGE = (-0.11, -0.06)  # running hashrate, 30 days (CALIBRATION.md)
 WINDOW_DAYS = 30
-FULL_SEEDS = (1, 2, 3)
+FULL_SEEDS = (1, 2, 3, 4, 5)
 QUICK_SEEDS = (1,)
 QUICK_END = dt.date(2023, 12, 31)  # quick mode stops where observed difficulty ends
 

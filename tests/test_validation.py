@@ -175,3 +175,20 @@ def test_a_failing_check_exits_1(monkeypatch, capsys):
     assert validate(quick=True, tolerances={"protocol.retarget_interval_s": 0.0}) == 1
     out = capsys.readouterr().out
     assert "FAIL    protocol.retarget_interval_s" in out and "1 failed" in out
+
+
+def test_full_replay_rows_on_one_seed(monkeypatch):
+    """The full replay (to 2026-02-13) on one seed: halvings by height near the real dates."""
+    monkeypatch.setattr(replay, "FULL_SEEDS", (1,))
+    checks, table = replay.checks({}, quick=False)
+    rows = {c.check: c for c in checks}
+    assert table.index[-1] == pd.Timestamp("2026-02-13")
+    assert table["difficulty_obs"].last_valid_index() == pd.Timestamp("2023-12-31")
+    for key in ("replay.hashrate_2024_12_31", "replay.difficulty_2025_12_31"):
+        assert rows[key].status == "info" and rows[key].measured > 0
+    assert "replay.hashrate_2026_02_13" in rows
+    # 229,300 blocks from 610,700 to 840,000: the model's block rate puts the 2024 halving
+    # within a week of 2024-04-20 (it follows the simulated hashrate, not the calendar)
+    day = pd.Timestamp(rows["replay.halving_2024_hashrate_30d"].detail.split("halving on ")[1][:10])
+    assert abs((day - pd.Timestamp("2024-04-20")).days) <= 7
+    assert rows["replay.halving_2024_hashrate_30d"].passed is not None

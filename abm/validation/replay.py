@@ -85,13 +85,34 @@ def checks(tolerances: Tolerances, quick: bool = False) -> tuple[list[Check], pd
     seeds = QUICK_SEEDS if quick else FULL_SEEDS
     sc = history_scenario(QUICK_END if quick else None)
     frames = [replay_frame(sc, s) for s in seeds]
-    obs = difficulty_history()
+    obs = difficulty_history()["difficulty"]
+    out = _difficulty_checks(frames, obs, tolerances)
+    out.append(_halving_2020(frames, obs, tolerances))
+    if not quick:
+        out.append(_halving_2024(frames, tolerances))
+        last = sc.run.start_date + dt.timedelta(days=round(sc.run.years * 365) - 1)
+        out += _predictions(frames, [dt.date(2024, 12, 31), dt.date(2025, 12, 31), last])
+    table = pd.DataFrame(
+        {
+            "difficulty_sim": np.mean([f["difficulty"] for f in frames], axis=0),
+            "hashrate_sim_ehs": np.mean([f["network_hashrate_ehs"] for f in frames], axis=0),
+        },
+        index=frames[0].index,
+    )
+    table["difficulty_obs"] = obs.reindex(table.index)
+    return out, table
+
+
+def _difficulty_checks(
+    frames: list[pd.DataFrame], obs: pd.Series, tolerances: Tolerances
+) -> list[Check]:
+    """MAPE of daily difficulty over the observed span, and the mean signed error by year."""
     common = frames[0].index.intersection(obs.index)
-    obs_d = obs.loc[common, "difficulty"]
+    obs_d = obs.loc[common]
     mape = [float((f.loc[common, "difficulty"] / obs_d - 1).abs().mean()) for f in frames]
     naive = float((obs_d.iloc[0] / obs_d - 1).abs().mean())
     span = f"{common[0]:%Y-%m-%d} .. {common[-1]:%Y-%m-%d}"
-    out: list[Check] = [
+    out = [
         at_most(
             "replay.difficulty_mape",
             float(np.mean(mape)),
@@ -102,7 +123,6 @@ def checks(tolerances: Tolerances, quick: bool = False) -> tuple[list[Check], pd
             f"value scores {naive:.3f}",
         )
     ]
-
     for year in sorted(set(common.year)):
         days = common[common.year == year]
         bias = [float((f.loc[days, "difficulty"] / obs_d.loc[days] - 1).mean()) for f in frames]
@@ -115,84 +135,70 @@ def checks(tolerances: Tolerances, quick: bool = False) -> tuple[list[Check], pd
                 f"mean signed error of daily difficulty in {year}{note}",
             )
         )
+    return out
 
-    obs_halving = HALVINGS[630_000]
-    o = obs["difficulty"]
-    obs_change = float(
-        o[pd.Timestamp(obs_halving + dt.timedelta(days=WINDOW_DAYS))] / o[pd.Timestamp(obs_halving)]
-        - 1
+
+def _halving_2020(frames: list[pd.DataFrame], obs: pd.Series, tolerances: Tolerances) -> Check:
+    """30-day change of difficulty after the 2020 halving, model against observed."""
+    day0 = HALVINGS[630_000]
+    day30 = day0 + dt.timedelta(days=WINDOW_DAYS)
+    obs_change = float(obs[pd.Timestamp(day30)] / obs[pd.Timestamp(day0)] - 1)
+    h20 = [c for c in (halving_changes(f, 630_000) for f in frames) if c]
+    d20 = [c[1] for c in h20]
+    days = ", ".join(sorted({f"{c[0]:%Y-%m-%d}" for c in h20}))
+    return within(
+        "replay.halving_2020_difficulty_30d",
+        float(np.mean(d20)) if d20 else np.nan,
+        obs_change,
+        0.10,
+        tolerances,
+        unit="fraction",
+        detail=f"observed {obs_change:+.3f} (difficulty-implied, {day0} .. {day30}); model "
+        f"halving on {days}, running hashrate {np.mean([c[2] for c in h20]):+.3f}; {_spread(d20)}",
     )
-    h20 = [halving_changes(f, 630_000) for f in frames]
-    d20 = [c[1] for c in h20 if c]
-    days20 = sorted({f"{c[0]:%Y-%m-%d}" for c in h20 if c})
-    out.append(
-        within(
-            "replay.halving_2020_difficulty_30d",
-            float(np.mean(d20)),
-            obs_change,
-            0.10,
-            tolerances,
-            unit="fraction",
-            detail=f"observed {obs_change:+.3f} (difficulty-implied, 2020-05-11 .. 06-10); model "
-            f"halving on {', '.join(days20)}, running hashrate "
-            f"{np.mean([c[2] for c in h20 if c]):+.3f}; {_spread(d20)}",
-        )
+
+
+def _halving_2024(frames: list[pd.DataFrame], tolerances: Tolerances) -> Check:
+    """30-day change of running hashrate after the 2024 halving against the published range."""
+    h24 = [c for c in (halving_changes(f, 840_000) for f in frames) if c]
+    r24 = [c[2] for c in h24]
+    lo, hi = OBSERVED_2024_HALVING_RANGE
+    days = ", ".join(sorted({f"{c[0]:%Y-%m-%d}" for c in h24}))
+    return within(
+        "replay.halving_2024_hashrate_30d",
+        float(np.mean(r24)) if r24 else np.nan,
+        (lo + hi) / 2,
+        (hi - lo) / 2 + 0.05,
+        tolerances,
+        unit="fraction",
+        detail=f"published {lo:+.2f} .. {hi:+.2f}; model halving on {days} (observed "
+        f"{HALVINGS[840_000]}), difficulty {np.mean([c[1] for c in h24]):+.3f}; {_spread(r24)}",
     )
-    if not quick:
-        h24 = [halving_changes(f, 840_000) for f in frames]
-        r24 = [c[2] for c in h24 if c]
-        lo, hi = OBSERVED_2024_HALVING_RANGE
-        days24 = sorted({f"{c[0]:%Y-%m-%d}" for c in h24 if c})
+
+
+def _predictions(frames: list[pd.DataFrame], ends: list[dt.date]) -> list[Check]:
+    """Difficulty and 30-day mean running hashrate on each date (beyond the observed data)."""
+    refs = {2025: "; observed ~148e12 on 2026-01-01, ~1,000-1,150 EH/s (Hashrate Index)"}
+    out = []
+    for end in ends:
+        day = pd.Timestamp(end)
+        d_end = [float(f.loc[day, "difficulty"]) for f in frames]
+        h_end = [float(f["network_hashrate_ehs"].loc[:day].iloc[-30:].mean()) for f in frames]
+        ref = refs.get(end.year, "")
         out.append(
-            within(
-                "replay.halving_2024_hashrate_30d",
-                float(np.mean(r24)),
-                (lo + hi) / 2,
-                (hi - lo) / 2 + 0.05,
-                tolerances,
-                unit="fraction",
-                detail=f"published {lo:+.2f} .. {hi:+.2f}; model halving on {', '.join(days24)} "
-                f"(observed 2024-04-20), difficulty {np.mean([c[1] for c in h24 if c]):+.3f}; "
-                f"{_spread(r24)}",
+            info(
+                f"replay.difficulty_{end:%Y_%m_%d}",
+                float(np.mean(d_end)),
+                "-",
+                f"prediction, {_spread(d_end, '{:.3g}')}{ref}",
             )
         )
-        ends = [
-            dt.date(2024, 12, 31),
-            dt.date(2025, 12, 31),
-            sc.run.start_date + dt.timedelta(days=round(sc.run.years * 365) - 1),
-        ]
-        refs = {
-            2024: "",
-            2025: "; observed ~148e12 on 2026-01-01, ~1,000-1,150 EH/s (Hashrate Index)",
-            2026: "; end of the price series",
-        }
-        for end in ends:
-            day = pd.Timestamp(end)
-            d_end = [float(f.loc[day, "difficulty"]) for f in frames]
-            h_end = [float(f["network_hashrate_ehs"].loc[:day].iloc[-30:].mean()) for f in frames]
-            out.append(
-                info(
-                    f"replay.difficulty_{end:%Y_%m_%d}",
-                    float(np.mean(d_end)),
-                    "-",
-                    f"prediction, {_spread(d_end, '{:.3g}')}{refs[end.year]}",
-                )
+        out.append(
+            info(
+                f"replay.hashrate_{end:%Y_%m_%d}",
+                float(np.mean(h_end)),
+                "EH/s",
+                f"prediction, 30-day mean, {_spread(h_end, '{:.0f}')}",
             )
-            out.append(
-                info(
-                    f"replay.hashrate_{end:%Y_%m_%d}",
-                    float(np.mean(h_end)),
-                    "EH/s",
-                    f"prediction, 30-day mean, {_spread(h_end, '{:.0f}')}",
-                )
-            )
-
-    table = pd.DataFrame(
-        {
-            "difficulty_sim": np.mean([f["difficulty"] for f in frames], axis=0),
-            "hashrate_sim_ehs": np.mean([f["network_hashrate_ehs"] for f in frames], axis=0),
-        },
-        index=frames[0].index,
-    )
-    table["difficulty_obs"] = obs["difficulty"].reindex(table.index)
-    return out, table
+        )
+    return out

@@ -39,7 +39,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("validate", help="run the validation suite (exit 1 if a check fails)")
-    v.add_argument("--quick", action="store_true", help="shorter runs (~30 s): replay to 2023")
+    v.add_argument(
+        "--quick", action="store_true", help="shorter runs (~15 s): replay to 2023, one seed"
+    )
     v.add_argument("--out", help="write validation.csv, validation.json and replay.csv here")
     v.add_argument(
         "--details", action="store_true", help="print how each number was measured under its row"

@@ -9,6 +9,8 @@ the sovereign extension worked out in :func:`sovereign_equilibrium`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from abm import chain
@@ -59,13 +61,14 @@ def sovereign_equilibrium(
     return x_total, x
 
 
+@dataclass(frozen=True)
 class ContestOutcome:
-    """Engine hashrate after the run [TH/s], the firms' costs [USD/TH-day], V [USD/day]."""
+    """What an engine run reached: hashrate by firm row after the run [TH/s], each row's energy
+    cost [USD per TH/s-day] and the reward V paid to miners [USD/day]."""
 
-    def __init__(self, hashrate_ths: np.ndarray, cost: np.ndarray, reward: float) -> None:
-        self.hashrate_ths = hashrate_ths
-        self.cost = cost
-        self.reward = reward
+    hashrate_ths: np.ndarray
+    cost: np.ndarray
+    reward: float
 
 
 def contest_scenario(
@@ -84,11 +87,11 @@ def contest_scenario(
         }
         for i, p in enumerate(prices_usd_per_mwh)
     ]
+    sc = load_scenario(EXPERIMENTS / "contest.toml")
     over: dict[str, object] = {"firms.explicit": firms, "run.years": years}
     if start_height is not None:
         over["protocol.start_height"] = start_height
     if sovereign_mw > 0:
-        sc = load_scenario(EXPERIMENTS / "contest.toml")
         spec = SovereignSpec(
             name="sovereign",
             capacity_path=[{"date": sc.run.start_date, "mw": sovereign_mw}],
@@ -96,7 +99,7 @@ def contest_scenario(
             source="stranded",
         )
         over["sovereigns"] = [spec.model_dump()]
-    return load_scenario(EXPERIMENTS / "contest.toml").with_overrides(over)
+    return sc.with_overrides(over)
 
 
 def run_contest(sc: Scenario) -> ContestOutcome:

@@ -255,6 +255,7 @@ def _entrant_for_lot(m: MiningIndustry, r: int, price_usd: float) -> int:
         cash=working + price_usd,
     )
     t.seasonal[row] = t.seasonal[r]
+    t.region[row] = t.region[r]
     t.outage_prob[row] = t.outage_prob[r]
     t.cash_usd[row] -= price_usd
     return row

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from abm.consolidation import budgets, pay, spare_cash
+from abm.events import ai_demand_multiplier
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
 
@@ -101,7 +102,13 @@ class HostingMarket:
         self.income_today_usd = 0.0
         self.tenders_unfilled = 0
         if self.on:
-            self.tenders = ai.draw_tenders(self.cfg, m.streams["ai"], m.start_date, m.n_days)
+            self.tenders = ai.draw_tenders(
+                self.cfg,
+                m.streams["ai"],
+                m.start_date,
+                m.n_days,
+                ai_demand_multiplier(m.params, m.start_date, m.n_days),
+            )
         else:
             empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
             self.tenders = ai.Tenders(empty_i, empty_f, empty_i, empty_f, empty_i)

@@ -38,6 +38,7 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "kind": (np.int8, 0),
     "size_class": (np.int8, 0),
     "source": (np.int8, 0),
+    "region": (np.int8, 0),  # index into scenario.firms.region_mix
     "seasonal": (bool, False),
     "power_price_usd_per_mwh": (float, 0.0),
     "capacity_mw": (float, 0.0),

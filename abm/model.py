@@ -18,6 +18,7 @@ import numpy as np
 
 from abm import behaviour, chain, consolidation, finance, sovereigns
 from abm.contracts import HostingMarket
+from abm.events import EventSchedule, price_shocks
 from abm.firms import (
     FirmTable,
     MiningFirm,
@@ -59,6 +60,8 @@ LEDGER_KEYS: tuple[str, ...] = (
     "usd_unpaid_liabilities",  # operating bills left unpaid by exiting firms
     "usd_state_budget",  # sovereigns' hardware budgets spent
     "usd_state_support",  # sovereigns' cash shortfalls covered by their states
+    "usd_demand_response",  # credits paid for capacity released in grid emergencies
+    "usd_relocation",  # cost of moving rigs out of banned regions
     # AI/HPC hosting (abm.contracts); project debt is held by the contracts, not the firms
     "usd_ai_income",  # contract income from tenants
     "usd_ai_opex",  # hosting operating costs
@@ -115,7 +118,7 @@ class MiningIndustry(mesa.Model):
 
         # 1. exogenous paths, drawn up front from their own streams
         self.price_usd = scenario_price_path(
-            sc.price, self.streams["price"], self.start_date, self.n_days
+            sc.price, self.streams["price"], self.start_date, self.n_days, price_shocks(sc)
         )
         self.price_ma200_usd = _trailing_mean(self.price_usd, 200)
         f = sc.fees
@@ -156,6 +159,7 @@ class MiningIndustry(mesa.Model):
         self.n_defaults = 0
         self.n_acquisitions = 0
         self.hosting = HostingMarket(self)
+        self.events = EventSchedule(self)
         if sc.firms.population == "explicit":
             pop = explicit_population(sc, self.gens, unlimited=self.contest)
         else:
@@ -203,6 +207,8 @@ class MiningIndustry(mesa.Model):
             for r, s in zip(rows, sovereign, strict=True)
         )
         self.ownership.add_firms(rows, names)
+        if "region" not in cols:
+            self.events.on_new_firms(rows)
         self.hosting.on_new_firms(rows)
         self._refresh_costs()
         self._update_live_columns(self.day)
@@ -396,6 +402,7 @@ class MiningIndustry(mesa.Model):
         if self.sov_rows.size:
             t.capacity_mw[self.sov_rows] = self.sov.capacity_mw[:, d]
             avail[self.sov_rows] = self.sov.availability[:, d]
+        self.events.apply_day(d, avail)  # relocations, bans, tariffs, grid emergencies
         # 2. operate
         subsidy_now = chain.subsidy_btc(self.chain.height + 1)  # next block's subsidy
         rev_th = self._revenue_per_th_day(subsidy_now + fee, price)

@@ -77,6 +77,7 @@ DAILY_COLUMNS: dict[str, str] = {
     "hashrate_to_ai_ehs": "hashrate displaced by conversions to AI since the start "
     "(cumulative) [EH/s]",
     "ai_firms": "firms with MW under AI contracts (including those that left mining) [-]",
+    "hashrate_in_transit_ehs": "hashrate of rigs relocating after a regional ban [EH/s]",
 }
 
 PANEL_COLUMNS: dict[str, str] = {
@@ -104,6 +105,7 @@ PANEL_COLUMNS: dict[str, str] = {
     "ai_mw": "MW under AI/HPC contracts, building or operating [MW]",
     "ai_mw_operating": "MW hosting AI tenants [MW]",
     "cum_ai_income_usd": "AI contract income since entry [USD]",
+    "region": "region of the firm's sites (scenario.firms.region_mix)",
 }
 
 SURVIVAL_COLUMNS: dict[str, str] = {
@@ -226,6 +228,7 @@ class Recorder:
             "ai_mw_operating": t.ai_mw_operating.sum(),
             "hashrate_to_ai_ehs": m.hosting.hashrate_removed_ths / 1e6,
             "ai_firms": int((t.ai_mw > 1e-9).sum()),
+            "hashrate_in_transit_ehs": m.events.in_transit_ths / 1e6,
         }
         for k, v in row.items():
             out[k][d] = v
@@ -281,6 +284,7 @@ class Recorder:
             "ai_mw": t.ai_mw[rows],
             "ai_mw_operating": t.ai_mw_operating[rows],
             "cum_ai_income_usd": t.cum_ai_income_usd[rows],
+            "region": t.region[rows],
         }
 
     def timeseries(self) -> pd.DataFrame:
@@ -327,6 +331,7 @@ class Recorder:
         for k in list(PANEL_COLUMNS)[7:]:
             df[k] = raw[k]
         df["ai_strategy"] = pd.Categorical.from_codes(raw["ai_strategy"], STRATEGIES)
+        df["region"] = pd.Categorical.from_codes(raw["region"], self.model.events.regions)
         return df
 
     def firm_outcomes(self) -> pd.DataFrame:

@@ -24,6 +24,7 @@ STREAMS = (
     "ai_strategy",
     "ai_default",
     "sovereign",
+    "regions",
 )
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -360,6 +360,21 @@ class FirmsConfig(Section):
     )
     cash_days_private: float = _f(60.0, "Cash on day one, private firms [days].", ge=0)
     explicit: list[FirmSpec] = _f([], "Explicit firms (population = 'explicit').")
+    region_mix: dict[str, float] = _f(
+        {
+            "us": 0.38,
+            "russia": 0.15,
+            "china": 0.12,
+            "canada": 0.06,
+            "ethiopia": 0.03,
+            "paraguay": 0.03,
+            "kazakhstan": 0.02,
+            "other": 0.21,
+        },
+        "Share of firms by region [0-1] (regions are free names; events refer to them). "
+        "Sources: Ethiopia ~2.3%, Paraguay >700 MW, Kazakhstan ~1.4% of hashrate (2025, "
+        "CALIBRATION.md); US, Russia, China, Canada: public hashrate maps (assumption).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> FirmsConfig:
@@ -372,6 +387,9 @@ class FirmsConfig(Section):
                 raise ValueError("n_large must be below n_firms")
         if self.small_max_ehs >= self.large_min_ehs:
             raise ValueError("small_max_ehs must be below large_min_ehs")
+        total = sum(self.region_mix.values())
+        if abs(total - 1.0) > 1e-6 or any(v < 0 for v in self.region_mix.values()):
+            raise ValueError(f"region_mix must be non-negative shares summing to 1 (got {total})")
         return self
 
 
@@ -706,6 +724,90 @@ class AIConfig(Section):
         return self
 
 
+# --------------------------------------------------------------------------------------------
+# Scheduled events ([[events]], each with a `kind`)
+class RegionalBan(Section):
+    """Mining is banned in a region: a share of each firm's sites there stops on the date; part
+    of the stopped rigs relocates (back after `relocation_days`, at a cost per MW, into
+    `to_region`), the rest is sold abroad at the secondary price; banned sites are worthless."""
+
+    kind: Literal["regional_ban"] = "regional_ban"
+    date: dt.date = _f(..., "Date the ban takes effect [date].")
+    region: str = _f(..., "Region banned (a key of firms.region_mix).")
+    share: float = _f(1.0, "Share of each firm's capacity in the region stopped [0-1].", ge=0, le=1)
+    relocate_share: float = _f(
+        0.5, "Share of the stopped rigs that relocates rather than being sold [0-1].", ge=0, le=1
+    )
+    relocation_days: int = _f(120, "Days until relocated rigs run again [days].", ge=1)
+    relocation_cost_usd_per_mw: float = _f(
+        150_000.0, "Cost of moving rigs and building new sites per MW moved [USD/MW].", ge=0
+    )
+    to_region: str = _f("other", "Region that relocated rigs move to.")
+
+
+class GridEmergency(Section):
+    """A storm or grid emergency: a region's sites are curtailed for some days; firms are paid
+    demand-response credits for the MW they release."""
+
+    kind: Literal["grid_emergency"] = "grid_emergency"
+    date: dt.date = _f(..., "First day of the emergency [date].")
+    region: str = _f(..., "Region curtailed (a key of firms.region_mix).")
+    days: int = _f(3, "Duration [days].", ge=1)
+    curtailed_share: float = _f(1.0, "Share of capacity curtailed [0-1].", ge=0, le=1)
+    credit_usd_per_mwh: float = _f(
+        0.0, "Demand-response credit per MWh of curtailed capacity [USD/MWh].", ge=0
+    )
+
+
+class PriceShockEvent(Section):
+    """A jump in the BTC price path (as [[price.shocks]])."""
+
+    kind: Literal["price_shock"] = "price_shock"
+    date: dt.date = _f(..., "First day of the shock [date].")
+    change: float = _f(..., "Total relative change, e.g. -0.5 [-].", gt=-1)
+    days: int = _f(1, "Days over which the change builds up [days].", ge=1)
+
+
+class TariffChange(Section):
+    """From the date, power in a region (or everywhere) costs (1 + price_change) x the old
+    price plus a levy."""
+
+    kind: Literal["tariff_change"] = "tariff_change"
+    date: dt.date = _f(..., "Date of the change [date].")
+    region: str = _f("all", "Region (a key of firms.region_mix) or 'all'.")
+    price_change: float = _f(0.0, "Relative change of power prices [-].", gt=-1, le=10)
+    levy_usd_per_mwh: float = _f(0.0, "Levy added per MWh [USD/MWh].", ge=-1000, le=1000)
+
+
+class SovereignProgramme(Section):
+    """A sovereign programme starts, stops or changes scale: from the date its capacity path is
+    multiplied by `scale` (0 stops it)."""
+
+    kind: Literal["sovereign_programme"] = "sovereign_programme"
+    date: dt.date = _f(..., "Date of the change [date].")
+    name: str = _f(..., "Name of the sovereign ([[sovereigns]] name).")
+    scale: float = _f(0.0, "Multiplier on its capacity path from the date [-].", ge=0, le=100)
+
+
+class AIDemandShock(Section):
+    """AI tender arrivals are multiplied by `multiplier` from the date."""
+
+    kind: Literal["ai_demand_shock"] = "ai_demand_shock"
+    date: dt.date = _f(..., "Date of the shock [date].")
+    multiplier: float = _f(..., "Multiplier on the tender arrival rate [-].", ge=0, le=100)
+
+
+Event = Annotated[
+    RegionalBan
+    | GridEmergency
+    | PriceShockEvent
+    | TariffChange
+    | SovereignProgramme
+    | AIDemandShock,
+    Field(discriminator="kind"),
+]
+
+
 class CapacityPoint(Section):
     date: dt.date = _f(..., "Date of this point of the policy path [date].")
     mw: float = _f(..., "Power capacity committed to mining from this date [MW].", ge=0)
@@ -729,6 +831,7 @@ class SovereignSpec(Section):
     source: Literal["hydro", "wind", "solar", "gas", "grid", "stranded"] = _f(
         "hydro", "Primary energy source."
     )
+    region: str = _f("other", "Region (a key of firms.region_mix).")
     off_season_months: list[int] = _f([], "Months when its energy is (partly) unavailable.")
     off_season_availability: float = _f(
         0.0, "Share of capacity available in the off season [0-1].", ge=0, le=1
@@ -815,6 +918,11 @@ class Scenario(Section):
         ge=0,
         le=100,
     )
+    events: list[Event] = _f(
+        [],
+        "Scheduled events ([[events]] with kind = regional_ban, grid_emergency, price_shock, "
+        "tariff_change, sovereign_programme or ai_demand_shock); see abm/events.py.",
+    )
     sovereigns: list[SovereignSpec] = _f(
         list(DEFAULT_SOVEREIGNS),
         "State participants ([[sovereigns]]). Sources: Bhutan ~100 -> 600 MW hydro with a "
@@ -822,6 +930,25 @@ class Scenario(Section):
         "BTC mined since 2022, ~0.9% of hashrate; El Salvador 1.5 MW geothermal, ~474 BTC "
         "(CALIBRATION.md).",
     )
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        regions = set(self.firms.region_mix)
+        names = {s.name for s in self.sovereigns}
+        for i, e in enumerate(self.events):
+            for field in ("region", "to_region"):
+                r = getattr(e, field, None)
+                if r is not None and r != "all" and r not in regions:
+                    raise ValueError(
+                        f"events[{i}] ({e.kind}): {field} {r!r} is not a region of "
+                        f"firms.region_mix {sorted(regions)}"
+                    )
+            if isinstance(e, SovereignProgramme) and e.name not in names:
+                raise ValueError(f"events[{i}]: no sovereign named {e.name!r}")
+        for s in self.sovereigns:
+            if s.region not in regions:
+                raise ValueError(f"sovereign {s.name!r}: region {s.region!r} not in region_mix")
+        return self
 
     # -- I/O -------------------------------------------------------------------------------
     def to_toml(self) -> str:

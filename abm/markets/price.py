@@ -131,10 +131,14 @@ def apply_shocks(
 
 
 def scenario_price_path(
-    cfg: PriceConfig, rng: np.random.Generator, start: dt.date, n_days: int
+    cfg: PriceConfig,
+    rng: np.random.Generator,
+    start: dt.date,
+    n_days: int,
+    shocks: list[tuple[dt.date, float, int]] | None = None,
 ) -> np.ndarray:
     """The daily BTC price path a scenario's [price] section describes (process or replay,
-    then its scheduled shocks) [USD]."""
+    then its scheduled shocks: `shocks` if given, else [[price.shocks]]) [USD]."""
     if cfg.model == "replay":
         path = replay_path(start, n_days)
     else:
@@ -148,5 +152,6 @@ def scenario_price_path(
             cfg.jump_mean_log,
             cfg.jump_std_log,
         )
-    shocks = [(x.date, x.change, x.days) for x in cfg.shocks]
+    if shocks is None:
+        shocks = [(x.date, x.change, x.days) for x in cfg.shocks]
     return apply_shocks(path, start, shocks) if shocks else path

@@ -1,0 +1,220 @@
+"""Scheduled events: shocks placed at known dates by the scenario (``[[events]]``), not by code.
+
+Events that change an exogenous path are folded into it when the model is built: price shocks
+into the BTC price path, sovereign programmes into the sovereigns' capacity paths, AI demand
+shocks into the tender arrival rate. Events that act on firms run on their day through
+:class:`EventSchedule`: regional bans (a share of each firm's sites in the region stops; part of
+the rigs relocates and runs again later, the rest is sold), grid emergencies (a region is
+curtailed for some days, with demand-response credits) and tariff changes (power prices and
+levies by region). Firms carry a region (``FirmTable.region``, an index into
+``scenario.firms.region_mix``); every money movement is booked in the model's ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.scenario import (
+    AIDemandShock,
+    GridEmergency,
+    PriceShockEvent,
+    RegionalBan,
+    Scenario,
+    SovereignProgramme,
+    TariffChange,
+)
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+
+def price_shocks(sc: Scenario) -> list[tuple[dt.date, float, int]]:
+    """(date, change, days) of every price shock: [[price.shocks]] and price_shock events."""
+    shocks = [(x.date, x.change, x.days) for x in sc.price.shocks]
+    events = [e for e in sc.events if isinstance(e, PriceShockEvent)]
+    return shocks + [(e.date, e.change, e.days) for e in events]
+
+
+def step_path(
+    changes: list[tuple[dt.date, float]], start: dt.date, n_days: int, compound: bool
+) -> np.ndarray:
+    """A daily multiplier that changes on given dates: each change multiplies the path from its
+    date on (compound) or sets it (not compound); 1 before the first change [-]."""
+    out = np.ones(n_days)
+    for date, value in sorted(changes):
+        day = max((date - start).days, 0)
+        if day < n_days:
+            out[day:] = out[day:] * value if compound else value
+    return out
+
+
+def sovereign_multiplier(sc: Scenario, name: str, start: dt.date, n_days: int) -> np.ndarray:
+    """Multiplier on sovereign `name`'s capacity path from its programme events [-]."""
+    changes = [
+        (e.date, e.scale) for e in sc.events if isinstance(e, SovereignProgramme) and e.name == name
+    ]
+    return step_path(changes, start, n_days, compound=False)
+
+
+def ai_demand_multiplier(sc: Scenario, start: dt.date, n_days: int) -> np.ndarray:
+    """Multiplier on the AI tender arrival rate from AI demand shocks (compounding) [-]."""
+    changes = [(e.date, e.multiplier) for e in sc.events if isinstance(e, AIDemandShock)]
+    return step_path(changes, start, n_days, compound=True)
+
+
+@dataclass
+class Relocation:
+    """Rigs and MW in transit after a ban, back in service on `day`."""
+
+    day: int
+    rows: np.ndarray
+    fleet_ths: np.ndarray  # rows x generations
+    mw: np.ndarray
+    to_region: int
+    whole: bool  # the firms moved entirely (their region changes)
+
+
+class EventSchedule:
+    """The day-by-day events of one run (bans, grid emergencies, tariffs) and relocations."""
+
+    def __init__(self, m: MiningIndustry) -> None:
+        self.m = m
+        sc = m.params
+        self.regions: list[str] = list(sc.firms.region_mix)
+        self.on_day: dict[int, list[RegionalBan | TariffChange]] = {}
+        self.emergencies: list[tuple[int, int, GridEmergency]] = []
+        for e in sc.events:
+            day = (e.date - m.start_date).days
+            if isinstance(e, RegionalBan | TariffChange):
+                self.on_day.setdefault(day, []).append(e)
+            elif isinstance(e, GridEmergency):
+                self.emergencies.append((day, day + e.days, e))
+        self.transit: list[Relocation] = []
+        self.in_transit_ths = 0.0
+
+    def region_index(self, name: str) -> int:
+        return self.regions.index(name)
+
+    def on_new_firms(self, rows: np.ndarray) -> None:
+        """Regions of new firms drawn from the region mix on the run's own "regions" stream
+        (sovereigns come with theirs)."""
+        t = self.m.firms
+        mix = np.array(list(self.m.params.firms.region_mix.values()))
+        t.region[rows] = self.m.streams["regions"].choice(
+            len(mix), size=rows.size, p=mix / mix.sum()
+        )
+
+    # ----------------------------------------------------------------------------------------
+    def apply_day(self, d: int, avail: np.ndarray) -> None:
+        """Today's events: relocated rigs return, bans and tariffs take effect, and grid
+        emergencies curtail `avail` (in place) and pay demand-response credits."""
+        if self.transit:
+            self._returns(d)
+        for e in self.on_day.get(d, ()):
+            if isinstance(e, RegionalBan):
+                self.ban(e, d)
+            else:
+                self.tariff(e)
+        for first, end, e in self.emergencies:
+            if first <= d < end:
+                self._curtail(e, avail)
+
+    def _in_region(self, region: str) -> np.ndarray:
+        t = self.m.firms
+        if region == "all":
+            return np.flatnonzero(t.active)
+        return np.flatnonzero(t.active & (t.region == self.region_index(region)))
+
+    def tariff(self, e: TariffChange) -> None:
+        """Power prices in the region change from today."""
+        rows = self._in_region(e.region)
+        t = self.m.firms
+        t.power_price_usd_per_mwh[rows] = np.maximum(
+            t.power_price_usd_per_mwh[rows] * (1.0 + e.price_change) + e.levy_usd_per_mwh, 0.0
+        )
+        self.m._refresh_costs()
+
+    def _curtail(self, e: GridEmergency, avail: np.ndarray) -> None:
+        """A region runs at (1 - curtailed share) of its capacity today; firms are paid the
+        credit for each MWh of capacity released."""
+        rows = self._in_region(e.region)
+        avail[rows] *= 1.0 - e.curtailed_share
+        if e.credit_usd_per_mwh > 0 and rows.size:
+            t = self.m.firms
+            credit = e.credit_usd_per_mwh * 24.0 * e.curtailed_share * t.capacity_mw[rows]
+            t.cash_usd[rows] += credit
+            self.m.ledger["usd_demand_response"] += float(credit.sum())
+
+    def ban(self, e: RegionalBan, d: int) -> None:
+        """A share of every firm's sites in the region stops today; the relocated part of the
+        rigs is paid for and returns after the relocation, the rest is sold at the secondary
+        price; the banned sites are lost."""
+        m, t = self.m, self.m.firms
+        rows = self._in_region(e.region)
+        if rows.size == 0 or e.share == 0:
+            return
+        stopped = t.fleet_ths[rows] * e.share
+        moved = stopped * e.relocate_share
+        sold = stopped - moved
+        mw_moved = t.capacity_mw[rows] * e.share * e.relocate_share
+        held = t.fleet_ths[rows].sum(axis=1)
+        _, used = m.rig_prices(d)
+        proceeds = sold @ used
+        t.fleet_book_usd[rows] *= 1.0 - np.divide(
+            sold.sum(axis=1), held, out=np.zeros(rows.size), where=held > 0
+        )
+        t.site_book_usd[rows] *= 1.0 - e.share
+        t.fleet_ths[rows] -= stopped
+        t.capacity_mw[rows] *= 1.0 - e.share
+        cost = mw_moved * e.relocation_cost_usd_per_mw
+        t.cash_usd[rows] += proceeds - cost
+        t.cum_asset_sales_usd[rows] += proceeds
+        m.ledger["usd_asset_sales"] += float(proceeds.sum())
+        m.ledger["usd_relocation"] += float(cost.sum())
+        if moved.sum() > 0:
+            self.transit.append(
+                Relocation(
+                    d + e.relocation_days,
+                    rows,
+                    moved,
+                    mw_moved,
+                    self.region_index(e.to_region),
+                    e.share >= 1.0,
+                )
+            )
+            self.in_transit_ths += float(moved.sum())
+
+    def _returns(self, d: int) -> None:
+        """Relocated rigs run again in their new region, on new sites at the market price of
+        new power; rigs of firms that exited meanwhile are sold for their former owners."""
+        m, t = self.m, self.m.firms
+        due = [r for r in self.transit if r.day <= d]
+        if not due:
+            return
+        self.transit = [r for r in self.transit if r.day > d]
+        price_new = m.params.energy.expansion_price_usd_per_mwh
+        _, used = m.rig_prices(d)
+        for r in due:
+            self.in_transit_ths -= float(r.fleet_ths.sum())
+            alive = t.active[r.rows]
+            rows, fleet, mw = r.rows[alive], r.fleet_ths[alive], r.mw[alive]
+            old = t.capacity_mw[rows]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t.power_price_usd_per_mwh[rows] = np.where(
+                    old + mw > 0,
+                    (t.power_price_usd_per_mwh[rows] * old + price_new * mw) / (old + mw),
+                    price_new,
+                )
+            t.capacity_mw[rows] += mw
+            t.fleet_ths[rows] += fleet
+            if r.whole:
+                t.region[rows] = r.to_region
+            gone = float((r.fleet_ths[~alive] @ used).sum())
+            m.ledger["usd_asset_sales"] += gone
+            m.ledger["usd_to_owners"] += gone
+        m._refresh_costs()
+        m._update_live_columns(d)

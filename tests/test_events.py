@@ -1,0 +1,161 @@
+"""Scheduled events: TOML round trips, a ban removing exactly its region's hashrate, grid
+emergencies and credits by hand, tariffs, sovereign programmes, AI demand shocks, conservation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from abm import MiningIndustry
+from abm.events import step_path
+from abm.scenario import Scenario, ScenarioError, load_scenario
+from tests.conftest import small_scenario
+from tests.test_invariants import step_checked
+
+ALL_EVENTS = [
+    {
+        "kind": "regional_ban",
+        "date": dt.date(2026, 2, 1),
+        "region": "china",
+        "share": 1.0,
+        "relocate_share": 0.5,
+        "relocation_days": 30,
+        "relocation_cost_usd_per_mw": 100_000.0,
+        "to_region": "kazakhstan",
+    },
+    {
+        "kind": "grid_emergency",
+        "date": dt.date(2026, 3, 1),
+        "region": "us",
+        "days": 3,
+        "curtailed_share": 0.8,
+        "credit_usd_per_mwh": 60.0,
+    },
+    {"kind": "price_shock", "date": dt.date(2026, 4, 1), "change": -0.3, "days": 5},
+    {
+        "kind": "tariff_change",
+        "date": dt.date(2026, 4, 15),
+        "region": "russia",
+        "price_change": 0.2,
+        "levy_usd_per_mwh": 5.0,
+    },
+    {"kind": "sovereign_programme", "date": dt.date(2026, 3, 1), "name": "UAE-like", "scale": 0},
+    {"kind": "ai_demand_shock", "date": dt.date(2026, 2, 1), "multiplier": 2.0},
+]
+
+
+def test_every_event_round_trips_through_toml(tmp_path):
+    sc = Scenario().with_overrides({"events": ALL_EVENTS})
+    path = tmp_path / "events.toml"
+    sc.save(path)
+    back = load_scenario(path)
+    assert back == sc
+    assert [e.kind for e in back.events] == [e["kind"] for e in ALL_EVENTS]
+
+
+def test_events_name_known_regions_and_sovereigns():
+    with pytest.raises(ScenarioError, match=r"events\[0\].*'atlantis'"):
+        Scenario().with_overrides({"events": [{**ALL_EVENTS[0], "region": "atlantis"}]})
+    with pytest.raises(ScenarioError, match="no sovereign named"):
+        Scenario().with_overrides({"events": [{**ALL_EVENTS[4], "name": "Nowhere"}]})
+    with pytest.raises(ScenarioError, match="events.0"):
+        Scenario().with_overrides({"events": [{"kind": "meteor", "date": "2026-01-01"}]})
+
+
+def _deterministic(**over) -> Scenario:
+    return small_scenario(
+        n_firms=60,
+        years=0.3,
+        **{
+            "protocol.block_luck": False,
+            "price.volatility_per_year": 0.0,
+            "price.jump_rate_per_year": 0.0,
+            "energy.outage_prob_per_day": dict.fromkeys(
+                ("hydro", "wind", "solar", "gas", "grid", "stranded"), 0.0
+            ),
+            "energy.seasonal_share_of_hydro": 0.0,
+            **over,
+        },
+    )
+
+
+def test_regional_ban_removes_exactly_that_regions_hashrate_on_its_date():
+    ban = {**ALL_EVENTS[0], "date": dt.date(2026, 2, 1)}
+    day = (ban["date"] - dt.date(2026, 1, 1)).days
+    with_ban = MiningIndustry(_deterministic(events=[ban]), seed=3)
+    without = MiningIndustry(_deterministic(), seed=3)
+    for _ in range(day):
+        with_ban.step()
+        without.step()
+    assert with_ban.recorder.daily["network_hashrate_ehs"][day - 1] == pytest.approx(
+        without.recorder.daily["network_hashrate_ehs"][day - 1], rel=1e-12
+    )  # identical up to the ban (common random numbers)
+    china = without.events.region_index("china")
+    with_ban.step()
+    without.step()
+    in_region = without.firms.region == china
+    assert in_region.any()
+    region_ths = without.firms.running_ths[in_region].sum()
+    assert region_ths > 0
+    h_with = with_ban.recorder.daily["network_hashrate_ehs"][day]
+    h_without = without.recorder.daily["network_hashrate_ehs"][day]
+    assert h_without - h_with == pytest.approx(region_ths / 1e6, rel=1e-9)
+    assert with_ban.firms.running_ths[with_ban.firms.region == china].sum() == 0
+    # half the rigs relocate (in transit 30 days), half were sold
+    transit = with_ban.recorder.daily["hashrate_in_transit_ehs"][day]
+    installed_before = without.firms.fleet_ths[in_region].sum() / 1e6
+    assert transit == pytest.approx(0.5 * installed_before, rel=1e-9)
+    for _ in range(31):
+        with_ban.step()
+    assert with_ban.recorder.daily["hashrate_in_transit_ehs"][with_ban.day - 1] == 0.0
+
+
+def test_grid_emergency_curtails_and_pays_credits_by_hand():
+    sc = _deterministic(events=[ALL_EVENTS[1]])
+    m = MiningIndustry(sc, seed=2)
+    t = m.firms
+    us = m.events.region_index("us")
+    rows = np.flatnonzero(t.active & (t.region == us))
+    cash = t.cash_usd.copy()
+    avail = np.ones(t.n)
+    m.events._curtail(sc.events[0], avail)
+    # 80% of capacity released: availability 0.2; credit 60 USD/MWh x 24 h x 0.8 x MW
+    assert np.allclose(avail[rows], 0.2) and np.all(np.delete(avail, rows) == 1.0)
+    expected = 60.0 * 24 * 0.8 * t.capacity_mw[rows]
+    assert np.allclose(t.cash_usd[rows] - cash[rows], expected)
+    assert m.ledger["usd_demand_response"] == pytest.approx(expected.sum())
+
+
+def test_tariff_change_by_region():
+    sc = _deterministic(events=[{**ALL_EVENTS[3], "date": dt.date(2026, 1, 2)}])
+    m = MiningIndustry(sc, seed=2)
+    before = m.firms.power_price_usd_per_mwh.copy()
+    m.events.apply_day(0, np.ones(m.firms.n))  # not yet
+    assert np.array_equal(m.firms.power_price_usd_per_mwh, before)
+    m.events.apply_day(1, np.ones(m.firms.n))  # its date
+    ru = m.firms.region == m.events.region_index("russia")
+    assert np.allclose(m.firms.power_price_usd_per_mwh[ru], before[ru] * 1.2 + 5.0)
+    assert np.array_equal(m.firms.power_price_usd_per_mwh[~ru], before[~ru])
+
+
+def test_sovereign_programme_and_ai_demand_shock_paths():
+    sc = Scenario().with_overrides({"run.years": 1.0, "events": [ALL_EVENTS[4], ALL_EVENTS[5]]})
+    m = MiningIndustry(sc, seed=1)
+    uae = [s.name for s in sc.sovereigns if s.enabled].index("UAE-like")
+    stop = (dt.date(2026, 3, 1) - dt.date(2026, 1, 1)).days
+    assert m.sov.capacity_mw[uae, stop - 1] == 250.0 and np.all(m.sov.capacity_mw[uae, stop:] == 0)
+    # stop then restart: the multiplier is set, not compounded; demand shocks compound
+    d0 = dt.date(2026, 1, 1)
+    path = step_path([(dt.date(2026, 1, 3), 0.0), (dt.date(2026, 1, 5), 1.0)], d0, 7, False)
+    assert list(path) == [1, 1, 0, 0, 1, 1, 1]
+    path = step_path([(dt.date(2026, 1, 3), 2.0), (dt.date(2026, 1, 5), 3.0)], d0, 7, True)
+    assert list(path) == [1, 1, 2, 2, 6, 6, 6]
+
+
+def test_all_events_conserve_cash_btc_and_debt():
+    m = MiningIndustry(_deterministic(events=ALL_EVENTS, **{"run.years": 0.5}), seed=4)
+    while m.running:
+        step_checked(m)
+    assert m.ledger["usd_relocation"] > 0 and m.ledger["usd_demand_response"] > 0

@@ -3,6 +3,7 @@
     abm run [SCENARIO.toml] [--seed N] [--years Y] [--out DIR]
     abm scenario show [SCENARIO.toml]      print the resolved scenario as TOML
     abm scenario doc                        print every parameter with default, unit and source
+    abm report RESULTS_DIR [--out DIR]      figures, tables and report.md of a results folder
 
 Bad input (a scenario file, an argument, a data file) prints ``error: ...`` naming the problem
 and exits with status 2, writing nothing.
@@ -123,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     from abm.viz.cli import register as register_viz
 
     register_viz(sub)
+
+    from abm.report.cli import register as register_report
+
+    register_report(sub)
 
     s = sub.add_parser("scenario", help="inspect scenarios")
     ssub = s.add_subparsers(dest="action", required=True)

@@ -29,7 +29,13 @@ from abm.report.export import FORMATS, export_static
 from abm.report.inputs import ReportError, Source, detect
 from abm.report.stats import t_summary
 from abm.report.style import STATIC_HEIGHT
-from abm.report.tables import SUMMARY_ROWS, Table, format_number, metric_label
+from abm.report.tables import (
+    SUMMARY_ROWS,
+    Table,
+    format_number,
+    metric_label,
+    parameter_label,
+)
 from abm.runner import atomic_dir, commit_dir
 from abm.viz import charts
 
@@ -340,6 +346,7 @@ def build_sweep(src: Source) -> Report:
                 by_point[cols],
                 {
                     "point_id": "point",
+                    **{p: parameter_label(p) for p in params},
                     "n_ok": "runs ok",
                     "n_failed": "failed",
                     f"{m}_mean": "mean",
@@ -429,11 +436,11 @@ def write_report(
     report: Report, out: str | Path, formats: Sequence[str] = FORMATS, progress: bool = True
 ) -> Path:
     """Write `report` to the folder `out` (replaced if it holds an earlier report)."""
-    out = Path(out)
-    _check_out(out, report.source.path)
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise ReportError(f"unknown static format(s) {bad}: choose from {', '.join(FORMATS)}")
+    out = Path(out)
+    _check_out(out, report.source.path)
     final, staging = atomic_dir(out)
     try:
         figdir, tabdir = staging / "figures", staging / "tables"

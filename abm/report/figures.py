@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from abm.report.stats import LEVEL, t_summary
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
-from abm.report.tables import metric_label, with_unit
+from abm.report.tables import metric_label, parameter_label, with_unit
 from abm.viz.charts import _figure, _line, _x
 
 __all__ = [
@@ -305,7 +305,7 @@ def points_figure(
         [""] * len(panels),
         f"{label} by design point (mean and {PCT}% interval across replications)",
         cols=cols,
-        x_titles=list(params),
+        x_titles=[parameter_label(p) for p in params],
         y_titles=[with_unit(label, unit) if i % cols == 0 else "" for i in range(len(params))],
         horizontal_spacing=0.08,
         vertical_spacing=0.18,

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,22 @@ def metric_label(key: str) -> tuple[str, str]:
 def with_unit(label: str, unit: str) -> str:
     """'label [unit]' (unit '-' for dimensionless)."""
     return f"{label} [{unit}]"
+
+
+@cache
+def _parameter_units() -> dict[str, str]:
+    from abm.scenario import parameter_table
+
+    units = {}
+    for row in parameter_table():
+        m = re.search(r"\[([^\]]*)\]", row["description"])
+        units[row["parameter"]] = m.group(1) if m else "-"
+    return units
+
+
+def parameter_label(path: str) -> str:
+    """'dotted.path [unit]' of a scenario parameter (unit from the parameter's documentation)."""
+    return with_unit(path, _parameter_units().get(path, "-"))
 
 
 def _fmt(v: Any) -> str:

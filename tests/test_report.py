@@ -320,3 +320,16 @@ def test_static_export_png_svg_pdf(run_dir, tmp_path, capsys):
     assert "![" in (out / "report.md").read_text()
     print(f"static export of {3 * len(figs)} images: {seconds:.1f} s")
     assert seconds < 120
+
+
+def test_breakeven_from_the_panel_by_hand(run_dir):
+    panel = pd.read_parquet(run_dir / "firms.parquet")
+    be = builder.rf.panel_breakeven(panel)
+    last = panel[(panel["date"] == panel["date"].max()) & (panel["size_class"] == "large")]
+    last = last[last["hashrate_ehs"] > 0]
+    # J/TH x 1,000 TH/s per PH/s = W per PH/s; x 24 h / 1e6 = MWh per PH-day; x USD/MWh
+    cost = last["power_price_usd_per_mwh"] * last["fleet_efficiency_j_per_th"] * 0.024
+    expected = (cost * last["hashrate_ehs"]).sum() / last["hashrate_ehs"].sum()
+    assert be["large"].iloc[-1] == pytest.approx(expected, rel=1e-12)
+    (item,) = [i for i in builder.build(run_dir).figures if i.name == "hashprice"]
+    assert {"hashprice", "large"} <= {t.name for t in item.figure.data}

@@ -17,6 +17,7 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from abm.report.tables import (
     metric_label,
     parameter_label,
 )
-from abm.runner import atomic_dir, commit_dir
+from abm.runner import atomic_dir, commit_dir, git_commit
 from abm.viz import charts
 
 __all__ = ["FigureItem", "Report", "build", "make_report", "write_report"]
@@ -76,7 +77,15 @@ def _provenance(src: Source) -> list[tuple[str, str]]:
         ("Python", str(m.get("python", "unknown"))),
         ("command", str(m.get("command", "unknown"))),
         ("wall time [s]", format_number(m.get("wall_time_s", np.nan))),
+        ("report made with", f"abm-mining {_version()}, git commit {git_commit()}"),
     ]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("abm-mining")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,16 +109,24 @@ def build_run(src: Source) -> Report:
             *_provenance(src),
         ],
     )
-    for name, fn, caption in (
-        ("price", charts.price_figure, "BTC price and the USD value of block rewards."),
-        ("hashrate", charts.hashrate_figure, "Running, installed and implied hashrate."),
-        ("hashprice", charts.hashprice_figure, "Hashprice (expected revenue per PH-day)."),
-        ("share", charts.share_figure, "Hashrate share by initial size class."),
-        ("concentration", charts.concentration_figure, "HHI and Nakamoto coefficient."),
-        ("survival", charts.survival_figure, "Initial firms still operating independently."),
-        ("events", charts.events_figure, "Cumulative exits, defaults, acquisitions, entries."),
+    panel = src.parquet("firms.parquet") if src.file("firms.parquet").exists() else None
+    breakeven = rf.panel_breakeven(panel) if panel is not None and not panel.empty else None
+    for name, fig, caption in (
+        ("price", charts.price_figure(ts), "BTC price and the USD value of block rewards."),
+        ("hashrate", charts.hashrate_figure(ts), "Running, installed and implied hashrate."),
+        (
+            "hashprice",
+            charts.hashprice_figure(ts, breakeven),
+            "Hashprice (expected revenue per PH-day) and, on the panel dates, each size "
+            "class's energy cost per PH-day (power price x installed fleet efficiency, weighted "
+            "by running hashrate).",
+        ),
+        ("share", charts.share_figure(ts), "Hashrate share by initial size class."),
+        ("concentration", charts.concentration_figure(ts), "HHI and Nakamoto coefficient."),
+        ("survival", charts.survival_figure(ts), "Initial firms still operating independently."),
+        ("events", charts.events_figure(ts), "Cumulative exits, defaults, acquisitions, entries."),
     ):
-        rep.figures.append(FigureItem(name, fn(ts), caption))
+        rep.figures.append(FigureItem(name, fig, caption))
     rep.figures.append(
         FigureItem(
             "km_survival",
@@ -117,17 +134,15 @@ def build_run(src: Source) -> Report:
             "Kaplan-Meier survival of independent operation with 95% bands (log-log Greenwood).",
         )
     )
-    if src.file("firms.parquet").exists():
-        panel = src.parquet("firms.parquet")
-        if not panel.empty:
-            date = str(pd.Timestamp(panel["date"].max()).date())
-            rep.figures.append(
-                FigureItem(
-                    "firms",
-                    charts.firm_scatter_figure(rf.panel_firm_frame(panel), date),
-                    "Firms in the last panel snapshot: power price vs fleet efficiency.",
-                )
+    if panel is not None and not panel.empty:
+        date = str(pd.Timestamp(panel["date"].max()).date())
+        rep.figures.append(
+            FigureItem(
+                "firms",
+                charts.firm_scatter_figure(rf.panel_firm_frame(panel), date),
+                "Firms in the last panel snapshot: power price vs fleet efficiency.",
             )
+        )
     if src.file("acquisitions.parquet").exists() and src.file("firm_outcomes.parquet").exists():
         names = src.parquet("firm_outcomes.parquet").sort_values("firm_id")["name"].tolist()
         rep.figures.append(
@@ -426,7 +441,7 @@ def build(path: str | Path) -> Report:
     src = detect(path)
     try:
         return BUILDERS[src.kind](src)
-    except (KeyError, ValueError, OSError) as err:
+    except (KeyError, AttributeError, ValueError, OSError) as err:
         raise ReportError(f"{src.path}: cannot read this {src.kind} folder ({err})") from err
 
 

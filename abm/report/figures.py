@@ -16,12 +16,13 @@ from plotly.subplots import make_subplots
 from abm.report.stats import LEVEL, t_summary
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
 from abm.report.tables import metric_label, parameter_label, with_unit
-from abm.viz.charts import _figure, _line, _x
+from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day
 
 __all__ = [
     "arms_figure",
     "effects_figure",
     "km_survival_figure",
+    "panel_breakeven",
     "panel_firm_frame",
     "points_figure",
     "series_band_figure",
@@ -136,6 +137,27 @@ def panel_firm_frame(panel: pd.DataFrame) -> pd.DataFrame:
     last["kind"] = last["kind"].astype(str)
     last["independent"] = last["owner_id"] == last["firm_id"]
     return last
+
+
+def panel_breakeven(panel: pd.DataFrame) -> pd.DataFrame:
+    """Energy cost per PH-day of each size class on each panel date [USD/PH/day], in the form
+    :func:`abm.viz.charts.hashprice_figure` takes: the running-hashrate-weighted mean over the
+    class's firms of power price x installed fleet efficiency (the panel does not record the
+    efficiency of the running part of a fleet, so this is an upper estimate when old rigs are
+    curtailed)."""
+    df = panel[(panel["hashrate_ehs"] > 0) & panel["fleet_efficiency_j_per_th"].notna()]
+    cost = energy_cost_usd_per_ph_day(
+        df["power_price_usd_per_mwh"].to_numpy(float),
+        df["fleet_efficiency_j_per_th"].to_numpy(float),
+    )
+    w = df["hashrate_ehs"].to_numpy(float)
+    parts = pd.DataFrame(
+        {"date": df["date"], "cls": df["size_class"].astype(str), "cw": cost * w, "w": w}
+    )
+    g = parts.groupby(["date", "cls"], sort=True)[["cw", "w"]].sum()
+    out = (g["cw"] / g["w"]).unstack("cls").reset_index()
+    out.columns.name = None
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from abm.report.stats import LEVEL, t_summary
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
-from abm.report.tables import metric_label, parameter_label, with_unit
+from abm.report.tables import metric_label, parameter_label, parameter_unit, with_unit
 from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day
 
 __all__ = [
@@ -321,33 +321,36 @@ def points_figure(
                 }
             ]
         )
-    cols = min(len(params), 3)
+    many = len(params) > 1  # several panels: the parameter over each, its unit below
+    cols = min(len(params), 2)
     return _subplots(
         panels,
-        [""] * len(panels),
+        list(params) if many else [""],
         f"{label} by design point (mean and {PCT}% interval across replications)",
         cols=cols,
-        x_titles=[parameter_label(p) for p in params],
+        x_titles=[f"[{parameter_unit(p)}]" if many else parameter_label(p) for p in params],
         y_titles=[with_unit(label, unit) if i % cols == 0 else "" for i in range(len(params))],
-        horizontal_spacing=0.08,
-        vertical_spacing=0.18,
+        horizontal_spacing=0.1,
+        vertical_spacing=0.3 / max(1, -(-len(params) // cols)),
     )
 
 
 def sobol_figure(sobol: pd.DataFrame) -> go.Figure:
     """First-order (S1) and total (ST) Sobol indices per parameter with their 95% confidence
-    half-widths (``sobol_indices.csv``); one panel per output."""
+    half-widths (``sobol_indices.csv``): horizontal bars, one panel per output."""
     outputs = list(dict.fromkeys(sobol["output"]))
+    params = list(dict.fromkeys(sobol["parameter"]))[::-1]  # first parameter on top
     panels = []
     for i, out in enumerate(outputs):
-        g = sobol[sobol["output"] == out]
+        g = sobol[sobol["output"] == out].set_index("parameter").reindex(params)
         panels.append(
             [
                 {
                     "type": "bar",
-                    "x": g["parameter"].to_numpy(dtype=object),
-                    "y": g[col].to_numpy(float),
-                    "error_y": {
+                    "orientation": "h",
+                    "y": params,
+                    "x": g[col].to_numpy(float),
+                    "error_x": {
                         "type": "data",
                         "array": g[f"{col}_conf"].to_numpy(float),
                         "color": "#333",
@@ -359,8 +362,8 @@ def sobol_figure(sobol: pd.DataFrame) -> go.Figure:
                     "showlegend": i == 0,
                 }
                 for col, name, colour in (
-                    ("S1", "first order S1", COLORWAY[0]),
                     ("ST", "total ST", COLORWAY[1]),
+                    ("S1", "first order S1", COLORWAY[0]),
                 )
             ]
         )
@@ -369,9 +372,10 @@ def sobol_figure(sobol: pd.DataFrame) -> go.Figure:
         [metric_label(o)[0] for o in outputs],
         f"Sobol sensitivity indices ({PCT}% confidence intervals)",
         cols=1,
-        x_titles=[""] * len(outputs),
-        y_titles=["index [-]"] * len(outputs),
-        vertical_spacing=0.25 / max(1, len(outputs) - 1) if len(outputs) > 1 else 0.1,
+        x_titles=["index [-]"] * len(outputs),
+        y_titles=[""] * len(outputs),
+        panel_height=max(180, 60 + 40 * len(params)),
+        vertical_spacing=0.3 / len(outputs),
     )
     fig.update_layout(barmode="group")
     return fig

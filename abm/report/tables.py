@@ -82,9 +82,14 @@ def _parameter_units() -> dict[str, str]:
     return units
 
 
+def parameter_unit(path: str) -> str:
+    """The unit of a scenario parameter, from its documentation ('-' if none is given)."""
+    return _parameter_units().get(path, "-")
+
+
 def parameter_label(path: str) -> str:
-    """'dotted.path [unit]' of a scenario parameter (unit from the parameter's documentation)."""
-    return with_unit(path, _parameter_units().get(path, "-"))
+    """'dotted.path [unit]' of a scenario parameter."""
+    return with_unit(path, parameter_unit(path))
 
 
 def _fmt(v: Any) -> str:

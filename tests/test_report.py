@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -188,8 +189,28 @@ def test_compare_tables_match_hand_computed_intervals(cmp_dir):
     (eff,) = [r for r in _md_rows(rep / "tables" / "effects.md") if r["metric"] == label]
     assert _close(eff["B - A"], mean)
     assert _close(eff["paired CI low"], lo) and _close(eff["paired CI high"], hi)
-    assert {p.stem for p in (rep / "figures").glob("*.html")} == {"effects", "arms"}
-    assert "not the daily series" in (rep / "report.md").read_text()
+    stems = {p.stem for p in (rep / "figures").glob("*.html")}
+    assert {"effects", "arms", "series_hhi_owner", "series_network_hashrate_ehs"} <= stems
+    assert "no series.parquet" not in (rep / "report.md").read_text()
+
+
+def test_compare_series_bands_by_hand(cmp_dir, tmp_path):
+    series = pd.read_parquet(cmp_dir / "series.parquet")
+    assert set(series["scenario"]) == {"A", "B"} and series["seed"].nunique() == 4
+    col = "hashprice_usd_per_ph_day"
+    (item,) = [i for i in builder.build(cmp_dir).figures if i.name == f"series_{col}"]
+    last = series[series["date"] == series["date"].max()]
+    for arm in ("A", "B"):
+        upper, lower, mean_line = [t for t in item.figure.data if t.legendgroup.startswith(arm)]
+        mean, _, lo, hi = _hand_t_interval(last.loc[last["scenario"] == arm, col].to_numpy())
+        assert mean_line.y[-1] == pytest.approx(mean, rel=1e-9)
+        assert (lower.y[-1], upper.y[-1]) == pytest.approx((lo, hi), rel=1e-9)
+    # an older comparison without series: horizon outcomes only, and a note saying so
+    old = tmp_path / "old"
+    shutil.copytree(cmp_dir, old, ignore=shutil.ignore_patterns("series.parquet", "report"))
+    rep = _report(old)
+    assert not list((rep / "figures").glob("series_*"))
+    assert "no series.parquet" in (rep / "report.md").read_text()
 
 
 def test_sweep_tables_match_hand_computed_intervals(grid_dir):

@@ -293,10 +293,13 @@ def build_compare(src: Source) -> Report:
             {"n": "seeds", "sd": "sd", "ci_low": "95% CI low", "ci_high": "95% CI high"},
         )
     )
-    rep.notes.append(
-        "A comparison keeps one summary row per scenario and seed (runs.parquet), not the daily "
-        "series, so the report shows outcomes at the horizon, not bands over time."
-    )
+    if src.file("series.parquet").exists():
+        _series_figures(rep, src.parquet("series.parquet"), "scenario", names, "scenario")
+    else:
+        rep.notes.append(
+            "This comparison has no series.parquet (written by abm compare since the report "
+            "command exists), so the report shows outcomes at the horizon, not bands over time."
+        )
     return rep
 
 
@@ -406,16 +409,23 @@ def _sweep_series(
             f"{MAX_SERIES_POINTS}): no bands over time are drawn."
         )
         return
-    from abm.recorder import DAILY_COLUMNS
-
     series = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     series = series.merge(runs[["run_id", "point_id"]], on="run_id")
     groups = {
         int(r["point_id"]): ", ".join(f"{p.rsplit('.', 1)[-1]}={r[p]:.4g}" for p in params)
         for _, r in by_point.iterrows()
     }
+    _series_figures(rep, series.drop(columns="run_id"), "point_id", groups, "design point")
+
+
+def _series_figures(
+    rep: Report, series: pd.DataFrame, by: str, groups: dict[Any, str], what: str
+) -> None:
+    """One figure per kept daily column: mean and 95% band across runs per group of `by`."""
+    from abm.recorder import DAILY_COLUMNS
+
     for col in series.columns:
-        if col in ("run_id", "point_id", "date"):
+        if col in (by, "seed", "date"):
             continue
         label, unit = metric_label(col)
         if label == col:  # not a headline metric: the recorder's unit
@@ -423,8 +433,8 @@ def _sweep_series(
         rep.figures.append(
             FigureItem(
                 f"series_{col}",
-                rf.series_band_figure(series, col, f"{label} [{unit}]", groups),
-                f"{label}: mean and 95% band across replications per design point.",
+                rf.series_band_figure(series, col, f"{label} [{unit}]", groups, by=by),
+                f"{label}: mean and 95% t band across runs, per {what}.",
             )
         )
 

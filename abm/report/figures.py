@@ -382,26 +382,28 @@ def sobol_figure(sobol: pd.DataFrame) -> go.Figure:
 
 
 def series_band_figure(
-    series: pd.DataFrame, column: str, label: str, groups: dict[int, str]
+    series: pd.DataFrame, column: str, label: str, groups: dict[Any, str], by: str = "point_id"
 ) -> go.Figure:
-    """Mean and 95% band across replications of a kept time series, one line per design point.
+    """Mean and 95% band across runs of a kept time series, one line per group (a sweep's
+    design point, a comparison's scenario).
 
     Args:
-        series: the runs' series (``point_id``, ``date`` and `column`).
+        series: the runs' series (`by`, ``date`` and `column`).
         column: the series to draw.
         label: y-axis title with its unit.
-        groups: legend name of each design point.
+        groups: legend name of each value of `by`.
+        by: the grouping column.
     """
-    s = t_summary(series, ["point_id", "date"], column)
+    s = t_summary(series, [by, "date"], column)
     traces: list[dict[str, Any]] = []
-    for i, (pid, g) in enumerate(s.groupby("point_id", sort=True)):
+    for i, (key, g) in enumerate(s.groupby(by, sort=True)):
         colour = COLORWAY[i % len(COLORWAY)]
-        name = groups.get(int(pid), f"point {pid}")
+        name = groups.get(key, f"{by} {key}")
         traces += _band(g["date"], g["ci_low"], g["ci_high"], colour, name)
         traces.append({**_line(g["date"], g["mean"], name, colour, width=2), "legendgroup": name})
     return _figure(
         traces,
-        f"{label.split(' [')[0]}: mean and {PCT}% band across replications",
+        f"{label.split(' [')[0]}: mean and {PCT}% band across runs",
         "date",
         label,
     )

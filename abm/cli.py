@@ -4,6 +4,7 @@
     abm scenario show [SCENARIO.toml]      print the resolved scenario as TOML
     abm scenario doc                        print every parameter with default, unit and source
     abm validate [--quick] [--out DIR]      run the validation suite (exit 1 if a check fails)
+    abm report RESULTS_DIR [--out DIR]      figures, tables and report.md of a results folder
 
 Bad input (a scenario file, an argument, a data file) prints ``error: ...`` naming the problem
 and exits with status 2, writing nothing.
@@ -128,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     from abm.validation.cli import register as register_validate
 
     register_validate(sub)
+
+    from abm.report.cli import register as register_report
+
+    register_report(sub)
 
     s = sub.add_parser("scenario", help="inspect scenarios")
     ssub = s.add_subparsers(dest="action", required=True)

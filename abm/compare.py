@@ -25,7 +25,7 @@ from abm.runner import atomic_dir, commit_dir, manifest, run
 from abm.scenario import Scenario, load_scenario
 from abm.sweeps.backends import execute
 
-__all__ = ["COMPARE_METRICS", "Comparison", "compare", "paired_effects"]
+__all__ = ["COMPARE_METRICS", "SERIES_COLUMNS", "Comparison", "compare", "paired_effects"]
 
 COMPARE_METRICS: tuple[str, ...] = (
     "hhi_owner_end",
@@ -38,6 +38,16 @@ COMPARE_METRICS: tuple[str, ...] = (
     "ai_mw_contracted_end",
     "hashrate_to_ai_ehs_end",
 )
+# daily columns kept per run (series.parquet), every SERIES_CADENCE_DAYS-th day and the last
+SERIES_COLUMNS: tuple[str, ...] = (
+    "hhi_owner",
+    "nakamoto_owner",
+    "network_hashrate_ehs",
+    "hashprice_usd_per_ph_day",
+    "surviving_small",
+    "share_sovereign",
+)
+SERIES_CADENCE_DAYS = 7
 
 
 @dataclass
@@ -49,12 +59,15 @@ class Comparison:
     runs: pd.DataFrame  # one row per (scenario, seed)
     effects: pd.DataFrame  # one row per metric
     wall_time_s: float
+    series: pd.DataFrame | None = None  # scenario, seed, date, SERIES_COLUMNS (weekly)
 
     def save(self, out_dir: str | Path) -> Path:
         final, staging = atomic_dir(out_dir)
         try:
             self.runs.to_parquet(staging / "runs.parquet", index=False)
             self.effects.to_csv(staging / "effects.csv", index=False)
+            if self.series is not None:
+                self.series.to_parquet(staging / "series.parquet", index=False)
             self.scenario_a.save(staging / "scenario_a.toml")
             self.scenario_b.save(staging / "scenario_b.toml")
             seeds = sorted(int(s) for s in self.runs["seed"].unique())
@@ -76,11 +89,17 @@ class Comparison:
 
 
 def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:
+    """One run: {"row": its summary metrics, "series": its weekly key series}."""
     sc, seed, years, label = args
-    s = run(sc, seed=seed, years=years).summary
+    r = run(sc, seed=seed, years=years)
     row = {"scenario": label, "seed": seed}
-    row.update({k: float(s.get(k, np.nan)) for k in COMPARE_METRICS})
-    return row
+    row.update({k: float(r.summary.get(k, np.nan)) for k in COMPARE_METRICS})
+    n = len(r.timeseries)
+    days = np.union1d(np.arange(0, n, SERIES_CADENCE_DAYS), [n - 1])
+    series = r.timeseries.iloc[days][["date", *SERIES_COLUMNS]].reset_index(drop=True)
+    series.insert(0, "seed", seed)
+    series.insert(0, "scenario", label)
+    return {"row": row, "series": series}
 
 
 def _t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -141,11 +160,12 @@ def compare(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     jobs = [(sa, s, years, "A") for s in seed_list] + [(sb, s, years, "B") for s in seed_list]
     t0 = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    results = execute(_one, jobs, workers=workers)
-    rows = sorted(_progress(results, len(jobs), progress), key=lambda r: (r["scenario"], r["seed"]))
-    runs = pd.DataFrame(rows)
-    return Comparison(sa, sb, runs, paired_effects(runs), time.perf_counter() - t0)
+    results = list(_progress(execute(_one, jobs, workers=workers), len(jobs), progress))
+    results.sort(key=lambda r: (r["row"]["scenario"], r["row"]["seed"]))
+    runs = pd.DataFrame([r["row"] for r in results])
+    series = pd.concat([r["series"] for r in results], ignore_index=True)
+    wall = time.perf_counter() - t0
+    return Comparison(sa, sb, runs, paired_effects(runs), wall, series)
 
 
 def _progress(it, total: int, show: bool):

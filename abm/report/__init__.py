@@ -1,1 +1,5 @@
-"""Reporting: tables and figures from run outputs."""
+"""Reports of results folders (``abm report``): :mod:`~abm.report.inputs` recognises a run,
+comparison or sweep folder, :mod:`~abm.report.builder` assembles and writes the report,
+:mod:`~abm.report.figures` and :mod:`~abm.report.tables` make its figures and tables (CSV,
+Markdown, LaTeX), :mod:`~abm.report.export` the static images (Kaleido), and
+:mod:`~abm.report.style` holds the figure style shared with :mod:`abm.viz`."""

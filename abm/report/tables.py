@@ -1,8 +1,16 @@
-"""Plain-text and Markdown tables of results."""
+"""Tables of results: the fixed-width summary printed by ``abm run`` and the report tables
+(:class:`Table`: CSV, Markdown, LaTeX)."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("btc_price_usd", "BTC price", "USD"),
@@ -23,6 +31,65 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("nakamoto_owner", "Nakamoto coefficient (by owner)", "owners"),
     ("debt_usd", "Debt outstanding", "USD"),
 )
+
+# metrics of run summaries that are not start/horizon pairs of SUMMARY_ROWS
+EXTRA_METRICS: dict[str, tuple[str, str]] = {
+    "small_firm_survival": ("Surviving small firms at the horizon", "share"),
+    "share_sovereign": ("Sovereign hashrate share", "share"),
+    "cr4_owner": ("CR4 (by owner)", "share"),
+    "gini_owner": ("Gini (by owner)", "-"),
+    "share_medium": ("Hashrate share, initially medium firms", "share"),
+    "surviving_medium": ("Surviving medium firms", "share"),
+    "independent_firms": ("Independent firms", "-"),
+    "sovereign_btc_held": ("BTC held by sovereigns", "BTC"),
+    "exits": ("Exits over the run", "firms"),
+    "defaults": ("Defaults over the run", "firms"),
+    "acquisitions": ("Acquisitions over the run", "firms"),
+    "entries": ("Entries over the run", "firms"),
+    "max_hhi_firm": ("Highest HHI (by firm) over the run", "0-10,000"),
+    "mean_hashprice_usd_per_ph_day": ("Mean hashprice over the run", "USD/PH/day"),
+}
+
+
+def metric_label(key: str) -> tuple[str, str]:
+    """(label, unit) of a run-summary metric such as ``hhi_owner_end`` (unknown: the key)."""
+    base, when = key, ""
+    for suffix, text in (("_end", " at the horizon"), ("_start", " at the start")):
+        if key.endswith(suffix):
+            base, when = key.removesuffix(suffix), text
+    for k, label, unit in SUMMARY_ROWS:
+        if k == base:
+            return label + when, unit
+    if base in EXTRA_METRICS:
+        label, unit = EXTRA_METRICS[base]
+        return label + when, unit
+    return key, "-"
+
+
+def with_unit(label: str, unit: str) -> str:
+    """'label [unit]' (unit '-' for dimensionless)."""
+    return f"{label} [{unit}]"
+
+
+@cache
+def _parameter_units() -> dict[str, str]:
+    from abm.scenario import parameter_table
+
+    units = {}
+    for row in parameter_table():
+        m = re.search(r"\[([^\]]*)\]", row["description"])
+        units[row["parameter"]] = m.group(1) if m else "-"
+    return units
+
+
+def parameter_unit(path: str) -> str:
+    """The unit of a scenario parameter, from its documentation ('-' if none is given)."""
+    return _parameter_units().get(path, "-")
+
+
+def parameter_label(path: str) -> str:
+    """'dotted.path [unit]' of a scenario parameter."""
+    return with_unit(path, parameter_unit(path))
 
 
 def _fmt(v: Any) -> str:
@@ -58,3 +125,126 @@ def summary_table(summary: dict[str, Any]) -> str:
             f"{label + ' over the run':<40} {'firms':>10} {'':>12} {summary.get(key, 0):>12}"
         )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# report tables: one frame, written as CSV (full precision), Markdown and LaTeX (4 significant
+# digits)
+@dataclass
+class Table:
+    """A report table: `data` is written as is to CSV and formatted for Markdown and LaTeX.
+
+    Attributes:
+        name: file stem (``tables/<name>.csv|md|tex``).
+        caption: one-line caption, units in brackets.
+        data: the rows.
+        labels: display header of each column (default: the column name).
+    """
+
+    name: str
+    caption: str
+    data: pd.DataFrame
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def header(self) -> list[str]:
+        return [self.labels.get(c, c) for c in self.data.columns]
+
+    def cells(self) -> list[list[str]]:
+        """Rows of formatted cells (numbers with 4 significant digits, NaN as 'n/a')."""
+        return [[format_number(v) for v in row] for row in self.data.itertuples(index=False)]
+
+    def to_markdown(self) -> str:
+        """GitHub-flavoured Markdown table (numbers right-aligned)."""
+        numeric = self._numeric()
+        head = "| " + " | ".join(_md_escape(h) for h in self.header()) + " |"
+        rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|"
+        body = ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in self.cells()]
+        return "\n".join([head, rule, *body])
+
+    def to_latex(self) -> str:
+        """A ``table`` float with a booktabs ``tabular`` (needs ``\\usepackage{booktabs}``)."""
+        align = "".join("r" if n else "l" for n in self._numeric())
+        rows = [" & ".join(_tex_cell(c) for c in row) + r" \\" for row in self.cells()]
+        return "\n".join(
+            [
+                r"% generated by abm report; needs \usepackage{booktabs}",
+                r"\begin{table}[htbp]",
+                r"\centering",
+                rf"\caption{{{tex_escape(self.caption)}}}",
+                rf"\label{{tab:{self.name}}}",
+                rf"\begin{{tabular}}{{{align}}}",
+                r"\toprule",
+                " & ".join(tex_escape(h) for h in self.header()) + r" \\",
+                r"\midrule",
+                *rows,
+                r"\bottomrule",
+                r"\end{tabular}",
+                r"\end{table}",
+                "",
+            ]
+        )
+
+    def write(self, folder: Path) -> list[Path]:
+        """Write ``<name>.csv``, ``<name>.md`` and ``<name>.tex`` into `folder`."""
+        paths = [folder / f"{self.name}.{ext}" for ext in ("csv", "md", "tex")]
+        self.data.to_csv(paths[0], index=False)
+        paths[1].write_text(f"{self.caption}\n\n{self.to_markdown()}\n")
+        paths[2].write_text(self.to_latex())
+        return paths
+
+    def _numeric(self) -> list[bool]:
+        return [pd.api.types.is_numeric_dtype(self.data[c]) for c in self.data.columns]
+
+
+def format_number(v: Any) -> str:
+    """A table cell: integers as they are, other numbers with 4 significant digits."""
+    if v is None or (isinstance(v, float | np.floating) and np.isnan(v)):
+        return "n/a"
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def tex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text."""
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def _tex_cell(cell: str) -> str:
+    """A formatted cell in LaTeX: 1.234e+05 as $1.234\\times10^{5}$."""
+    mantissa, e, exponent = cell.partition("e")
+    if e and _is_number(mantissa) and _is_number(exponent):
+        return rf"${mantissa}\times10^{{{int(exponent)}}}$"
+    if cell.startswith("-") and _is_number(cell):
+        return f"${cell}$"  # a minus sign, not a hyphen
+    return tex_escape(cell)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", r"\|")

@@ -20,6 +20,8 @@ import plotly.graph_objects as go
 
 from abm import chain
 from abm.firms import KINDS, SIZE_CLASSES
+from abm.report.style import AXIS as _AXIS
+from abm.report.style import CLASS_COLOURS, EDGE_COLOURS, KIND_COLOURS, TEMPLATE
 
 if TYPE_CHECKING:
     from abm.model import MiningIndustry
@@ -47,42 +49,10 @@ __all__ = [
 
 CHART_HEIGHT = 370  # px; fits one cell of Mesa's SolaraViz grid (10 rows of 30 px + margins)
 
-CLASS_COLOURS: dict[str, str] = {
-    "small": "#e45756",
-    "medium": "#f58518",
-    "large": "#4c78a8",
-    "sovereign": "#54a24b",
-    "entrants": "#b279a2",
-}
-KIND_COLOURS: dict[str, str] = {"private": "#f58518", "listed": "#4c78a8", "sovereign": "#54a24b"}
-EDGE_COLOURS: dict[str, str] = {
-    "acquisition": "#4c78a8",
-    "auction": "#e45756",
-    "liquidation": "#9d755d",
-}
 BREAKEVEN_CLASSES: tuple[str, ...] = SIZE_CLASSES  # small, medium, large, sovereign
 EMPTY_TEXT = "No days simulated yet: press Step or ▶"
 
 _MWH_PER_PH_DAY_PER_J_PER_TH = 24e-6 * 1000  # (J/TH) x 1,000 TH/s x 24 h -> MWh per PH-day
-
-_AXIS = {
-    "gridcolor": "#e8e8e8",
-    "linecolor": "#888",
-    "zerolinecolor": "#ccc",
-    "ticks": "outside",
-    "automargin": True,
-}
-# A small white template: much cheaper to build and to send to the browser than "plotly_white".
-TEMPLATE = go.layout.Template(
-    layout={
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "font": {"family": "Arial, sans-serif", "size": 12, "color": "#2a3f5f"},
-        "xaxis": _AXIS,
-        "yaxis": _AXIS,
-        "hoverlabel": {"align": "left"},
-    }
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +135,9 @@ def _figure(
     **layout: Any,
 ) -> go.Figure:
     # the legend sits in the top margin, under the title: one row per ~450 px of entries
-    legend_px = sum(45 + 6.5 * len(str(t.get("name", ""))) for t in traces)
+    legend_px = sum(
+        45 + 6.5 * len(str(t.get("name", ""))) for t in traces if t.get("showlegend", True)
+    )
     rows = max(1, -(-int(legend_px) // 450))
     base = {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.975, "font": {"size": 15}},

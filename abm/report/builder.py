@@ -1,0 +1,566 @@
+"""Build the report of a results folder (run, paired comparison or sweep).
+
+Report folder (default ``RESULTS_DIR/report``; written to a temporary folder and renamed into
+place, so a failure leaves no half-written report)::
+
+    report.md                 provenance, every figure and table, notes
+    index.html                every figure on one interactive page (plotly.js included once)
+    figures/NAME.html         one interactive figure per file (sharing figures/plotly.min.js)
+    figures/NAME.png|svg|pdf  static figures (Kaleido; --formats)
+    tables/NAME.csv|md|tex    every table as CSV (full precision), Markdown and LaTeX
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from abm.report import figures as rf
+from abm.report.export import FORMATS, export_static
+from abm.report.inputs import ReportError, Source, detect
+from abm.report.stats import t_summary
+from abm.report.style import STATIC_HEIGHT
+from abm.report.tables import (
+    SUMMARY_ROWS,
+    Table,
+    format_number,
+    metric_label,
+    parameter_label,
+)
+from abm.runner import atomic_dir, commit_dir, git_commit
+from abm.viz import charts
+
+__all__ = ["FigureItem", "Report", "build", "make_report", "write_report"]
+
+MAX_SERIES_POINTS = 10  # sweeps: series bands are drawn for at most this many design points
+MAX_INLINE_ROWS = 40  # report.md shows tables up to this many rows (longer: linked only)
+
+
+@dataclass
+class FigureItem:
+    name: str  # file stem
+    figure: go.Figure
+    caption: str
+
+
+@dataclass
+class Report:
+    """Everything a report folder holds, before it is written."""
+
+    source: Source
+    title: str
+    facts: list[tuple[str, str]]
+    figures: list[FigureItem] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# provenance
+def _provenance(src: Source) -> list[tuple[str, str]]:
+    m = src.manifest
+    return [
+        ("results folder", str(src.path)),
+        ("package version", f"{m.get('package', 'abm-mining')} {m.get('version', 'unknown')}"),
+        ("git commit", str(m.get("git_commit", "unknown"))),
+        ("created (UTC)", str(m.get("created_utc", "unknown"))),
+        ("Python", str(m.get("python", "unknown"))),
+        ("command", str(m.get("command", "unknown"))),
+        ("wall time [s]", format_number(m.get("wall_time_s", np.nan))),
+        ("report made with", f"abm-mining {_version()}, git commit {git_commit()}"),
+    ]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("abm-mining")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# one run
+def build_run(src: Source) -> Report:
+    """Figures and tables of one run (``abm run``)."""
+    ts = src.parquet("timeseries.parquet")
+    summary = src.json("summary.json")
+    survival = src.parquet("survival.parquet")
+    scenario = summary.get("scenario", src.manifest.get("scenario", "?"))
+    seed = summary.get("seed", src.manifest.get("seed"))
+    rep = Report(
+        src,
+        f"run of scenario `{scenario}`, seed {seed}",
+        [
+            ("kind", "run (abm run)"),
+            ("scenario", str(scenario)),
+            ("seed", str(seed)),
+            ("period", f"{summary.get('start_date')} to {summary.get('end_date')}"),
+            ("days", str(summary.get("days", len(ts)))),
+            *_provenance(src),
+        ],
+    )
+    panel = src.parquet("firms.parquet") if src.file("firms.parquet").exists() else None
+    breakeven = rf.panel_breakeven(panel) if panel is not None and not panel.empty else None
+    for name, fig, caption in (
+        ("price", charts.price_figure(ts), "BTC price and the USD value of block rewards."),
+        ("hashrate", charts.hashrate_figure(ts), "Running, installed and implied hashrate."),
+        (
+            "hashprice",
+            charts.hashprice_figure(ts, breakeven),
+            "Hashprice (expected revenue per PH-day) and, on the panel dates, each size "
+            "class's energy cost per PH-day (power price x installed fleet efficiency, weighted "
+            "by running hashrate).",
+        ),
+        ("share", charts.share_figure(ts), "Hashrate share by initial size class."),
+        ("concentration", charts.concentration_figure(ts), "HHI and Nakamoto coefficient."),
+        ("survival", charts.survival_figure(ts), "Initial firms still operating independently."),
+        ("events", charts.events_figure(ts), "Cumulative exits, defaults, acquisitions, entries."),
+    ):
+        rep.figures.append(FigureItem(name, fig, caption))
+    rep.figures.append(
+        FigureItem(
+            "km_survival",
+            rf.km_survival_figure(survival),
+            "Kaplan-Meier survival of independent operation with 95% bands (log-log Greenwood).",
+        )
+    )
+    if panel is not None and not panel.empty:
+        date = str(pd.Timestamp(panel["date"].max()).date())
+        rep.figures.append(
+            FigureItem(
+                "firms",
+                charts.firm_scatter_figure(rf.panel_firm_frame(panel), date),
+                "Firms in the last panel snapshot: power price vs fleet efficiency.",
+            )
+        )
+    if src.file("acquisitions.parquet").exists() and src.file("firm_outcomes.parquet").exists():
+        names = src.parquet("firm_outcomes.parquet").sort_values("firm_id")["name"].tolist()
+        rep.figures.append(
+            FigureItem(
+                "acquirers",
+                charts.acquirers_figure(src.parquet("acquisitions.parquet"), names),
+                "Top acquirers by value bought (acquisitions, auctions, liquidations).",
+            )
+        )
+    rep.tables += [_run_summary_table(summary), _survival_table(survival), _events_table(summary)]
+    return rep
+
+
+def _run_summary_table(summary: dict[str, Any]) -> Table:
+    rows = [
+        {"metric": label, "unit": unit, "start": summary[f"{k}_start"], "end": summary[f"{k}_end"]}
+        for k, label, unit in SUMMARY_ROWS
+        if f"{k}_start" in summary
+    ]
+    return Table(
+        "summary",
+        "Headline figures on the first day and at the horizon",
+        pd.DataFrame(rows, columns=["metric", "unit", "start", "end"]).astype(
+            {"start": float, "end": float}
+        ),
+        {
+            "start": f"start ({summary.get('start_date')})",
+            "end": f"end ({summary.get('end_date')})",
+        },
+    )
+
+
+def _survival_table(survival: pd.DataFrame) -> Table:
+    rows = []
+    for cls, g in survival.groupby("size_class", sort=False, observed=True):
+        g = g.sort_values("time")
+        last = g.iloc[-1]
+        rows.append(
+            {
+                "size_class": str(cls),
+                "initial_firms": int(g["at_risk"].iloc[0]),
+                "events": int(g["events"].sum()),
+                "horizon_day": float(last["time"]),
+                "survival": float(last["survival"]),
+                "ci_low": float(last["ci_low"]),
+                "ci_high": float(last["ci_high"]),
+            }
+        )
+    return Table(
+        "survival",
+        "Kaplan-Meier survival of independent operation at the horizon, by initial size class "
+        "(95% band)",
+        pd.DataFrame(rows),
+        {
+            "size_class": "initial size class",
+            "initial_firms": "firms [-]",
+            "events": "exits and acquisitions [-]",
+            "horizon_day": "horizon [day]",
+            "survival": "survival [0-1]",
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
+        },
+    )
+
+
+def _events_table(summary: dict[str, Any]) -> Table:
+    keys = ("exits", "defaults", "acquisitions", "auction_sales", "distress_sales", "entries")
+    labels = {
+        "exits": "Exits (default, voluntary)",
+        "defaults": "Defaults",
+        "acquisitions": "Voluntary acquisitions",
+        "auction_sales": "Auction sales of defaulted firms' assets",
+        "distress_sales": "Auctions after insolvency",
+        "entries": "Entries",
+    }
+    rows = [{"event": labels[k], "firms": int(summary[k])} for k in keys if k in summary]
+    return Table("events", "Events over the run [firms]", pd.DataFrame(rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# paired comparison
+def build_compare(src: Source) -> Report:
+    """Figures and tables of a paired comparison (``abm compare``)."""
+    runs = src.parquet("runs.parquet")
+    effects = pd.read_csv(src.file("effects.csv"))
+    summary = src.json("summary.json")
+    a, b = str(summary.get("scenario_a", "A")), str(summary.get("scenario_b", "B"))
+    seeds = summary.get("seeds", src.manifest.get("seed", []))
+    rep = Report(
+        src,
+        f"paired comparison B = `{b}` vs A = `{a}`",
+        [
+            ("kind", "paired comparison (abm compare), common random numbers"),
+            ("scenario A", a),
+            ("scenario B", b),
+            ("seeds", f"{len(seeds)}: {_seed_list(seeds)}"),
+            *_provenance(src),
+        ],
+    )
+    names = {"A": f"A: {a}", "B": f"B: {b}"}
+    metrics = [m for m in effects["metric"] if m in runs]
+    rep.figures += [
+        FigureItem(
+            "effects",
+            rf.effects_figure(effects),
+            "Paired effects B - A per metric with 95% t intervals; the unpaired (Welch) "
+            "interval of the same difference for contrast.",
+        ),
+        FigureItem(
+            "arms",
+            rf.arms_figure(runs, metrics, names),
+            "Each seed's outcome under A and B (pairs joined) and each scenario's mean with its "
+            "95% t interval across seeds.",
+        ),
+    ]
+    eff = effects.copy()
+    eff.insert(1, "unit", [metric_label(m)[1] for m in eff["metric"]])
+    eff["metric"] = [metric_label(m)[0] for m in eff["metric"]]
+    rep.tables.append(
+        Table(
+            "effects",
+            f"Paired effects B - A over {len(seeds)} seeds, 95% t intervals (B = {b}, A = {a})",
+            eff,
+            {
+                "mean_a": "mean A",
+                "mean_b": "mean B",
+                "diff_b_minus_a": "B - A",
+                "ci_low": "paired CI low",
+                "ci_high": "paired CI high",
+                "unpaired_ci_low": "unpaired CI low",
+                "unpaired_ci_high": "unpaired CI high",
+                "n_pairs": "pairs",
+            },
+        )
+    )
+    frames = []
+    for m in metrics:
+        s = t_summary(runs, "scenario", m)
+        s.insert(0, "metric", metric_label(m)[0])
+        s.insert(1, "unit", metric_label(m)[1])
+        s["scenario"] = s["scenario"].map(names)
+        frames.append(s)
+    rep.tables.append(
+        Table(
+            "arms",
+            "Outcomes by scenario across seeds: mean, standard deviation and 95% t interval",
+            pd.concat(frames, ignore_index=True),
+            {"n": "seeds", "sd": "sd", "ci_low": "95% CI low", "ci_high": "95% CI high"},
+        )
+    )
+    if src.file("series.parquet").exists():
+        _series_figures(rep, src.parquet("series.parquet"), "scenario", names, "scenario")
+    else:
+        rep.notes.append(
+            "This comparison has no series.parquet (written by abm compare since the report "
+            "command exists), so the report shows outcomes at the horizon, not bands over time."
+        )
+    return rep
+
+
+def _seed_list(seeds: Sequence[int], shown: int = 12) -> str:
+    seeds = list(seeds)
+    text = ", ".join(str(s) for s in seeds[:shown])
+    return text + (f", ... ({len(seeds) - shown} more)" if len(seeds) > shown else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# sweep
+def build_sweep(src: Source) -> Report:
+    """Figures and tables of a sweep (``abm sweep``)."""
+    from abm.sweeps.analysis import HEADLINE
+
+    spec = src.toml("spec.toml")
+    params = list(spec.get("parameters", {}))
+    design = spec.get("design", {})
+    kind = str(design.get("kind", "grid"))
+    runs = src.parquet("runs.parquet")
+    by_point = pd.read_csv(src.file("summary_by_point.csv"))
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    base = (
+        src.toml("base_scenario.toml").get("name", "?")
+        if src.file("base_scenario.toml").exists()
+        else "?"
+    )
+    rep = Report(
+        src,
+        f"sweep `{spec.get('name', src.manifest.get('sweep', '?'))}`",
+        [
+            ("kind", f"sweep (abm sweep), {kind} design"),
+            ("base scenario", str(base)),
+            ("varied parameters", ", ".join(params)),
+            ("design points", str(len(by_point))),
+            ("replications per point", str(spec.get("replications", "?"))),
+            ("runs", f"{len(runs)} ({len(ok)} ok, {len(runs) - len(ok)} failed)"),
+            (
+                "root seed",
+                f"{spec.get('root_seed', src.manifest.get('seed'))} (run seeds in runs.parquet)",
+            ),
+            *_provenance(src),
+        ],
+    )
+    metrics = [m for m in HEADLINE if f"{m}_mean" in by_point]
+    one_grid_param = kind == "grid" and len(params) == 1
+    for m in metrics:
+        label = metric_label(m)[0]
+        rep.figures.append(
+            FigureItem(
+                f"points_{m}",
+                rf.points_figure(by_point, params, m, lines=one_grid_param),
+                f"{label}: mean and 95% t interval across replications at each design point.",
+            )
+        )
+        cols = ["point_id", *params, "n_ok", "n_failed", f"{m}_mean", f"{m}_ci_low", f"{m}_ci_high"]
+        unit = metric_label(m)[1]
+        rep.tables.append(
+            Table(
+                f"points_{m}",
+                f"{label} [{unit}] by design point: mean and 95% t interval across replications",
+                by_point[cols],
+                {
+                    "point_id": "point",
+                    **{p: parameter_label(p) for p in params},
+                    "n_ok": "runs ok",
+                    "n_failed": "failed",
+                    f"{m}_mean": "mean",
+                    f"{m}_ci_low": "95% CI low",
+                    f"{m}_ci_high": "95% CI high",
+                },
+            )
+        )
+    if src.file("sobol_indices.csv").exists():
+        sobol = pd.read_csv(src.file("sobol_indices.csv"))
+        if not sobol.empty:
+            rep.figures.append(
+                FigureItem(
+                    "sobol",
+                    rf.sobol_figure(sobol),
+                    "First-order and total Sobol indices with 95% confidence intervals.",
+                )
+            )
+            rep.tables.append(
+                Table(
+                    "sobol",
+                    "Sobol indices: first order (S1) and total (ST), with 95% confidence "
+                    "half-widths",
+                    sobol,
+                    {"S1_conf": "S1 ±95%", "ST_conf": "ST ±95%"},
+                )
+            )
+    _sweep_series(src, runs, by_point, params, rep)
+    return rep
+
+
+def _sweep_series(
+    src: Source, runs: pd.DataFrame, by_point: pd.DataFrame, params: list[str], rep: Report
+) -> None:
+    """Bands over time of the kept series (``timeseries/``), if few enough design points."""
+    files = sorted(src.file("timeseries").glob("run-*.parquet"))
+    if not files:
+        return
+    if len(by_point) > MAX_SERIES_POINTS:
+        rep.notes.append(
+            f"The sweep kept time series, but it has {len(by_point)} design points (more than "
+            f"{MAX_SERIES_POINTS}): no bands over time are drawn."
+        )
+        return
+    series = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    series = series.merge(runs[["run_id", "point_id"]], on="run_id")
+    groups = {
+        int(r["point_id"]): ", ".join(f"{p.rsplit('.', 1)[-1]}={r[p]:.4g}" for p in params)
+        for _, r in by_point.iterrows()
+    }
+    _series_figures(rep, series.drop(columns="run_id"), "point_id", groups, "design point")
+
+
+def _series_figures(
+    rep: Report, series: pd.DataFrame, by: str, groups: dict[Any, str], what: str
+) -> None:
+    """One figure per kept daily column: mean and 95% band across runs per group of `by`."""
+    from abm.recorder import DAILY_COLUMNS
+
+    for col in series.columns:
+        if col in (by, "seed", "date"):
+            continue
+        label, unit = metric_label(col)
+        if label == col:  # not a headline metric: the recorder's unit
+            unit = DAILY_COLUMNS.get(col, "[-]").rpartition("[")[2].rstrip("]")
+        rep.figures.append(
+            FigureItem(
+                f"series_{col}",
+                rf.series_band_figure(series, col, f"{label} [{unit}]", groups, by=by),
+                f"{label}: mean and 95% t band across runs, per {what}.",
+            )
+        )
+
+
+BUILDERS: dict[str, Callable[[Source], Report]] = {
+    "run": build_run,
+    "compare": build_compare,
+    "sweep": build_sweep,
+}
+
+
+def build(path: str | Path) -> Report:
+    """Recognise the results folder at `path` and assemble its report (nothing written)."""
+    src = detect(path)
+    try:
+        return BUILDERS[src.kind](src)
+    except (KeyError, AttributeError, ValueError, OSError) as err:
+        raise ReportError(f"{src.path}: cannot read this {src.kind} folder ({err})") from err
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+def write_report(
+    report: Report, out: str | Path, formats: Sequence[str] = FORMATS, progress: bool = True
+) -> Path:
+    """Write `report` to the folder `out` (replaced if it holds an earlier report)."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ReportError(f"unknown static format(s) {bad}: choose from {', '.join(FORMATS)}")
+    out = Path(out)
+    _check_out(out, report.source.path)
+    final, staging = atomic_dir(out)
+    try:
+        figdir, tabdir = staging / "figures", staging / "tables"
+        figdir.mkdir()
+        tabdir.mkdir()
+        for item in report.figures:
+            if not item.figure.layout.height or item.figure.layout.height < STATIC_HEIGHT:
+                item.figure.update_layout(height=STATIC_HEIGHT)
+            item.figure.write_html(figdir / f"{item.name}.html", include_plotlyjs="directory")
+        (staging / "index.html").write_text(_index_html(report))
+        for t in report.tables:
+            t.write(tabdir)
+        jobs = [(i.figure, figdir / f"{i.name}.{f}") for f in formats for i in report.figures]
+        if progress:
+            print(
+                f"report: {len(report.figures)} figures, {len(report.tables)} tables; "
+                f"{len(jobs)} static images ({', '.join(formats) or 'none'})",
+                file=sys.stderr,
+                flush=True,
+            )
+        seconds = export_static(jobs, progress=progress)
+        if jobs and progress:
+            print(f"report: static images exported in {seconds:.1f} s", file=sys.stderr)
+        (staging / "report.md").write_text(_markdown(report, formats))
+        commit_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _check_out(out: Path, results: Path) -> None:
+    o, r = out.resolve(), results.resolve()
+    if o == r or o in r.parents:
+        raise ReportError(f"--out {out}: would replace the results folder itself")
+    if o.exists() and (not o.is_dir() or (any(o.iterdir()) and not (o / "report.md").exists())):
+        raise ReportError(f"--out {out}: exists and is not an earlier report; choose another")
+
+
+def make_report(
+    results_dir: str | Path,
+    out: str | Path | None = None,
+    formats: Sequence[str] = FORMATS,
+    progress: bool = True,
+) -> Path:
+    """Build and write the report of `results_dir` (default folder: ``results_dir/report``)."""
+    report = build(results_dir)
+    return write_report(
+        report, Path(out) if out else Path(results_dir) / "report", formats, progress
+    )
+
+
+def _markdown(report: Report, formats: Sequence[str]) -> str:
+    lines = [f"# Report: {report.title}", "", "## Provenance", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in report.facts]
+    lines += ["", "Interactive figures: [index.html](index.html) (all on one page).", ""]
+    lines += ["## Figures", ""]
+    for n, item in enumerate(report.figures, 1):
+        title = item.figure.layout.title.text or item.name
+        lines += [f"### Figure {n}: {title}", "", item.caption, ""]
+        if "png" in formats:
+            lines += [f"![{title}](figures/{item.name}.png)", ""]
+        links = [f"[interactive](figures/{item.name}.html)"]
+        links += [f"[{f.upper()}](figures/{item.name}.{f})" for f in formats if f != "png"]
+        lines += ["Files: " + " · ".join(links), ""]
+    lines += ["## Tables", ""]
+    for n, t in enumerate(report.tables, 1):
+        lines += [f"### Table {n}: {t.caption}", ""]
+        if len(t.data) <= MAX_INLINE_ROWS:
+            lines += [t.to_markdown(), ""]
+        else:
+            lines += [f"({len(t.data)} rows: see the files.)", ""]
+        links = [f"[{e}](tables/{t.name}.{e})" for e in ("csv", "md", "tex")]
+        lines += ["Files: " + " · ".join(links), ""]
+    if report.notes:
+        lines += ["## Notes", "", *(f"- {n}" for n in report.notes), ""]
+    return "\n".join(lines)
+
+
+def _index_html(report: Report) -> str:
+    facts = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in report.facts
+    )
+    figs = "".join(
+        f"<section><p>{html.escape(i.caption)}</p>"
+        + i.figure.to_html(full_html=False, include_plotlyjs=False)
+        + "</section>"
+        for i in report.figures
+    )
+    title = html.escape(f"Report: {report.title}".replace("`", ""))
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{title}</title>"
+        '<script src="figures/plotly.min.js"></script>'
+        "<style>body{font-family:Arial,sans-serif;max-width:1000px;margin:auto;color:#2a3f5f}"
+        "th{text-align:left;padding-right:1em}section{margin:2em 0}</style>"
+        f"</head><body><h1>{title}</h1><table>{facts}</table>{figs}</body></html>\n"
+    )

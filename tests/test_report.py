@@ -127,6 +127,7 @@ def test_run_report_files_and_provenance(run_dir):
         "km_survival",
         "firms",
         "acquirers",
+        "ai",
     }
     assert {p.stem for p in (rep / "figures").glob("*.html")} == figs
     assert (rep / "figures" / "plotly.min.js").exists()

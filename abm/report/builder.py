@@ -127,6 +127,9 @@ def build_run(src: Source) -> Report:
         ("events", charts.events_figure(ts), "Cumulative exits, defaults, acquisitions, entries."),
     ):
         rep.figures.append(FigureItem(name, fig, caption))
+    if "ai_mw_contracted" in ts.columns:  # outputs written before the AI market have none
+        caption = "AI/HPC hosting: MW under contract and operating; AI share of industry revenue."
+        rep.figures.append(FigureItem("ai", charts.ai_figure(ts), caption))
     rep.figures.append(
         FigureItem(
             "km_survival",

@@ -156,7 +156,13 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
     winner = -1
     if bidders.size:
         budget = _budgets(m, bidders)
-        keep = np.argsort(-budget, kind="stable")[: cfg.max_bidders]
+        k = cfg.max_bidders
+        if budget.size > k:
+            kth = np.partition(-budget, k - 1)[k - 1]
+            cand = np.flatnonzero(-budget <= kth)
+            keep = cand[np.argsort(-budget[cand], kind="stable")][:k]
+        else:
+            keep = np.argsort(-budget, kind="stable")
         bidders, budget = bidders[keep], budget[keep]
         value = _bidder_values(m, r, bidders)
         outcome = finance.second_price_auction(value, budget, reserve)

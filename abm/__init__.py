@@ -10,7 +10,16 @@ Public API::
 from abm.model import MiningIndustry
 from abm.runner import RunResult, run
 from abm.scenario import Scenario, ScenarioError, load_scenario
-from abm.sweeps import sweep
+
+
+def __getattr__(name: str):
+    # abm.sweep imports scipy.stats (designs, Sobol indices): load it only when used
+    if name == "sweep":
+        from abm.sweeps import sweep
+
+        return sweep
+    raise AttributeError(f"module 'abm' has no attribute {name!r}")
+
 
 __all__ = [
     "MiningIndustry",

@@ -36,17 +36,30 @@ def resolve_distress(m: MiningIndustry) -> None:
     short = np.flatnonzero(t.active & (t.cash_usd < 0))
     if short.size == 0:
         return
-    price = m.price_usd[m.day]
     if m.finance_on:
-        m.sell_btc(short, np.minimum(t.btc_held[short], -t.cash_usd[short] / price))
-        still = short[t.cash_usd[short] < 0]
-        if still.size:
-            m.borrow(still, np.minimum(m.borrowing_room(still), -t.cash_usd[still]))
+        short = _draw_on_treasury_and_credit(m, short)
         _sell_idle_sites(m, short[t.cash_usd[short] < 0])
     if not m.params.consolidation.auctions:
         _fire_sale(m, short[t.cash_usd[short] < 0])
     for r in short[t.cash_usd[short] < -1e-6]:
         liquidate(m, int(r), "insolvent")
+
+
+def _draw_on_treasury_and_credit(m: MiningIndustry, short: np.ndarray) -> np.ndarray:
+    """The daily financing of firms short of cash, in one vectorised pass: sell treasury BTC,
+    then draw credit up to the gap and the borrowing room. Returns the rows still short after
+    the BTC sale (the only ones the rest of the distress sequence can concern)."""
+    t = m.firms
+    cash = t.cash_usd[short]
+    held = t.btc_held[short]
+    if held.any():  # most short firms hold no BTC (selling 0 BTC changes nothing)
+        m.sell_btc(short, np.minimum(held, -cash / m.price_usd[m.day]))
+        cash = t.cash_usd[short]
+        keep = cash < 0
+        short, cash = short[keep], cash[keep]
+    if short.size:
+        m.borrow(short, np.minimum(m.borrowing_room(short), -cash))
+    return short
 
 
 def _sell_idle_sites(m: MiningIndustry, rows: np.ndarray) -> None:
@@ -157,7 +170,13 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
     winner = -1
     if bidders.size:
         budget = budgets(m, bidders)
-        keep = np.argsort(-budget, kind="stable")[: cfg.max_bidders]
+        k = cfg.max_bidders
+        if budget.size > k:
+            kth = np.partition(-budget, k - 1)[k - 1]
+            cand = np.flatnonzero(-budget <= kth)
+            keep = cand[np.argsort(-budget[cand], kind="stable")][:k]
+        else:
+            keep = np.argsort(-budget, kind="stable")
         bidders, budget = bidders[keep], budget[keep]
         value = _bidder_values(m, r, bidders)
         outcome = finance.second_price_auction(value, budget, reserve)

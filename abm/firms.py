@@ -85,39 +85,65 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "ai_income_usd": (float, 0.0),  # today's contract income
     "cum_ai_income_usd": (float, 0.0),
 }
+_TABLE_ARRAYS = {**COLUMNS, "fleet_ths": (float, 0.0)}  # firms x generations [TH/s]
 
 
 class FirmTable:
     """Columnar state of every firm that ever existed (rows) and its fleet by generation.
 
     Attributes are numpy arrays of length ``n`` named as in :data:`COLUMNS`, plus
-    ``fleet_ths`` (n x generations) [TH/s installed] and ``name`` (list of str).
+    ``fleet_ths`` (n x generations) [TH/s installed] and ``name`` (list of str). They are views
+    of the first ``n`` rows of buffers with spare rows (grown x1.5), so appends are amortised
+    O(1) per row; assigning a column (``t.cash_usd = x``) writes into it in place.
     """
 
     def __init__(self, n_generations: int) -> None:
         self.n_generations = n_generations
-        for col, (dtype, _) in COLUMNS.items():
-            setattr(self, col, np.zeros(0, dtype=dtype))
-        self.fleet_ths = np.zeros((0, n_generations))
         self.name: list[str] = []
+        self._buf: dict[str, np.ndarray] = {}
+        self._grow(0)
+
+    def __setattr__(self, col: str, value: Any) -> None:
+        view = self.__dict__.get(col) if col in _TABLE_ARRAYS else None
+        if view is None:
+            object.__setattr__(self, col, value)
+        elif value is not view:  # augmented assignment (t.x += y) hands the view back
+            np.copyto(view, value, casting="same_kind")
 
     @property
     def n(self) -> int:
         return len(self.name)
 
+    def _grow(self, n: int) -> None:
+        """Make room for n rows (reallocating x1.5 when full) and expose views of n rows."""
+        cap = self._buf["active"].shape[0] if self._buf else 0
+        if n > cap or not self._buf:
+            new_cap = max(n, cap + cap // 2, 16)
+            old, n_old = self._buf, self.n
+            self._buf = {}
+            for col, (dtype, fill) in _TABLE_ARRAYS.items():
+                shape = (new_cap, self.n_generations) if col == "fleet_ths" else (new_cap,)
+                self._buf[col] = np.full(shape, fill, dtype=dtype)
+                if old:
+                    self._buf[col][:n_old] = old[col][:n_old]
+        for col, buf in self._buf.items():
+            self.__dict__[col] = buf[:n]
+
     def append(self, names: list[str], fleet_ths: np.ndarray, **cols: np.ndarray) -> np.ndarray:
-        """Add rows (rare: initial population and entry); returns the new row indices."""
+        """Add rows (initial population and entry); returns the new row indices."""
         k = len(names)
         if fleet_ths.shape != (k, self.n_generations):
             raise ValueError(f"fleet must be {(k, self.n_generations)}, got {fleet_ths.shape}")
         unknown = set(cols) - set(COLUMNS)
         if unknown:
             raise ValueError(f"unknown firm columns {sorted(unknown)}")
-        for col, (dtype, fill) in COLUMNS.items():
-            new = np.asarray(cols[col], dtype=dtype) if col in cols else np.full(k, fill, dtype)
-            setattr(self, col, np.concatenate([getattr(self, col), np.broadcast_to(new, (k,))]))
         start = self.n
-        self.fleet_ths = np.vstack([self.fleet_ths, fleet_ths])
+        self._grow(start + k)
+        new = slice(start, start + k)
+        for col, (dtype, fill) in COLUMNS.items():
+            value = np.asarray(cols[col], dtype=dtype) if col in cols else fill
+            self._buf[col][new] = value
+        self._buf["fleet_ths"][new] = fleet_ths
         self.name.extend(names)
         rows = np.arange(start, start + k)
         self.ultimate_owner[rows] = rows  # a new firm owns itself

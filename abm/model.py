@@ -233,20 +233,39 @@ class MiningIndustry(mesa.Model):
         seed and counted by blocks of days, so paired scenarios share their outage draws."""
         n = self.firms.n
         block, k = divmod(day, self._UNIFORM_BLOCK_DAYS)
-        if getattr(self, "_u_block", None) != (block, n):
+        if getattr(self, "_u_block", None) != block or self._u.shape[1] < n:
             gen = np.random.Generator(np.random.Philox(key=self._energy_key, counter=block))
             # drawn firm-major, so firm i's draws sit at the same place of the stream however
-            # many firms there are (entrants only append draws)
-            self._u = gen.random((n, self._UNIFORM_BLOCK_DAYS)).T
-            self._u_block = (block, n)
+            # many firms there are: spare rows for entrants change nothing for rows < n
+            cap = n + n // 2 + 16
+            self._u = np.ascontiguousarray(gen.random((cap, self._UNIFORM_BLOCK_DAYS)).T)
+            self._u_block = block
         return self._u[k, :n]
 
     def _refresh_costs(self) -> None:
         """Cache the firms x generations energy-cost matrix (changes only with prices/entry)."""
         self._site_per_mw_day = -1
-        self.cost_usd_per_th_day = energy.energy_cost_usd_per_th_day(
-            self.firms.power_price_usd_per_mwh, self.gens.energy_mwh_per_th_day
-        )
+        pp = self.firms.power_price_usd_per_mwh
+        old = getattr(self, "_cost_pp", None)
+        if old is None:
+            self.cost_usd_per_th_day = energy.energy_cost_usd_per_th_day(
+                pp, self.gens.energy_mwh_per_th_day
+            )
+        else:
+            k = old.size
+            changed = np.flatnonzero(pp[:k] != old)
+            if changed.size:
+                self.cost_usd_per_th_day[changed] = energy.energy_cost_usd_per_th_day(
+                    pp[changed], self.gens.energy_mwh_per_th_day
+                )
+            if pp.size > k:
+                self.cost_usd_per_th_day = np.concatenate(
+                    [
+                        self.cost_usd_per_th_day,
+                        energy.energy_cost_usd_per_th_day(pp[k:], self.gens.energy_mwh_per_th_day),
+                    ]
+                )
+        self._cost_pp = pp.copy()
 
     def _update_live_columns(self, day: int) -> None:
         """Restrict the daily path to generations someone holds or can buy (others are 0)."""

@@ -157,7 +157,8 @@ class Recorder:
         act = t.active
         conc = metrics.concentration(running[act], threshold=self._threshold, k=4)
         independent = act & (t.ultimate_owner == self._row_ids())
-        if m.n_acquisitions:  # owners differ from firms only once someone was acquired
+        n_active, n_independent = int(act.sum()), int(independent.sum())
+        if n_independent < n_active:  # owners differ from firms while an acquired firm runs
             by_owner = np.bincount(t.ultimate_owner[act], weights=running[act], minlength=t.n)
             own = metrics.concentration(by_owner[independent], self._threshold, k=4)
         else:
@@ -188,7 +189,7 @@ class Recorder:
             "blocks_found": n_blocks,
             "btc_issued": reward_btc,
             "security_budget_usd": reward_btc * price_usd,
-            "active_firms": int(t.active.sum()),
+            "active_firms": n_active,
             "hhi_firm": conc["hhi"],
             "nakamoto_firm": conc["nakamoto"],
             "cr4_firm": conc["cr4"],
@@ -214,7 +215,7 @@ class Recorder:
             "cr4_owner": own["cr4"],
             "gini_owner": own["gini"],
             "entropy_owner": own["entropy"],
-            "independent_firms": int(independent.sum()),
+            "independent_firms": n_independent,
             "acquisitions_cum": m.n_acquisitions,
             "defaults_cum": m.n_defaults,
             "entries_cum": t.n - self._initial_rows.size,

@@ -111,7 +111,7 @@ class HostingMarket:
             )
         else:
             empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
-            self.tenders = ai.Tenders(empty_i, empty_f, empty_i, empty_f, empty_i)
+            self.tenders = ai.Tenders(empty_i, empty_f, empty_i, empty_f, empty_i, empty_f)
         self._next_tender = 0
 
     # ----------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ class HostingMarket:
         room = np.clip(
             share * (t.capacity_mw[rows] + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, t.capacity_mw[rows]
         )
-        capex = ai.capex_usd_per_mw(cfg, t.outage_prob[rows])
+        capex = ai.capex_usd_per_mw(cfg, t.outage_prob[rows], float(tn.uptime[k]))
         afford = (budgets(m, rows) + self.equity_issuable_usd(rows)) / (
             capex * (1.0 - cfg.loan_to_cost)
         )

@@ -615,13 +615,16 @@ class AIConfig(Section):
         450, "Shortest delivery deadline from the tender [days]. Assumption.", ge=1
     )
     deadline_days_max: int = _f(730, "Longest delivery deadline [days]. Assumption.", ge=1)
-    uptime_requirement: float = _f(
-        0.9998, "Uptime tenants require [0-1]. Source: Tier III 99.98%.", gt=0, lt=1
+    uptime_options: list[float] = _f(
+        [0.9998],
+        "Uptime a tender requires, drawn uniformly from this list per tender [0-1]. Source: "
+        "Tier III 99.98%.",
+        min_length=1,
     )
     redundancy_capex_usd_per_mw: float = _f(
         1.0e6,
         "Redundancy (backup power, dual feeds) a site needs when its daily outage probability "
-        "exceeds 1 - uptime_requirement [USD/MW]. Assumption.",
+        "exceeds 1 - the tender's uptime requirement [USD/MW]. Assumption.",
         ge=0,
     )
     max_outage_prob_with_redundancy: float = _f(
@@ -721,6 +724,8 @@ class AIConfig(Section):
         dates = [p.date for p in self.demand_path]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
             raise ValueError("demand_path dates must be strictly increasing")
+        if any(not 0 < u < 1 for u in self.uptime_options):
+            raise ValueError("uptime_options must lie strictly between 0 and 1")
         return self
 
 

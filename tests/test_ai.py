@@ -82,6 +82,15 @@ def test_award_reliability_and_reserve():
     assert aw.winners.size == 0
 
 
+def test_redundancy_by_uptime_requirement():
+    cfg = AIConfig(conversion_capex_usd_per_mw=9e6, tenant_capex_share=0.5)
+    outage = np.array([0.0, 0.0005, 0.002])
+    # Tier III (99.98%) allows 0.0002 outage days per day: the two last sites need redundancy
+    # (4.5M + 1M); 99.9% allows 0.001: only the last
+    assert list(ai.capex_usd_per_mw(cfg, outage, 0.9998)) == [4.5e6, 5.5e6, 5.5e6]
+    assert list(ai.capex_usd_per_mw(cfg, outage, 0.999)) == [4.5e6, 4.5e6, 5.5e6]
+
+
 def test_tender_arrivals_match_the_demand_path():
     cfg = AIConfig(tender_rate_per_year=50.0, demand_growth_per_year=0.3)
     start, n = dt.date(2026, 1, 1), 3650
@@ -210,6 +219,7 @@ def test_eligibility_and_financing():
         term_years=np.array([15, 15]),
         max_price_usd_per_mw_year=np.array([1.9e6, 1.9e6]),
         deadline_days=np.array([500, 300]),
+        uptime=np.array([0.9998, 0.9998]),
     )
     rows, offer, bid, _ = h.offers(0)
     offered = dict(zip(rows.tolist(), offer.tolist(), strict=True))
@@ -230,7 +240,7 @@ def test_eligibility_and_financing():
     assert h.offers(0)[0].size == 0
     t.outage_prob[0] = 0.0
     t.cash_usd[0] = 0.0  # cash gone; the equity it could still raise
-    equity_per_mw = ai.capex_usd_per_mw(m.params.ai, np.zeros(1))[0] * 0.2
+    equity_per_mw = ai.capex_usd_per_mw(m.params.ai, np.zeros(1), 0.9998)[0] * 0.2
     expected = min(80.0, h.equity_issuable_usd(np.array([0]))[0] / equity_per_mw)
     _, offer, _, _ = h.offers(0)
     assert offer[0] == pytest.approx(expected if expected >= 50 else 0.0)
@@ -241,7 +251,12 @@ def test_firm_that_cannot_finance_cannot_win():
     m = MiningIndustry(_two_firms(**{"firms.explicit": _small_only(), "run.years": 0.2}), seed=1)
     m.firms.ai_strategy[:] = HYBRID
     m.hosting.tenders = ai.Tenders(
-        np.array([1]), np.array([100.0]), np.array([10]), np.array([1.9e6]), np.array([700])
+        np.array([1]),
+        np.array([100.0]),
+        np.array([10]),
+        np.array([1.9e6]),
+        np.array([700]),
+        np.array([0.99]),
     )
     m.firms.ai_build_days[:] = 365
     while m.running:
@@ -254,7 +269,12 @@ def test_firm_that_cannot_finance_cannot_win():
     m.firms.ai_strategy[:] = HYBRID
     m.firms.ai_build_days[:] = 365
     m.hosting.tenders = ai.Tenders(
-        np.array([1]), np.array([100.0]), np.array([10]), np.array([1.9e6]), np.array([700])
+        np.array([1]),
+        np.array([100.0]),
+        np.array([10]),
+        np.array([1.9e6]),
+        np.array([700]),
+        np.array([0.99]),
     )
     while m.running:
         m.step()

@@ -31,6 +31,7 @@ class Tenders:
     term_years: np.ndarray  # contract term [years]
     max_price_usd_per_mw_year: np.ndarray  # tenant's maximum price for a perfect site
     deadline_days: np.ndarray  # delivery deadline after arrival [days]
+    uptime: np.ndarray  # uptime the tenant requires [0-1]
 
     @property
     def n(self) -> int:
@@ -74,6 +75,7 @@ def draw_tenders(
             cfg.price_min_usd_per_mw_year, cfg.price_max_usd_per_mw_year, k
         ),
         deadline_days=rng.integers(cfg.deadline_days_min, cfg.deadline_days_max + 1, k),
+        uptime=rng.choice(np.asarray(cfg.uptime_options, dtype=float), k),
     )
 
 
@@ -91,11 +93,11 @@ def redundancy_needed(outage_prob_per_day: np.ndarray, uptime: float) -> np.ndar
     return outage_prob_per_day > 1.0 - uptime
 
 
-def capex_usd_per_mw(cfg: AIConfig, outage_prob_per_day: np.ndarray) -> np.ndarray:
+def capex_usd_per_mw(cfg: AIConfig, outage_prob_per_day: np.ndarray, uptime: float) -> np.ndarray:
     """The miner's conversion capex per MW [USD/MW]: its share of the conversion, plus the
-    redundancy its site needs to meet the uptime requirement."""
+    redundancy its site needs to meet the tender's uptime requirement."""
     conversion = cfg.conversion_capex_usd_per_mw * (1.0 - cfg.tenant_capex_share)
-    extra = redundancy_needed(outage_prob_per_day, cfg.uptime_requirement)
+    extra = redundancy_needed(outage_prob_per_day, uptime)
     return conversion + extra * cfg.redundancy_capex_usd_per_mw
 
 

@@ -30,12 +30,15 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("hhi_owner", "HHI (by ultimate owner)", "0-10,000"),
     ("nakamoto_owner", "Nakamoto coefficient (by owner)", "owners"),
     ("debt_usd", "Debt outstanding", "USD"),
+    ("share_sovereign", "Sovereign hashrate share", "share"),
+    ("ai_mw_contracted", "AI/HPC capacity under contract", "MW"),
+    ("hashrate_to_ai_ehs", "Hashrate displaced by AI conversions", "EH/s"),
 )
 
 # metrics of run summaries that are not start/horizon pairs of SUMMARY_ROWS
 EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "small_firm_survival": ("Surviving small firms at the horizon", "share"),
-    "share_sovereign": ("Sovereign hashrate share", "share"),
+    "ai_revenue_share_last_year": ("AI share of industry revenue, last year", "share"),
     "cr4_owner": ("CR4 (by owner)", "share"),
     "gini_owner": ("Gini (by owner)", "-"),
     "share_medium": ("Hashrate share, initially medium firms", "share"),
@@ -123,6 +126,11 @@ def summary_table(summary: dict[str, Any]) -> str:
     ):
         lines.append(
             f"{label + ' over the run':<40} {'firms':>10} {'':>12} {summary.get(key, 0):>12}"
+        )
+    if "ai_revenue_share_last_year" in summary:
+        share = _fmt(float(summary["ai_revenue_share_last_year"]))
+        lines.append(
+            f"{'AI share of industry revenue, last year':<40} {'share':>10} {'':>12} {share:>12}"
         )
     return "\n".join(lines)
 

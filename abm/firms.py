@@ -84,6 +84,8 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "ai_mw_operating": (float, 0.0),  # MW hosting a tenant
     "ai_income_usd": (float, 0.0),  # today's contract income
     "cum_ai_income_usd": (float, 0.0),
+    # capabilities (abm.capabilities)
+    "energy_access": (float, 0.0),  # 1 = wins cheaper, faster new power [0-1]
 }
 
 

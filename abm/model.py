@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 
 from abm import behaviour, chain, consolidation, finance, sovereigns
+from abm.capabilities import Capabilities, add_capacity
 from abm.contracts import HostingMarket
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
@@ -159,6 +160,7 @@ class MiningIndustry(mesa.Model):
         self.n_defaults = 0
         self.n_acquisitions = 0
         self.hosting = HostingMarket(self)
+        self.capabilities = Capabilities(self)
         self.events = EventSchedule(self)
         if sc.firms.population == "explicit":
             pop = explicit_population(sc, self.gens, unlimited=self.contest)
@@ -210,6 +212,7 @@ class MiningIndustry(mesa.Model):
         if "region" not in cols:
             self.events.on_new_firms(rows)
         self.hosting.on_new_firms(rows)
+        self.capabilities.on_new_firms(rows)
         self._refresh_costs()
         self._update_live_columns(self.day)
         return rows
@@ -493,6 +496,8 @@ class MiningIndustry(mesa.Model):
         if self.contest:
             self._best_response_update(subsidy_now, price)
         else:
+            if self.capabilities.pending:
+                self.capabilities.connect(d)  # new sites and their rigs come online
             due = t.active & ((d + t.review_offset) % sc.behaviour.review_cadence_days == 0)
             if due.any():
                 self._review(np.flatnonzero(due), d)
@@ -561,11 +566,13 @@ class MiningIndustry(mesa.Model):
             sc.behaviour.expected_hashprice_decline_per_year,
             sc.hardware.economic_life_years,
         )
-        # rigs on new capacity run on power bought at the market price of new contracts
-        new_site_cost = sc.energy.expansion_price_usd_per_mwh * g.energy_mwh_per_th_day
+        # rigs on new capacity run on power bought at the firm's own price of new contracts
+        caps = self.capabilities
+        new_mw_price = caps.new_mw_price_usd_per_mwh(rows)
+        new_mw_capex = caps.new_mw_capex_usd_per_mw(rows)
         npv_new_site = behaviour.npv_per_th(
             hp,
-            new_site_cost[None, :],
+            new_mw_price[:, None] * g.energy_mwh_per_th_day[None, :],
             t.hurdle_rate[rows],
             new_price,
             sc.behaviour.expected_hashprice_decline_per_year,
@@ -584,20 +591,25 @@ class MiningIndustry(mesa.Model):
             t.capacity_mw[rows] - fleet @ g.power_mw_per_th,
             t.capacity_mw[rows],
             cash_budget + debt_room,
-            sc.energy.capex_usd_per_mw,
+            new_mw_capex,
             np.where(sov, 0.0, sc.behaviour.max_capacity_growth_per_review),
             npv_new_site,
         )
-        fleet[np.arange(rows.size), plan.generation] += plan.ths
         grew = plan.mw_added > 0
-        if grew.any():
-            old_mw = t.capacity_mw[rows[grew]]
-            t.power_price_usd_per_mwh[rows[grew]] = (
-                t.power_price_usd_per_mwh[rows[grew]] * old_mw
-                + sc.energy.expansion_price_usd_per_mwh * plan.mw_added[grew]
-            ) / (old_mw + plan.mw_added[grew])
-        t.fleet_ths[rows] = fleet
-        t.capacity_mw[rows] += plan.mw_added
+        if caps.on and grew.any():
+            # rigs for new MW wait with them for the interconnection (sites in the queue)
+            waiting = np.minimum(plan.mw_added / g.power_mw_per_th[plan.generation], plan.ths)
+            fleet[np.arange(rows.size), plan.generation] += plan.ths - waiting
+            pending = np.zeros((int(grew.sum()), g.n))
+            pending[np.arange(pending.shape[0]), plan.generation[grew]] = waiting[grew]
+            t.fleet_ths[rows] = fleet
+            caps.queue(day, rows[grew], plan.mw_added[grew], pending, new_mw_price[grew])
+            caps.connect(day)  # zero lead times connect at once
+        else:
+            fleet[np.arange(rows.size), plan.generation] += plan.ths
+            if grew.any():
+                add_capacity(t, rows[grew], plan.mw_added[grew], new_mw_price[grew])
+            t.fleet_ths[rows] = fleet
         spend = plan.rigs_usd + plan.infra_usd
         from_budget = np.where(sov, spend, 0.0)
         if sov.any():

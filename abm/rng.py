@@ -25,6 +25,7 @@ STREAMS = (
     "ai_default",
     "sovereign",
     "regions",
+    "cap_energy",
 )
 
 

@@ -571,6 +571,57 @@ class ConsolidationConfig(Section):
     entrant_max_ehs: float = _f(2.0, "Largest new entrant [EH/s].", gt=0)
 
 
+class CapabilitiesConfig(Section):
+    """Firm capabilities of the source essay (DESIGN.md): each a per-firm attribute drawn at
+    creation from its own random stream, with a measurable effect. All off by default."""
+
+    enabled: bool = _f(
+        False,
+        "Master switch: false = no firm has any capability (the model without capabilities).",
+    )
+    energy_access_prob_listed: float = _f(
+        0.6,
+        "Probability that a listed firm has energy access (wins power by negotiation) [0-1]. "
+        "Assumption: most listed miners own or co-own sites with negotiated PPAs.",
+        ge=0,
+        le=1,
+    )
+    energy_access_prob_private: float = _f(
+        0.15,
+        "Probability that a private firm has energy access [0-1]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    energy_price_discount: float = _f(
+        0.25,
+        "Discount on the expansion power price for new MW of a firm with energy access [0-1]. "
+        "Source: listed miners' new sites at ~$30-35/MWh vs the ~$45 median (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    energy_capex_discount: float = _f(
+        0.10,
+        "Discount on site capex per new MW for a firm with energy access [0-1]. Assumption: "
+        "owned substations and scale in procurement.",
+        ge=0,
+        le=1,
+    )
+    interconnection_days: int = _f(
+        365,
+        "Interconnection lead time of new MW without energy access [days]; rigs bought for them "
+        "wait. Assumption: large-load queues of 1-3 years (ERCOT, 2024-25).",
+        ge=0,
+        le=3650,
+    )
+    interconnection_days_access: int = _f(
+        120,
+        "Interconnection lead time of new MW with energy access [days]. Assumption: sites "
+        "with power already secured (expansions behind existing interconnects).",
+        ge=0,
+        le=3650,
+    )
+
+
 class DemandPoint(Section):
     date: dt.date = _f(..., "Date of this point of the AI demand path [date].")
     multiplier: float = _f(..., "Tender arrival rate relative to the base rate [-].", ge=0)
@@ -911,6 +962,7 @@ class Scenario(Section):
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
     ai: AIConfig = AIConfig()
+    capabilities: CapabilitiesConfig = CapabilitiesConfig()
     sovereign_scale: float = _f(
         1.0,
         "Multiplier on every sovereign's capacity path and hardware budget [-]; 0 removes "

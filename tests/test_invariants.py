@@ -134,6 +134,8 @@ def check_invariants(m: MiningIndustry) -> None:
     tenant_default=st.floats(0.0, 1.0),
     ban_share=st.floats(0.0, 1.0),
     relocate_share=st.floats(0.0, 1.0),
+    capabilities=st.booleans(),
+    access_prob=st.floats(0.0, 1.0),
 )
 def test_invariants_every_step(
     seed,
@@ -151,6 +153,8 @@ def test_invariants_every_step(
     tenant_default,
     ban_share,
     relocate_share,
+    capabilities,
+    access_prob,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -183,6 +187,12 @@ def test_invariants_every_step(
             "ai.deadline_days_max": 60,
             "ai.tenant_default_prob_per_year": tenant_default,
             "ai.strategy_mix_private": {"pure": 0.3, "hybrid": 0.4, "pivot": 0.3},
+            # capabilities, with interconnections that complete within the horizon
+            "capabilities.enabled": capabilities,
+            "capabilities.energy_access_prob_listed": access_prob,
+            "capabilities.energy_access_prob_private": access_prob,
+            "capabilities.interconnection_days": 30,
+            "capabilities.interconnection_days_access": 3,
             # a ban in the largest region, with relocation back within the horizon
             "events": [
                 {

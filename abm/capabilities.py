@@ -1,0 +1,129 @@
+"""Firm capabilities (DESIGN.md "The three capabilities"): energy acquisition.
+
+Each capability is a per-firm column of :class:`~abm.firms.FirmTable` drawn when the firm is
+created, from its own named random stream, so switching capabilities on or off never shifts
+any other draw. With ``capabilities.enabled = false`` every column stays 0 and the model runs
+exactly as without this module.
+
+Energy acquisition (``energy_access``, 0 or 1): new MW cost the expansion power price x
+(1 - discount x access) and site capex x (1 - capex discount x access), and come online after
+an interconnection lead time that is shorter with access. Rigs bought for pending MW wait with
+them (a small queue of :class:`PendingSites`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.sovereigns import SOVEREIGN
+
+if TYPE_CHECKING:
+    from abm.firms import FirmTable
+    from abm.model import MiningIndustry
+
+
+@dataclass
+class PendingSites:
+    """New MW and the rigs bought for them, online on `day` (vectorised over rows)."""
+
+    day: int
+    rows: np.ndarray
+    mw: np.ndarray  # [MW]
+    fleet_ths: np.ndarray  # rows x generations [TH/s]
+    price_usd_per_mwh: np.ndarray  # contracted price of the new MW [USD/MWh]
+
+
+class Capabilities:
+    """Per-firm capabilities of one run: attribute draws, new-MW terms, pending-site queue."""
+
+    def __init__(self, m: MiningIndustry) -> None:
+        self.m = m
+        self.cfg = m.params.capabilities
+        self.on = self.cfg.enabled
+        self.pending: list[PendingSites] = []
+        self.pending_ths = 0.0  # rigs waiting for their sites [TH/s]
+
+    # ----------------------------------------------------------------------------------------
+    def on_new_firms(self, rows: np.ndarray) -> None:
+        """Draw the capabilities of new firms (initial population, entrants) from their own
+        stream; sovereigns have none."""
+        if not self.on or rows.size == 0:
+            return
+        t, cfg = self.m.firms, self.cfg
+        listed = t.kind[rows] == 1
+        p = np.where(listed, cfg.energy_access_prob_listed, cfg.energy_access_prob_private)
+        access = self.m.streams["cap_energy"].random(rows.size) < p
+        t.energy_access[rows] = np.where(t.kind[rows] == SOVEREIGN, 0.0, access)
+
+    def new_mw_price_usd_per_mwh(self, rows: np.ndarray) -> np.ndarray:
+        """Price of power contracted for each firm's new MW [USD/MWh]."""
+        base = self.m.params.energy.expansion_price_usd_per_mwh
+        if not self.on:
+            return np.full(rows.size, base)
+        return base * (1.0 - self.cfg.energy_price_discount * self.m.firms.energy_access[rows])
+
+    def new_mw_capex_usd_per_mw(self, rows: np.ndarray) -> np.ndarray:
+        """Site build cost of each firm's new MW [USD/MW]."""
+        base = self.m.params.energy.capex_usd_per_mw
+        if not self.on:
+            return np.full(rows.size, base)
+        return base * (1.0 - self.cfg.energy_capex_discount * self.m.firms.energy_access[rows])
+
+    def lead_days(self, rows: np.ndarray) -> np.ndarray:
+        """Interconnection lead time of each firm's new MW [days] (0 when capabilities are off)."""
+        if not self.on:
+            return np.zeros(rows.size, dtype=np.int64)
+        access = self.m.firms.energy_access[rows] > 0
+        return np.where(access, self.cfg.interconnection_days_access, self.cfg.interconnection_days)
+
+    # ----------------------------------------------------------------------------------------
+    def queue(
+        self, day: int, rows: np.ndarray, mw: np.ndarray, fleet_ths: np.ndarray, price: np.ndarray
+    ) -> None:
+        """Put new MW with their rigs in the interconnection queue, one batch per lead time."""
+        lead = self.lead_days(rows)
+        for lag in np.unique(lead):
+            k = lead == lag
+            self.pending.append(
+                PendingSites(day + int(lag), rows[k], mw[k], fleet_ths[k], price[k])
+            )
+            self.pending_ths += float(fleet_ths[k].sum())
+
+    def connect(self, day: int) -> None:
+        """Bring the sites due by `day` online: capacity and rigs join the firm, whose power
+        price becomes the capacity-weighted mix of its old MW and the new ones. Rigs of firms
+        that exited meanwhile are sold for their former owners; their sites lapse."""
+        due = [p for p in self.pending if p.day <= day]
+        if not due:
+            return
+        self.pending = [p for p in self.pending if p.day > day]
+        m, t = self.m, self.m.firms
+        _, used = m.rig_prices(day)
+        for p in due:
+            self.pending_ths -= float(p.fleet_ths.sum())
+            alive = t.active[p.rows]
+            add_capacity(t, p.rows[alive], p.mw[alive], p.price_usd_per_mwh[alive])
+            t.fleet_ths[p.rows[alive]] += p.fleet_ths[alive]
+            gone = float((p.fleet_ths[~alive] @ used).sum())
+            m.ledger["usd_asset_sales"] += gone
+            m.ledger["usd_to_owners"] += gone
+        m._refresh_costs()
+        m._update_live_columns(day)
+
+
+def add_capacity(
+    t: FirmTable, rows: np.ndarray, mw: np.ndarray, price_usd_per_mwh: np.ndarray
+) -> None:
+    """Add MW at a contracted price; each firm's power price becomes the capacity-weighted mix
+    [USD/MWh] (rows must be distinct)."""
+    old = t.capacity_mw[rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t.power_price_usd_per_mwh[rows] = np.where(
+            old + mw > 0,
+            (t.power_price_usd_per_mwh[rows] * old + price_usd_per_mwh * mw) / (old + mw),
+            t.power_price_usd_per_mwh[rows],
+        )
+    t.capacity_mw[rows] += mw

@@ -1,0 +1,132 @@
+"""Firm capabilities: switched off they change nothing; energy access by hand (discounted new
+MW, the capacity-weighted power price, the interconnection queue)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from abm import MiningIndustry
+from abm.runner import run
+from tests.conftest import small_scenario
+
+ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at once
+    "capabilities.enabled": True,
+    "capabilities.energy_access_prob_listed": 0.0,
+    "capabilities.energy_access_prob_private": 0.0,
+    "capabilities.interconnection_days": 0,
+    "capabilities.interconnection_days_access": 0,
+}
+
+
+def test_capabilities_off_or_held_by_nobody_reproduce_the_model_exactly():
+    off = run(small_scenario(years=1.0), seed=3)
+    nobody = run(small_scenario(years=1.0, **ON_NOTHING), seed=3)
+    pd.testing.assert_frame_equal(off.timeseries, nobody.timeseries, check_exact=True)
+    assert off.timeseries["network_hashrate_ehs"].iloc[-1] > 0
+
+
+def test_energy_access_is_drawn_by_kind_from_its_own_stream():
+    sc = small_scenario(
+        **{
+            "capabilities.enabled": True,
+            "capabilities.energy_access_prob_listed": 1.0,
+            "capabilities.energy_access_prob_private": 0.0,
+        }
+    )
+    on, off = MiningIndustry(sc, seed=5), MiningIndustry(small_scenario(), seed=5)
+    t = on.firms
+    assert np.all(t.energy_access[t.kind == 1] == 1) and np.all(t.energy_access[t.kind != 1] == 0)
+    assert np.all(off.firms.energy_access == 0)
+    # drawing the capability leaves every other draw unchanged
+    np.testing.assert_array_equal(on.price_usd, off.price_usd)
+    np.testing.assert_array_equal(on.firms.fleet_ths, off.firms.fleet_ths)
+    np.testing.assert_array_equal(
+        on.firms.power_price_usd_per_mwh, off.firms.power_price_usd_per_mwh
+    )
+
+
+def test_expansion_with_energy_access_by_hand():
+    lead = 30
+    sc = small_scenario(
+        **{
+            "capabilities.enabled": True,
+            "capabilities.energy_access_prob_listed": 1.0,
+            "capabilities.energy_access_prob_private": 1.0,
+            "capabilities.energy_price_discount": 0.2,
+            "capabilities.energy_capex_discount": 0.1,
+            "capabilities.interconnection_days_access": lead,
+            "energy.expansion_price_usd_per_mwh": 50.0,
+            "energy.capex_usd_per_mw": 300_000.0,
+            "behaviour.max_capacity_growth_per_review": 0.1,
+        }
+    )
+    m = MiningIndustry(sc, seed=1)
+    t, g = m.firms, m.gens
+    r = 0
+    t.capacity_mw[r] = t.fleet_ths[r] @ g.power_mw_per_th  # no headroom: rigs need new MW
+    mw0, p0, ths0 = t.capacity_mw[r], t.power_price_usd_per_mwh[r], t.fleet_ths[r].sum()
+    t.cash_usd[r] = 1e12  # the budget never binds
+    m.expected_hashprice_usd_per_th_day *= 3.0  # new sites pay
+    m._rig_prices_day = -1
+    infra0 = m.ledger["usd_capex_infra"]
+    day = 10
+    m._review(np.array([r]), day)
+    # nothing online yet: the new MW and their rigs wait in the queue
+    assert t.capacity_mw[r] == mw0 and t.power_price_usd_per_mwh[r] == p0
+    (p,) = m.capabilities.pending
+    assert p.day == day + lead and list(p.rows) == [r]
+    mw = 0.1 * mw0
+    assert np.isclose(p.mw[0], mw)
+    assert np.isclose(p.price_usd_per_mwh[0], 50.0 * (1 - 0.2))
+    assert np.isclose(m.ledger["usd_capex_infra"] - infra0, mw * 300_000.0 * 0.9)
+    gen = int(np.flatnonzero(p.fleet_ths[0])[0])
+    assert np.isclose(p.fleet_ths[0, gen], mw / g.power_mw_per_th[gen])
+    assert np.isclose(t.fleet_ths[r].sum(), ths0)  # rigs bought for the new MW wait too
+    m.capabilities.connect(day + lead - 1)
+    assert t.capacity_mw[r] == mw0
+    m.capabilities.connect(day + lead)
+    assert np.isclose(t.capacity_mw[r], mw0 + mw)
+    assert np.isclose(t.power_price_usd_per_mwh[r], (p0 * mw0 + 40.0 * mw) / (mw0 + mw))
+    assert np.isclose(t.fleet_ths[r].sum(), ths0 + mw / g.power_mw_per_th[gen])
+    assert not m.capabilities.pending and np.isclose(m.capabilities.pending_ths, 0.0)
+    # the firm's cost of energy per TH follows its new price
+    assert np.isclose(
+        m.cost_usd_per_th_day[r, gen], t.power_price_usd_per_mwh[r] * g.energy_mwh_per_th_day[gen]
+    )
+
+
+def test_new_sites_arrive_exactly_after_the_lead_time_in_a_run():
+    lead_access, lead = 7, 40
+    sc = small_scenario(
+        years=0.3,
+        **{
+            "capabilities.enabled": True,
+            "capabilities.energy_access_prob_listed": 1.0,
+            "capabilities.energy_access_prob_private": 0.3,
+            "capabilities.interconnection_days_access": lead_access,
+            "capabilities.interconnection_days": lead,
+            "behaviour.review_cadence_days": 7,
+            "price.initial_usd": 200_000.0,  # expansions pay
+            "energy.expansion_price_usd_per_mwh": 20.0,
+        },
+    )
+    m = MiningIndustry(sc, seed=2)
+    queued = []  # (batch, day queued, day connected)
+    while m.running:
+        d, before = m.day, list(m.capabilities.pending)
+        m.step()
+        after = m.capabilities.pending
+        queued += [[p, d, None] for p in after if all(p is not q for q in before)]
+        for q in queued:
+            if q[2] is None and all(q[0] is not p for p in after):
+                q[2] = d
+    assert {bool(m.firms.energy_access[q[0].rows[0]]) for q in queued} == {True, False}
+    connected = [q for q in queued if q[2] is not None]
+    assert connected
+    for p, day_queued, day_connected in queued:
+        access = m.firms.energy_access[p.rows]
+        assert np.all(access == access[0])
+        assert p.day == day_queued + (lead_access if access[0] else lead)
+        assert day_connected in (p.day, None)
+        assert day_connected is not None or p.day >= m.n_days

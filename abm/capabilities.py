@@ -1,4 +1,4 @@
-"""Firm capabilities (DESIGN.md "The three capabilities"): energy acquisition.
+"""Firm capabilities (DESIGN.md "The three capabilities"): energy acquisition, risk management.
 
 Each capability is a per-firm column of :class:`~abm.firms.FirmTable` drawn when the firm is
 created, from its own named random stream, so switching capabilities on or off never shifts
@@ -9,6 +9,14 @@ Energy acquisition (``energy_access``, 0 or 1): new MW cost the expansion power 
 (1 - discount x access) and site capex x (1 - capex discount x access), and come online after
 an interconnection lead time that is shorter with access. Rigs bought for pending MW wait with
 them (a small queue of :class:`PendingSites`).
+
+Risk management (``risk_managed``): a rolling BTC-price hedge, a leverage cap and a treasury
+policy. Every ``hedge_tenor_days`` (the same days for all firms) a risk-managed firm sells
+forward, at today's spot (forward = spot, an assumption), ``hedge_ratio`` x the BTC it mined
+that day for each day of the tenor: a fixed notional per day, cash-settled daily at
+notional x (strike - spot) whatever the firm mines (so it carries basis risk when it curtails).
+It pays ``hedge_cost`` x the USD notional up front. A firm's hedge lapses when it exits. Its
+loan-to-value limit and initial leverage are x ``leverage_factor`` and it sells all mined BTC.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ class Capabilities:
         self.m = m
         self.cfg = m.params.capabilities
         self.on = self.cfg.enabled
+        # risk-managed firms exist (initial or entrants): hedges settle daily
+        self.hedging = False
         self.pending: list[PendingSites] = []
         self.pending_ths = 0.0  # rigs waiting for their sites [TH/s]
 
@@ -56,7 +66,14 @@ class Capabilities:
         listed = t.kind[rows] == 1
         p = np.where(listed, cfg.energy_access_prob_listed, cfg.energy_access_prob_private)
         access = self.m.streams["cap_energy"].random(rows.size) < p
-        t.energy_access[rows] = np.where(t.kind[rows] == SOVEREIGN, 0.0, access)
+        sov = t.kind[rows] == SOVEREIGN
+        t.energy_access[rows] = np.where(sov, 0.0, access)
+        p = np.where(listed, cfg.risk_managed_prob_listed, cfg.risk_managed_prob_private)
+        risk = (self.m.streams["cap_risk"].random(rows.size) < p) & ~sov
+        t.risk_managed[rows] = risk
+        self.hedging = self.hedging or bool(risk.any())
+        t.ltv_limit[rows] *= np.where(risk, cfg.leverage_factor, 1.0)
+        t.hold_fraction[rows] = np.where(risk, 0.0, t.hold_fraction[rows])
 
     def new_mw_price_usd_per_mwh(self, rows: np.ndarray) -> np.ndarray:
         """Price of power contracted for each firm's new MW [USD/MWh]."""
@@ -78,6 +95,31 @@ class Capabilities:
             return np.zeros(rows.size, dtype=np.int64)
         access = self.m.firms.energy_access[rows] > 0
         return np.where(access, self.cfg.interconnection_days_access, self.cfg.interconnection_days)
+
+    def leverage_factor(self) -> np.ndarray:
+        """Multiplier on each firm's initial leverage [-]."""
+        return np.where(self.m.firms.risk_managed, self.cfg.leverage_factor, 1.0)
+
+    def hedge(self, day: int, btc_mined: np.ndarray, price_usd: float) -> np.ndarray:
+        """Settle today's hedges and roll them on roll days; each firm's net cash [USD]
+        (booked in the ledger)."""
+        t, cfg, lg = self.m.firms, self.cfg, self.m.ledger
+        payoff, cost, notional, strike = hedge_day(
+            day,
+            price_usd,
+            btc_mined,
+            t.hedge_btc_per_day * t.active,
+            t.hedge_strike_usd,
+            t.risk_managed & t.active,
+            cfg.hedge_ratio,
+            cfg.hedge_tenor_days,
+            cfg.hedge_cost,
+        )
+        t.hedge_btc_per_day, t.hedge_strike_usd = notional, strike
+        lg["usd_hedge_gains"] += float(np.maximum(payoff, 0.0).sum())
+        lg["usd_hedge_losses"] += float(np.maximum(-payoff, 0.0).sum())
+        lg["usd_hedge_costs"] += float(cost.sum())
+        return payoff - cost
 
     # ----------------------------------------------------------------------------------------
     def queue(
@@ -127,3 +169,28 @@ def add_capacity(
             t.power_price_usd_per_mwh[rows],
         )
     t.capacity_mw[rows] += mw
+
+
+def hedge_day(
+    day: int,
+    price_usd: float,
+    btc_mined: np.ndarray,
+    notional_btc_per_day: np.ndarray,
+    strike_usd: np.ndarray,
+    hedger: np.ndarray,
+    ratio: float,
+    tenor_days: int,
+    cost_share: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One day of rolling forward sales: (payoff [USD], cost [USD], notional [BTC/day],
+    strike [USD/BTC]) per firm.
+
+    Today's payoff of the running hedge is notional x (strike - price). On roll days (day a
+    multiple of the tenor) hedgers then sell forward ratio x today's mined BTC per day of the
+    next tenor at today's price, paying cost_share x notional x tenor x price."""
+    payoff = notional_btc_per_day * (strike_usd - price_usd)
+    if day % tenor_days:
+        return payoff, np.zeros_like(payoff), notional_btc_per_day, strike_usd
+    notional = np.where(hedger, ratio * btc_mined, 0.0)
+    cost = cost_share * notional * tenor_days * price_usd
+    return payoff, cost, notional, np.where(hedger, price_usd, 0.0)

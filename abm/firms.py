@@ -86,6 +86,9 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "cum_ai_income_usd": (float, 0.0),
     # capabilities (abm.capabilities)
     "energy_access": (float, 0.0),  # 1 = wins cheaper, faster new power [0-1]
+    "risk_managed": (bool, False),  # hedges BTC, caps leverage, sells all mined BTC
+    "hedge_btc_per_day": (float, 0.0),  # BTC sold forward for each day of the tenor [BTC/day]
+    "hedge_strike_usd": (float, 0.0),  # forward price of the current hedge [USD/BTC]
 }
 
 

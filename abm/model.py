@@ -63,6 +63,9 @@ LEDGER_KEYS: tuple[str, ...] = (
     "usd_state_support",  # sovereigns' cash shortfalls covered by their states
     "usd_demand_response",  # credits paid for capacity released in grid emergencies
     "usd_relocation",  # cost of moving rigs out of banned regions
+    "usd_hedge_gains",  # BTC-price hedges settled in the firms' favour
+    "usd_hedge_losses",  # BTC-price hedges settled against the firms
+    "usd_hedge_costs",  # hedge costs paid up front
     # AI/HPC hosting (abm.contracts); project debt is held by the contracts, not the firms
     "usd_ai_income",  # contract income from tenants
     "usd_ai_opex",  # hosting operating costs
@@ -223,6 +226,8 @@ class MiningIndustry(mesa.Model):
         listed = t.kind == 1
         lev = np.where(listed, fin.initial_leverage_listed, fin.initial_leverage_private)
         lev = np.where(t.kind == sovereigns.SOVEREIGN, 0.0, lev)
+        if self.capabilities.on:
+            lev = lev * self.capabilities.leverage_factor()
         t.debt_usd[:] = lev * self.collateral_usd()
         term = np.where(listed, fin.term_years_listed, fin.term_years_private) * 365
         left = self.streams["population"].uniform(0.2, 1.0, t.n)
@@ -440,6 +445,8 @@ class MiningIndustry(mesa.Model):
         if self.contest:
             fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
         cash_flow = usd_f - energy_f - fixed_f
+        if self.capabilities.hedging:
+            cash_flow += self.capabilities.hedge(d, btc_f, price)
         lg = self.ledger
         t.btc_held += btc_f - sold_btc
         if self.finance_on:

@@ -26,6 +26,7 @@ STREAMS = (
     "sovereign",
     "regions",
     "cap_energy",
+    "cap_risk",
 )
 
 

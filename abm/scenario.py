@@ -620,6 +620,44 @@ class CapabilitiesConfig(Section):
         ge=0,
         le=3650,
     )
+    risk_managed_prob_listed: float = _f(
+        0.5,
+        "Probability that a listed firm is risk-managed (hedges, caps leverage, sells all "
+        "mined BTC) [0-1]. Assumption: some listed miners hedge, most hold BTC (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    risk_managed_prob_private: float = _f(
+        0.1, "Probability that a private firm is risk-managed [0-1]. Assumption.", ge=0, le=1
+    )
+    hedge_ratio: float = _f(
+        0.5,
+        "Share of expected BTC production sold forward at each roll [0-1]: the firm sells "
+        "ratio x the BTC it mined on the roll day, per day of the tenor. Assumption.",
+        ge=0,
+        le=1,
+    )
+    hedge_tenor_days: int = _f(
+        90,
+        "Tenor of each forward sale; hedges roll every tenor, all on the same days [days]. "
+        "Assumption: quarterly programmes.",
+        ge=1,
+        le=3650,
+    )
+    hedge_cost: float = _f(
+        0.01,
+        "Cost of a hedge paid up front, as a share of its USD notional [0-1]. Assumption: "
+        "spread and margin cost of OTC BTC forwards; forward price = spot (no carry).",
+        ge=0,
+        le=1,
+    )
+    leverage_factor: float = _f(
+        0.5,
+        "Risk-managed firms' loan-to-value limit and initial leverage x this factor [0-1]. "
+        "Assumption.",
+        ge=0,
+        le=1,
+    )
 
 
 class DemandPoint(Section):

@@ -1,5 +1,6 @@
 """Firm capabilities: switched off they change nothing; energy access by hand (discounted new
-MW, the capacity-weighted power price, the interconnection queue)."""
+MW, the capacity-weighted power price, the interconnection queue); hedges on a hand-built price
+path, the leverage cap and the treasury policy of risk-managed firms."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from abm import MiningIndustry
+from abm.capabilities import hedge_day
 from abm.runner import run
 from tests.conftest import small_scenario
 
@@ -16,6 +18,8 @@ ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at onc
     "capabilities.energy_access_prob_private": 0.0,
     "capabilities.interconnection_days": 0,
     "capabilities.interconnection_days_access": 0,
+    "capabilities.risk_managed_prob_listed": 0.0,
+    "capabilities.risk_managed_prob_private": 0.0,
 }
 
 
@@ -130,3 +134,65 @@ def test_new_sites_arrive_exactly_after_the_lead_time_in_a_run():
         assert p.day == day_queued + (lead_access if access[0] else lead)
         assert day_connected in (p.day, None)
         assert day_connected is not None or p.day >= m.n_days
+
+
+def test_hedge_payoffs_on_a_hand_built_price_path():
+    # two firms, one hedging; tenor 2 days, ratio 0.5, cost 1% of notional
+    prices = [100.0, 90.0, 120.0, 110.0]
+    mined = np.array([2.0, 2.0])
+    hedger = np.array([True, False])
+    notional, strike = np.zeros(2), np.zeros(2)
+    out = []
+    for day, p in enumerate(prices):
+        payoff, cost, notional, strike = hedge_day(
+            day, p, mined + day, notional, strike, hedger, 0.5, 2, 0.01
+        )
+        out.append((payoff[0], cost[0], notional[0], strike[0]))
+        assert payoff[1] == cost[1] == notional[1] == 0
+    # day 0: roll at 100, 0.5 x 2 BTC = 1 BTC/day for 2 days, cost 0.01 x 1 x 2 x 100 = 2
+    assert out[0] == (0.0, 2.0, 1.0, 100.0)
+    # day 1: 1 x (100 - 90) = +10, no roll
+    assert out[1] == (10.0, 0.0, 1.0, 100.0)
+    # day 2: 1 x (100 - 120) = -20; roll at 120: 0.5 x 4 = 2 BTC/day, cost 0.01 x 2 x 2 x 120
+    assert out[2][0] == -20.0 and np.isclose(out[2][1], 4.8) and out[2][2:] == (2.0, 120.0)
+    # day 3: 2 x (120 - 110) = +20
+    assert out[3] == (20.0, 0.0, 2.0, 120.0)
+
+
+RISK_ALL = {
+    "capabilities.enabled": True,
+    "capabilities.energy_access_prob_listed": 0.0,
+    "capabilities.energy_access_prob_private": 0.0,
+    "capabilities.risk_managed_prob_listed": 1.0,
+    "capabilities.risk_managed_prob_private": 0.0,
+    "capabilities.hedge_ratio": 0.5,
+    "capabilities.hedge_tenor_days": 3,
+    "capabilities.hedge_cost": 0.01,
+    "capabilities.leverage_factor": 0.5,
+}
+
+
+def test_risk_managed_firms_hedge_cap_leverage_and_sell_all_in_the_model():
+    sc = small_scenario(**RISK_ALL)
+    m, plain = MiningIndustry(sc, seed=4), MiningIndustry(small_scenario(), seed=4)
+    t = m.firms
+    risk = t.risk_managed.copy()
+    assert np.array_equal(risk, t.kind == 1)
+    np.testing.assert_allclose(t.ltv_limit[risk], 0.5 * plain.firms.ltv_limit[risk])
+    np.testing.assert_array_equal(t.ltv_limit[~risk], plain.firms.ltv_limit[~risk])
+    np.testing.assert_allclose(t.debt_usd[risk], 0.5 * plain.firms.debt_usd[risk])
+    assert np.all(t.hold_fraction[risk] == 0) and np.all(plain.firms.hold_fraction[risk] > 0)
+    m.price_usd[:4] = [100_000.0, 95_000.0, 103_000.0, 99_000.0]  # a hand-built path
+    m.step()  # day 0: roll at 100k
+    mined0 = t.cum_btc_mined.copy()
+    np.testing.assert_allclose(t.hedge_btc_per_day, np.where(risk, 0.5 * mined0, 0.0))
+    assert np.isclose(m.ledger["usd_hedge_costs"], 0.01 * 0.5 * mined0[risk].sum() * 3 * 100e3)
+    m.step()  # day 1: +5,000 per BTC/day hedged
+    gain = 0.5 * mined0 * 5_000.0 * risk
+    assert np.isclose(m.ledger["usd_hedge_gains"], gain.sum())
+    assert m.ledger["usd_hedge_losses"] == 0
+    # hedgers sell all they mine: their treasuries do not grow, the others' do
+    assert np.all(t.btc_held[risk] == plain.firms.btc_held[risk])
+    assert t.btc_held[~risk].sum() > plain.firms.btc_held[~risk].sum()
+    m.step()  # day 2: -3,000 per BTC/day hedged
+    assert np.isclose(m.ledger["usd_hedge_losses"], 0.5 * mined0[risk].sum() * 3_000.0)

@@ -50,6 +50,7 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_debt_drawn",
         "usd_ai_spv_sales",
         "usd_demand_response",
+        "usd_hedge_gains",
     )
     outflows = (
         "usd_energy",
@@ -65,6 +66,8 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_interest",
         "usd_ai_principal",
         "usd_relocation",
+        "usd_hedge_losses",
+        "usd_hedge_costs",
     )
     cash_expected = m.initial_cash_usd + sum(lg[k] for k in inflows) - sum(lg[k] for k in outflows)
     debt_expected = (
@@ -136,6 +139,7 @@ def check_invariants(m: MiningIndustry) -> None:
     relocate_share=st.floats(0.0, 1.0),
     capabilities=st.booleans(),
     access_prob=st.floats(0.0, 1.0),
+    risk_prob=st.floats(0.0, 1.0),
 )
 def test_invariants_every_step(
     seed,
@@ -155,6 +159,7 @@ def test_invariants_every_step(
     relocate_share,
     capabilities,
     access_prob,
+    risk_prob,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -193,6 +198,9 @@ def test_invariants_every_step(
             "capabilities.energy_access_prob_private": access_prob,
             "capabilities.interconnection_days": 30,
             "capabilities.interconnection_days_access": 3,
+            "capabilities.risk_managed_prob_listed": risk_prob,
+            "capabilities.risk_managed_prob_private": risk_prob,
+            "capabilities.hedge_tenor_days": 10,
             # a ban in the largest region, with relocation back within the horizon
             "events": [
                 {

@@ -1,4 +1,5 @@
-"""Firm capabilities (DESIGN.md "The three capabilities"): energy acquisition, risk management.
+"""Firm capabilities (DESIGN.md "The three capabilities"): energy acquisition, risk management,
+compute scheduling.
 
 Each capability is a per-firm column of :class:`~abm.firms.FirmTable` drawn when the firm is
 created, from its own named random stream, so switching capabilities on or off never shifts
@@ -17,11 +18,21 @@ that day for each day of the tenor: a fixed notional per day, cash-settled daily
 notional x (strike - spot) whatever the firm mines (so it carries basis risk when it curtails).
 It pays ``hedge_cost`` x the USD notional up front. A firm's hedge lapses when it exits. Its
 loan-to-value limit and initial leverage are x ``leverage_factor`` and it sells all mined BTC.
+
+Compute scheduling (``flexible``): hour-scale economics summarised per day. Each region has an
+intraday shape, 24 hourly power-price multipliers with mean 1 (lognormal quantiles with the
+region's dispersion). A flexible firm runs a vintage only in the hours where its revenue beats
+the hourly price: with x = revenue / cost at the mean price, its run share is F(x) (share of
+hours with multiplier < x) and its energy cost is cost x C(x) (sum of those multipliers / 24).
+A non-flexible firm runs flat at the mean price (x > 1: all hours). Flexible firms earn the
+region's credit per MWh they release in the hours they curtail. Capacity caps the power drawn
+in the hours a vintage runs; the merit order is the daily one (an approximation).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +42,28 @@ from abm.sovereigns import SOVEREIGN
 if TYPE_CHECKING:
     from abm.firms import FirmTable
     from abm.model import MiningIndustry
+
+
+HOURS = 24
+
+
+def intraday_shape(dispersion_log: float, hours: int = HOURS) -> np.ndarray:
+    """Hourly power-price multipliers, ascending, mean exactly 1 [-]: lognormal quantiles at
+    the hours' mid-points with sd `dispersion_log` of the log."""
+    z = np.array([NormalDist().inv_cdf((h + 0.5) / hours) for h in range(hours)])
+    m = np.exp(dispersion_log * z)
+    return m / m.mean()
+
+
+def run_share_and_cost(
+    hourly: np.ndarray, cum: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """F(x), the share of hours whose multiplier is below x, and C(x), the sum of those
+    multipliers over the number of hours (energy relative to running flat) [-].
+
+    `hourly` is ascending; `cum` is [0, cumsum(hourly)] / len(hourly)."""
+    k = np.searchsorted(hourly, x, side="left")
+    return k / hourly.size, cum[k]
 
 
 @dataclass
@@ -53,6 +86,18 @@ class Capabilities:
         self.on = self.cfg.enabled
         # risk-managed firms exist (initial or entrants): hedges settle daily
         self.hedging = False
+        self.flexing = False  # flexible firms exist: operate by the hour
+        regions = list(m.params.firms.region_mix)
+        cfg = self.cfg
+        sd = [cfg.intraday_dispersion_log.get(r, cfg.intraday_dispersion_default) for r in regions]
+        self.hourly = np.array([intraday_shape(s) for s in sd])  # regions x 24, ascending
+        self._cum = (
+            np.concatenate([np.zeros((len(regions), 1)), np.cumsum(self.hourly, axis=1)], axis=1)
+            / HOURS
+        )
+        self.credit_usd_per_mwh = np.array(
+            [cfg.flex_credit_usd_per_mwh.get(r, 0.0) for r in regions]
+        )
         self.pending: list[PendingSites] = []
         self.pending_ths = 0.0  # rigs waiting for their sites [TH/s]
 
@@ -72,6 +117,10 @@ class Capabilities:
         risk = (self.m.streams["cap_risk"].random(rows.size) < p) & ~sov
         t.risk_managed[rows] = risk
         self.hedging = self.hedging or bool(risk.any())
+        p = np.where(listed, cfg.flexible_prob_listed, cfg.flexible_prob_private)
+        flex = (self.m.streams["cap_flex"].random(rows.size) < p) & ~sov
+        t.flexible[rows] = flex
+        self.flexing = self.flexing or bool(flex.any())
         t.ltv_limit[rows] *= np.where(risk, cfg.leverage_factor, 1.0)
         t.hold_fraction[rows] = np.where(risk, 0.0, t.hold_fraction[rows])
 
@@ -120,6 +169,35 @@ class Capabilities:
         lg["usd_hedge_losses"] += float(np.maximum(-payoff, 0.0).sum())
         lg["usd_hedge_costs"] += float(cost.sum())
         return payoff - cost
+
+    def schedule(
+        self, cost_usd_per_th_day: np.ndarray, revenue_usd_per_th_day: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Today's hourly scheduling per firm and vintage (firms x generations): run share of
+        the day [0-1], energy multiplier on the flat-price cost [-], and the cost that decides
+        whether a vintage runs at all (cost x the cheapest hour's multiplier for flexible firms)
+        [USD/(TH/s)/day]."""
+        t = self.m.firms
+        share = np.ones_like(cost_usd_per_th_day)
+        mult = np.ones_like(cost_usd_per_th_day)
+        decide = cost_usd_per_th_day.copy()
+        for r in range(self.hourly.shape[0]):
+            rows = np.flatnonzero(t.flexible & (t.region == r))
+            if rows.size == 0:
+                continue
+            c = cost_usd_per_th_day[rows]
+            x = np.divide(revenue_usd_per_th_day, c, out=np.full(c.shape, np.inf), where=c > 0)
+            share[rows], mult[rows] = run_share_and_cost(self.hourly[r], self._cum[r], x)
+            decide[rows] = c * self.hourly[r, 0]
+        return share, mult, decide
+
+    def flex_credits(
+        self, on_hours_ths: np.ndarray, share: np.ndarray, power_mw_per_th: np.ndarray
+    ) -> np.ndarray:
+        """Credits for the MWh flexible firms release in the hours they curtail [USD/day]."""
+        t = self.m.firms
+        released_mwh = ((on_hours_ths * (1.0 - share)) @ power_mw_per_th) * HOURS
+        return np.where(t.flexible, released_mwh * self.credit_usd_per_mwh[t.region], 0.0)
 
     # ----------------------------------------------------------------------------------------
     def queue(

@@ -89,6 +89,7 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "risk_managed": (bool, False),  # hedges BTC, caps leverage, sells all mined BTC
     "hedge_btc_per_day": (float, 0.0),  # BTC sold forward for each day of the tenor [BTC/day]
     "hedge_strike_usd": (float, 0.0),  # forward price of the current hedge [USD/BTC]
+    "flexible": (bool, False),  # runs each vintage only in the hours it pays
 }
 
 

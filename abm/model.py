@@ -66,6 +66,7 @@ LEDGER_KEYS: tuple[str, ...] = (
     "usd_hedge_gains",  # BTC-price hedges settled in the firms' favour
     "usd_hedge_losses",  # BTC-price hedges settled against the firms
     "usd_hedge_costs",  # hedge costs paid up front
+    "usd_flex_credits",  # demand-response credits earned by flexible firms' hourly curtailment
     # AI/HPC hosting (abm.contracts); project debt is held by the contracts, not the firms
     "usd_ai_income",  # contract income from tenants
     "usd_ai_opex",  # hosting operating costs
@@ -415,13 +416,20 @@ class MiningIndustry(mesa.Model):
         subsidy_now = chain.subsidy_btc(self.chain.height + 1)  # next block's subsidy
         rev_th = self._revenue_per_th_day(subsidy_now + fee, price)
         live = self._live  # generations anyone holds today (other columns are all zero)
+        caps = self.capabilities
+        cost_live = self.cost_usd_per_th_day[:, live]
+        if caps.flexing:  # hour-scale scheduling, summarised per day
+            share, energy_mult, cost_run = caps.schedule(cost_live, rev_th)
         running = behaviour.operate(
             t.fleet_ths[:, live],
-            self.cost_usd_per_th_day[:, live],
+            cost_run if caps.flexing else cost_live,
             rev_th,
             t.capacity_mw * avail,
             self.gens.power_mw_per_th[live],
         )
+        if caps.flexing:
+            on_hours_ths = running  # what runs in the hours it runs
+            running = running * share  # TH-days run today per TH/s
         self._running_live, self._live_ran = running, live
         run_f = running.sum(axis=1)
         total_ths = run_f.sum()
@@ -440,13 +448,22 @@ class MiningIndustry(mesa.Model):
         # 4. account: treasury (hold a share of mined BTC, sell the rest), costs, debt service
         sold_btc = btc_f * (1.0 - t.hold_fraction)
         usd_f = sold_btc * price
-        energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
+        if caps.flexing:
+            energy_f = (
+                (on_hours_ths * energy_mult) @ self.gens.energy_mwh_per_th_day[live]
+            ) * t.power_price_usd_per_mwh
+            credits_f = caps.flex_credits(on_hours_ths, share, self.gens.power_mw_per_th[live])
+        else:
+            energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
         fixed_f = t.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
         if self.contest:
             fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
         cash_flow = usd_f - energy_f - fixed_f
-        if self.capabilities.hedging:
-            cash_flow += self.capabilities.hedge(d, btc_f, price)
+        if caps.hedging:
+            cash_flow += caps.hedge(d, btc_f, price)
+        if caps.flexing:
+            cash_flow += credits_f
+            self.ledger["usd_flex_credits"] += float(credits_f.sum())
         lg = self.ledger
         t.btc_held += btc_f - sold_btc
         if self.finance_on:

@@ -27,6 +27,7 @@ STREAMS = (
     "regions",
     "cap_energy",
     "cap_risk",
+    "cap_flex",
 )
 
 

@@ -658,6 +658,38 @@ class CapabilitiesConfig(Section):
         ge=0,
         le=1,
     )
+    flexible_prob_listed: float = _f(
+        0.5,
+        "Probability that a listed firm schedules compute by the hour (flexible) [0-1]. "
+        "Assumption: Riot-style curtailment programmes at listed miners.",
+        ge=0,
+        le=1,
+    )
+    flexible_prob_private: float = _f(
+        0.2, "Probability that a private firm is flexible [0-1]. Assumption.", ge=0, le=1
+    )
+    intraday_dispersion_log: dict[str, float] = _f(
+        {"us": 0.5},
+        "Sd of log hourly power-price multipliers by region [-] (regions not listed use "
+        "intraday_dispersion_default). Assumption: ERCOT real-time prices swing widely.",
+    )
+    intraday_dispersion_default: float = _f(
+        0.2, "Sd of log hourly power-price multipliers elsewhere [-]. Assumption.", ge=0, le=3
+    )
+    flex_credit_usd_per_mwh: dict[str, float] = _f(
+        {"us": 10.0},
+        "Demand-response credit earned by flexible firms per MWh released in the hours they "
+        "curtail, by region (others: 0) [USD/MWh]. Source: ERCOT credits, Riot $31.7M in Aug "
+        "2023 (CALIBRATION.md); level an assumption.",
+    )
+
+    @model_validator(mode="after")
+    def _check_flex(self) -> CapabilitiesConfig:
+        if any(v < 0 for v in self.intraday_dispersion_log.values()):
+            raise ValueError("intraday_dispersion_log values must be >= 0")
+        if any(v < 0 for v in self.flex_credit_usd_per_mwh.values()):
+            raise ValueError("flex_credit_usd_per_mwh values must be >= 0")
+        return self
 
 
 class DemandPoint(Section):

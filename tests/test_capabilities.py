@@ -1,14 +1,15 @@
 """Firm capabilities: switched off they change nothing; energy access by hand (discounted new
 MW, the capacity-weighted power price, the interconnection queue); hedges on a hand-built price
-path, the leverage cap and the treasury policy of risk-managed firms."""
+path, the leverage cap and the treasury policy of risk-managed firms; hourly scheduling of
+flexible firms on a 4-hour toy shape."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from abm import MiningIndustry
-from abm.capabilities import hedge_day
+from abm import MiningIndustry, chain
+from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
 from abm.runner import run
 from tests.conftest import small_scenario
 
@@ -20,6 +21,8 @@ ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at onc
     "capabilities.interconnection_days_access": 0,
     "capabilities.risk_managed_prob_listed": 0.0,
     "capabilities.risk_managed_prob_private": 0.0,
+    "capabilities.flexible_prob_listed": 0.0,
+    "capabilities.flexible_prob_private": 0.0,
 }
 
 
@@ -169,6 +172,8 @@ RISK_ALL = {
     "capabilities.hedge_tenor_days": 3,
     "capabilities.hedge_cost": 0.01,
     "capabilities.leverage_factor": 0.5,
+    "capabilities.flexible_prob_listed": 0.0,
+    "capabilities.flexible_prob_private": 0.0,
 }
 
 
@@ -196,3 +201,74 @@ def test_risk_managed_firms_hedge_cap_leverage_and_sell_all_in_the_model():
     assert t.btc_held[~risk].sum() > plain.firms.btc_held[~risk].sum()
     m.step()  # day 2: -3,000 per BTC/day hedged
     assert np.isclose(m.ledger["usd_hedge_losses"], 0.5 * mined0[risk].sum() * 3_000.0)
+
+
+TOY = np.array([0.5, 0.8, 1.2, 1.5])  # four equal blocks of the day, mean 1
+TOY_CUM = np.concatenate([[0.0], np.cumsum(TOY)]) / 4
+
+
+def test_run_share_and_energy_curves_on_a_toy_shape():
+    x = np.array([0.4, 0.8, 1.0, 1.3, 2.0])
+    share, energy = run_share_and_cost(TOY, TOY_CUM, x)
+    np.testing.assert_allclose(share, [0.0, 0.25, 0.5, 0.75, 1.0])
+    # C(x): sum of the multipliers of the hours run / 4
+    np.testing.assert_allclose(energy, [0.0, 0.125, 0.325, 0.625, 1.0])
+    for sd in (0.0, 0.2, 0.5):
+        shape = intraday_shape(sd)
+        assert shape.size == 24 and np.isclose(shape.mean(), 1.0)
+        assert np.all(np.diff(shape) >= 0)
+
+
+def test_a_flexible_firms_day_by_hand():
+    credit = 8.0
+    sc = small_scenario(
+        **{
+            "capabilities.enabled": True,
+            "capabilities.energy_access_prob_listed": 0.0,
+            "capabilities.energy_access_prob_private": 0.0,
+            "capabilities.risk_managed_prob_listed": 0.0,
+            "capabilities.risk_managed_prob_private": 0.0,
+            "capabilities.flexible_prob_listed": 1.0,
+            "capabilities.flexible_prob_private": 1.0,
+            "capabilities.flex_credit_usd_per_mwh": {"us": credit},
+        }
+    )
+    m = MiningIndustry(sc, seed=6)
+    caps, t, g = m.capabilities, m.firms, m.gens
+    caps.hourly = np.tile(TOY, (caps.hourly.shape[0], 1))
+    caps._cum = np.tile(TOY_CUM, (caps.hourly.shape[0], 1))
+    r = int(np.flatnonzero(t.kind == 0)[0])
+    us = m.events.region_index("us")
+    t.region[r], t.outage_prob[r] = us, 0.0
+    gen = int(np.argmax(t.fleet_ths[r]))
+    ths = t.fleet_ths[r].sum()
+    t.fleet_ths[r] = 0.0
+    t.fleet_ths[r, gen] = ths
+    t.capacity_mw[r] = 2 * ths * g.power_mw_per_th[gen]
+    # revenue per TH-day = cost at the mean price: x = 1, half the day runs (blocks 0.5, 0.8)
+    sub = chain.subsidy_btc(m.chain.height + 1)
+    rev = m._revenue_per_th_day(sub + m.fee_btc_per_block[0], m.price_usd[0])
+    price = rev / g.energy_mwh_per_th_day[gen]
+    t.power_price_usd_per_mwh[r] = price
+    t.flexible[:] = False  # only firm r schedules by the hour
+    t.flexible[r] = True
+    m._refresh_costs()
+    m._update_live_columns(0)
+    ledger0 = m.ledger["usd_flex_credits"]
+    m.step()
+    assert np.isclose(t.running_ths[r], 0.5 * ths)
+    flat_energy = ths * g.energy_mwh_per_th_day[gen] * price
+    assert np.isclose(t.energy_cost_usd[r], 0.325 * flat_energy)
+    # credits: the MW that run in the cheap half of the day are released in the dear half
+    mwh_released = ths * g.power_mw_per_th[gen] * 24 * 0.5
+    assert np.isclose(m.ledger["usd_flex_credits"] - ledger0, mwh_released * credit)
+    # the others run flat: all hours or none, at the mean price
+    others = np.flatnonzero(t.active & (t.kind != 2))
+    others = others[others != r]
+    ran = t.running_ths[others] > 0
+    assert ran.any()
+    assert np.allclose(
+        t.energy_cost_usd[others][ran],
+        (m.running_by_gen_ths[others][ran] @ g.energy_mwh_per_th_day)
+        * t.power_price_usd_per_mwh[others][ran],
+    )

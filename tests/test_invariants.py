@@ -51,6 +51,7 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_spv_sales",
         "usd_demand_response",
         "usd_hedge_gains",
+        "usd_flex_credits",
     )
     outflows = (
         "usd_energy",
@@ -140,6 +141,7 @@ def check_invariants(m: MiningIndustry) -> None:
     capabilities=st.booleans(),
     access_prob=st.floats(0.0, 1.0),
     risk_prob=st.floats(0.0, 1.0),
+    flex_prob=st.floats(0.0, 1.0),
 )
 def test_invariants_every_step(
     seed,
@@ -160,6 +162,7 @@ def test_invariants_every_step(
     capabilities,
     access_prob,
     risk_prob,
+    flex_prob,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -201,6 +204,8 @@ def test_invariants_every_step(
             "capabilities.risk_managed_prob_listed": risk_prob,
             "capabilities.risk_managed_prob_private": risk_prob,
             "capabilities.hedge_tenor_days": 10,
+            "capabilities.flexible_prob_listed": flex_prob,
+            "capabilities.flexible_prob_private": flex_prob,
             # a ban in the largest region, with relocation back within the horizon
             "events": [
                 {

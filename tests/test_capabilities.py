@@ -1,7 +1,7 @@
 """Firm capabilities: switched off they change nothing; energy access by hand (discounted new
 MW, the capacity-weighted power price, the interconnection queue); hedges on a hand-built price
 path, the leverage cap and the treasury policy of risk-managed firms; hourly scheduling of
-flexible firms on a 4-hour toy shape."""
+flexible firms on a 4-hour toy shape; the study's spec and intervals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 from abm import MiningIndustry, chain
 from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
 from abm.runner import run
-from tests.conftest import small_scenario
+from tests.conftest import EXPERIMENTS, small_scenario
 
 ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at once
     "capabilities.enabled": True,
@@ -272,3 +272,36 @@ def test_a_flexible_firms_day_by_hand():
         (m.running_by_gen_ths[others][ran] @ g.energy_mwh_per_th_day)
         * t.power_price_usd_per_mwh[others][ran],
     )
+
+
+def _study():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cap_study", EXPERIMENTS / "capabilities.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_capabilities_study_spec_and_intervals_by_hand():
+    study = _study()
+    sc = study.scenario(years=0.1)
+    cap = sc.capabilities
+    assert cap.enabled and sc.run.years == 0.1
+    probs = [
+        getattr(cap, f"{c}_prob_{k}")
+        for c in ("energy_access", "risk_managed", "flexible")
+        for k in ("listed", "private")
+    ]
+    assert probs == [0.5] * 6
+    # mean 2, sd 1 over 4 seeds: half-width t(0.975, 3) x 1 / 2 = 3.182446 / 2
+    mean, lo, hi = study.t_interval(pd.Series([1.0, 2.0, 2.0, 3.0]))
+    sd = np.std([1.0, 2.0, 2.0, 3.0], ddof=1)
+    assert mean == 2.0 and np.isclose(hi - mean, 3.182446305284263 * sd / 2)
+    assert np.isclose(mean - lo, hi - mean)
+    row = study.run_one((11, 0.1))
+    for c in study.CAPABILITIES:
+        assert np.isclose(
+            row[f"survival_diff_{c}"], row[f"survival_with_{c}"] - row[f"survival_without_{c}"]
+        )
+        assert 0.2 < row[f"hashrate_share_{c}"] < 0.8  # about half the firms have each

@@ -84,6 +84,12 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "ai_mw_operating": (float, 0.0),  # MW hosting a tenant
     "ai_income_usd": (float, 0.0),  # today's contract income
     "cum_ai_income_usd": (float, 0.0),
+    # capabilities (abm.capabilities)
+    "energy_access": (float, 0.0),  # 1 = wins cheaper, faster new power [0-1]
+    "risk_managed": (bool, False),  # hedges BTC, caps leverage, sells all mined BTC
+    "hedge_btc_per_day": (float, 0.0),  # BTC sold forward for each day of the tenor [BTC/day]
+    "hedge_strike_usd": (float, 0.0),  # forward price of the current hedge [USD/BTC]
+    "flexible": (bool, False),  # runs each vintage only in the hours it pays
 }
 _TABLE_ARRAYS = {**COLUMNS, "fleet_ths": (float, 0.0)}  # firms x generations [TH/s]
 

@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 
 from abm import behaviour, chain, consolidation, finance, sovereigns
+from abm.capabilities import Capabilities, add_capacity
 from abm.contracts import HostingMarket
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
@@ -62,6 +63,10 @@ LEDGER_KEYS: tuple[str, ...] = (
     "usd_state_support",  # sovereigns' cash shortfalls covered by their states
     "usd_demand_response",  # credits paid for capacity released in grid emergencies
     "usd_relocation",  # cost of moving rigs out of banned regions
+    "usd_hedge_gains",  # BTC-price hedges settled in the firms' favour
+    "usd_hedge_losses",  # BTC-price hedges settled against the firms
+    "usd_hedge_costs",  # hedge costs paid up front
+    "usd_flex_credits",  # demand-response credits earned by flexible firms' hourly curtailment
     # AI/HPC hosting (abm.contracts); project debt is held by the contracts, not the firms
     "usd_ai_income",  # contract income from tenants
     "usd_ai_opex",  # hosting operating costs
@@ -159,6 +164,7 @@ class MiningIndustry(mesa.Model):
         self.n_defaults = 0
         self.n_acquisitions = 0
         self.hosting = HostingMarket(self)
+        self.capabilities = Capabilities(self)
         self.events = EventSchedule(self)
         if sc.firms.population == "explicit":
             pop = explicit_population(sc, self.gens, unlimited=self.contest)
@@ -210,6 +216,7 @@ class MiningIndustry(mesa.Model):
         if "region" not in cols:
             self.events.on_new_firms(rows)
         self.hosting.on_new_firms(rows)
+        self.capabilities.on_new_firms(rows)
         self._refresh_costs()
         self._update_live_columns(self.day)
         return rows
@@ -220,6 +227,8 @@ class MiningIndustry(mesa.Model):
         listed = t.kind == 1
         lev = np.where(listed, fin.initial_leverage_listed, fin.initial_leverage_private)
         lev = np.where(t.kind == sovereigns.SOVEREIGN, 0.0, lev)
+        if self.capabilities.on:
+            lev = lev * self.capabilities.leverage_factor()
         t.debt_usd[:] = lev * self.collateral_usd()
         term = np.where(listed, fin.term_years_listed, fin.term_years_private) * 365
         left = self.streams["population"].uniform(0.2, 1.0, t.n)
@@ -426,13 +435,20 @@ class MiningIndustry(mesa.Model):
         subsidy_now = chain.subsidy_btc(self.chain.height + 1)  # next block's subsidy
         rev_th = self._revenue_per_th_day(subsidy_now + fee, price)
         live = self._live  # generations anyone holds today (other columns are all zero)
+        caps = self.capabilities
+        cost_live = self.cost_usd_per_th_day[:, live]
+        if caps.flexing:  # hour-scale scheduling, summarised per day
+            share, energy_mult, cost_run = caps.schedule(cost_live, rev_th)
         running = behaviour.operate(
             t.fleet_ths[:, live],
-            self.cost_usd_per_th_day[:, live],
+            cost_run if caps.flexing else cost_live,
             rev_th,
             t.capacity_mw * avail,
             self.gens.power_mw_per_th[live],
         )
+        if caps.flexing:
+            on_hours_ths = running  # what runs in the hours it runs
+            running = running * share  # TH-days run today per TH/s
         self._running_live, self._live_ran = running, live
         run_f = running.sum(axis=1)
         total_ths = run_f.sum()
@@ -451,11 +467,22 @@ class MiningIndustry(mesa.Model):
         # 4. account: treasury (hold a share of mined BTC, sell the rest), costs, debt service
         sold_btc = btc_f * (1.0 - t.hold_fraction)
         usd_f = sold_btc * price
-        energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
+        if caps.flexing:
+            energy_f = (
+                (on_hours_ths * energy_mult) @ self.gens.energy_mwh_per_th_day[live]
+            ) * t.power_price_usd_per_mwh
+            credits_f = caps.flex_credits(on_hours_ths, share, self.gens.power_mw_per_th[live])
+        else:
+            energy_f = (running @ self.gens.energy_mwh_per_th_day[live]) * t.power_price_usd_per_mwh
         fixed_f = t.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
         if self.contest:
             fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
         cash_flow = usd_f - energy_f - fixed_f
+        if caps.hedging:
+            cash_flow += caps.hedge(d, btc_f, price)
+        if caps.flexing:
+            cash_flow += credits_f
+            self.ledger["usd_flex_credits"] += float(credits_f.sum())
         lg = self.ledger
         t.btc_held += btc_f - sold_btc
         if self.finance_on:
@@ -512,6 +539,8 @@ class MiningIndustry(mesa.Model):
         if self.contest:
             self._best_response_update(subsidy_now, price)
         else:
+            if self.capabilities.pending:
+                self.capabilities.connect(d)  # new sites and their rigs come online
             due = t.active & ((d + t.review_offset) % sc.behaviour.review_cadence_days == 0)
             if due.any():
                 self._review(np.flatnonzero(due), d)
@@ -580,11 +609,13 @@ class MiningIndustry(mesa.Model):
             sc.behaviour.expected_hashprice_decline_per_year,
             sc.hardware.economic_life_years,
         )
-        # rigs on new capacity run on power bought at the market price of new contracts
-        new_site_cost = sc.energy.expansion_price_usd_per_mwh * g.energy_mwh_per_th_day
+        # rigs on new capacity run on power bought at the firm's own price of new contracts
+        caps = self.capabilities
+        new_mw_price = caps.new_mw_price_usd_per_mwh(rows)
+        new_mw_capex = caps.new_mw_capex_usd_per_mw(rows)
         npv_new_site = behaviour.npv_per_th(
             hp,
-            new_site_cost[None, :],
+            new_mw_price[:, None] * g.energy_mwh_per_th_day[None, :],
             t.hurdle_rate[rows],
             new_price,
             sc.behaviour.expected_hashprice_decline_per_year,
@@ -603,20 +634,25 @@ class MiningIndustry(mesa.Model):
             t.capacity_mw[rows] - fleet @ g.power_mw_per_th,
             t.capacity_mw[rows],
             cash_budget + debt_room,
-            sc.energy.capex_usd_per_mw,
+            new_mw_capex,
             np.where(sov, 0.0, sc.behaviour.max_capacity_growth_per_review),
             npv_new_site,
         )
-        fleet[np.arange(rows.size), plan.generation] += plan.ths
         grew = plan.mw_added > 0
-        if grew.any():
-            old_mw = t.capacity_mw[rows[grew]]
-            t.power_price_usd_per_mwh[rows[grew]] = (
-                t.power_price_usd_per_mwh[rows[grew]] * old_mw
-                + sc.energy.expansion_price_usd_per_mwh * plan.mw_added[grew]
-            ) / (old_mw + plan.mw_added[grew])
-        t.fleet_ths[rows] = fleet
-        t.capacity_mw[rows] += plan.mw_added
+        if caps.on and grew.any():
+            # rigs for new MW wait with them for the interconnection (sites in the queue)
+            waiting = np.minimum(plan.mw_added / g.power_mw_per_th[plan.generation], plan.ths)
+            fleet[np.arange(rows.size), plan.generation] += plan.ths - waiting
+            pending = np.zeros((int(grew.sum()), g.n))
+            pending[np.arange(pending.shape[0]), plan.generation[grew]] = waiting[grew]
+            t.fleet_ths[rows] = fleet
+            caps.queue(day, rows[grew], plan.mw_added[grew], pending, new_mw_price[grew])
+            caps.connect(day)  # zero lead times connect at once
+        else:
+            fleet[np.arange(rows.size), plan.generation] += plan.ths
+            if grew.any():
+                add_capacity(t, rows[grew], plan.mw_added[grew], new_mw_price[grew])
+            t.fleet_ths[rows] = fleet
         spend = plan.rigs_usd + plan.infra_usd
         from_budget = np.where(sov, spend, 0.0)
         if sov.any():

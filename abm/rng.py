@@ -25,6 +25,9 @@ STREAMS = (
     "ai_default",
     "sovereign",
     "regions",
+    "cap_energy",
+    "cap_risk",
+    "cap_flex",
 )
 
 

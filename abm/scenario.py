@@ -571,6 +571,127 @@ class ConsolidationConfig(Section):
     entrant_max_ehs: float = _f(2.0, "Largest new entrant [EH/s].", gt=0)
 
 
+class CapabilitiesConfig(Section):
+    """Firm capabilities of the source essay (DESIGN.md): each a per-firm attribute drawn at
+    creation from its own random stream, with a measurable effect. All off by default."""
+
+    enabled: bool = _f(
+        False,
+        "Master switch: false = no firm has any capability (the model without capabilities).",
+    )
+    energy_access_prob_listed: float = _f(
+        0.6,
+        "Probability that a listed firm has energy access (wins power by negotiation) [0-1]. "
+        "Assumption: most listed miners own or co-own sites with negotiated PPAs.",
+        ge=0,
+        le=1,
+    )
+    energy_access_prob_private: float = _f(
+        0.15,
+        "Probability that a private firm has energy access [0-1]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    energy_price_discount: float = _f(
+        0.25,
+        "Discount on the expansion power price for new MW of a firm with energy access [0-1]. "
+        "Source: listed miners' new sites at ~$30-35/MWh vs the ~$45 median (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    energy_capex_discount: float = _f(
+        0.10,
+        "Discount on site capex per new MW for a firm with energy access [0-1]. Assumption: "
+        "owned substations and scale in procurement.",
+        ge=0,
+        le=1,
+    )
+    interconnection_days: int = _f(
+        365,
+        "Interconnection lead time of new MW without energy access [days]; rigs bought for them "
+        "wait. Assumption: large-load queues of 1-3 years (ERCOT, 2024-25).",
+        ge=0,
+        le=3650,
+    )
+    interconnection_days_access: int = _f(
+        120,
+        "Interconnection lead time of new MW with energy access [days]. Assumption: sites "
+        "with power already secured (expansions behind existing interconnects).",
+        ge=0,
+        le=3650,
+    )
+    risk_managed_prob_listed: float = _f(
+        0.5,
+        "Probability that a listed firm is risk-managed (hedges, caps leverage, sells all "
+        "mined BTC) [0-1]. Assumption: some listed miners hedge, most hold BTC (CALIBRATION.md).",
+        ge=0,
+        le=1,
+    )
+    risk_managed_prob_private: float = _f(
+        0.1, "Probability that a private firm is risk-managed [0-1]. Assumption.", ge=0, le=1
+    )
+    hedge_ratio: float = _f(
+        0.5,
+        "Share of expected BTC production sold forward at each roll [0-1]: the firm sells "
+        "ratio x the BTC it mined on the roll day, per day of the tenor. Assumption.",
+        ge=0,
+        le=1,
+    )
+    hedge_tenor_days: int = _f(
+        90,
+        "Tenor of each forward sale; hedges roll every tenor, all on the same days [days]. "
+        "Assumption: quarterly programmes.",
+        ge=1,
+        le=3650,
+    )
+    hedge_cost: float = _f(
+        0.01,
+        "Cost of a hedge paid up front, as a share of its USD notional [0-1]. Assumption: "
+        "spread and margin cost of OTC BTC forwards; forward price = spot (no carry).",
+        ge=0,
+        le=1,
+    )
+    leverage_factor: float = _f(
+        0.5,
+        "Risk-managed firms' loan-to-value limit and initial leverage x this factor [0-1]. "
+        "Assumption.",
+        ge=0,
+        le=1,
+    )
+    flexible_prob_listed: float = _f(
+        0.5,
+        "Probability that a listed firm schedules compute by the hour (flexible) [0-1]. "
+        "Assumption: Riot-style curtailment programmes at listed miners.",
+        ge=0,
+        le=1,
+    )
+    flexible_prob_private: float = _f(
+        0.2, "Probability that a private firm is flexible [0-1]. Assumption.", ge=0, le=1
+    )
+    intraday_dispersion_log: dict[str, float] = _f(
+        {"us": 0.5},
+        "Sd of log hourly power-price multipliers by region [-] (regions not listed use "
+        "intraday_dispersion_default). Assumption: ERCOT real-time prices swing widely.",
+    )
+    intraday_dispersion_default: float = _f(
+        0.2, "Sd of log hourly power-price multipliers elsewhere [-]. Assumption.", ge=0, le=3
+    )
+    flex_credit_usd_per_mwh: dict[str, float] = _f(
+        {"us": 10.0},
+        "Demand-response credit earned by flexible firms per MWh released in the hours they "
+        "curtail, by region (others: 0) [USD/MWh]. Source: ERCOT credits, Riot $31.7M in Aug "
+        "2023 (CALIBRATION.md); level an assumption.",
+    )
+
+    @model_validator(mode="after")
+    def _check_flex(self) -> CapabilitiesConfig:
+        if any(v < 0 for v in self.intraday_dispersion_log.values()):
+            raise ValueError("intraday_dispersion_log values must be >= 0")
+        if any(v < 0 for v in self.flex_credit_usd_per_mwh.values()):
+            raise ValueError("flex_credit_usd_per_mwh values must be >= 0")
+        return self
+
+
 class DemandPoint(Section):
     date: dt.date = _f(..., "Date of this point of the AI demand path [date].")
     multiplier: float = _f(..., "Tender arrival rate relative to the base rate [-].", ge=0)
@@ -916,6 +1037,7 @@ class Scenario(Section):
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
     ai: AIConfig = AIConfig()
+    capabilities: CapabilitiesConfig = CapabilitiesConfig()
     sovereign_scale: float = _f(
         1.0,
         "Multiplier on every sovereign's capacity path and hardware budget [-]; 0 removes "

@@ -50,6 +50,8 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_debt_drawn",
         "usd_ai_spv_sales",
         "usd_demand_response",
+        "usd_hedge_gains",
+        "usd_flex_credits",
     )
     outflows = (
         "usd_energy",
@@ -65,6 +67,8 @@ def check_invariants(m: MiningIndustry) -> None:
         "usd_ai_interest",
         "usd_ai_principal",
         "usd_relocation",
+        "usd_hedge_losses",
+        "usd_hedge_costs",
     )
     cash_expected = m.initial_cash_usd + sum(lg[k] for k in inflows) - sum(lg[k] for k in outflows)
     debt_expected = (
@@ -134,6 +138,10 @@ def check_invariants(m: MiningIndustry) -> None:
     tenant_default=st.floats(0.0, 1.0),
     ban_share=st.floats(0.0, 1.0),
     relocate_share=st.floats(0.0, 1.0),
+    capabilities=st.booleans(),
+    access_prob=st.floats(0.0, 1.0),
+    risk_prob=st.floats(0.0, 1.0),
+    flex_prob=st.floats(0.0, 1.0),
 )
 def test_invariants_every_step(
     seed,
@@ -151,6 +159,10 @@ def test_invariants_every_step(
     tenant_default,
     ban_share,
     relocate_share,
+    capabilities,
+    access_prob,
+    risk_prob,
+    flex_prob,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -183,6 +195,17 @@ def test_invariants_every_step(
             "ai.deadline_days_max": 60,
             "ai.tenant_default_prob_per_year": tenant_default,
             "ai.strategy_mix_private": {"pure": 0.3, "hybrid": 0.4, "pivot": 0.3},
+            # capabilities, with interconnections that complete within the horizon
+            "capabilities.enabled": capabilities,
+            "capabilities.energy_access_prob_listed": access_prob,
+            "capabilities.energy_access_prob_private": access_prob,
+            "capabilities.interconnection_days": 30,
+            "capabilities.interconnection_days_access": 3,
+            "capabilities.risk_managed_prob_listed": risk_prob,
+            "capabilities.risk_managed_prob_private": risk_prob,
+            "capabilities.hedge_tenor_days": 10,
+            "capabilities.flexible_prob_listed": flex_prob,
+            "capabilities.flexible_prob_private": flex_prob,
             # a ban in the largest region, with relocation back within the horizon
             "events": [
                 {

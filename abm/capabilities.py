@@ -37,7 +37,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.markets.energy import HYDRO, SOURCES
 from abm.sovereigns import SOVEREIGN
+
+STRANDED = SOURCES.index("stranded")
 
 if TYPE_CHECKING:
     from abm.firms import FirmTable
@@ -129,7 +132,13 @@ class Capabilities:
         base = self.m.params.energy.expansion_price_usd_per_mwh
         if not self.on:
             return np.full(rows.size, base)
-        return base * (1.0 - self.cfg.energy_price_discount * self.m.firms.energy_access[rows])
+        t, cfg = self.m.firms, self.cfg
+        access = t.energy_access[rows]
+        size_ehs = t.fleet_ths[rows].sum(axis=1) / 1e6
+        scale = cfg.energy_scale_discount_per_decade * np.log10(np.maximum(size_ehs, 1.0))
+        price = base * (1.0 - np.minimum(cfg.energy_price_discount + scale, 0.9) * access)
+        own = (access > 0) & np.isin(t.source[rows], (HYDRO, STRANDED))
+        return np.where(own, np.minimum(price, cfg.stranded_price_usd_per_mwh), price)
 
     def new_mw_capex_usd_per_mw(self, rows: np.ndarray) -> np.ndarray:
         """Site build cost of each firm's new MW [USD/MW]."""

@@ -54,6 +54,10 @@ CONTRACT_COLUMNS: dict[str, tuple[Any, str]] = {
     "hashrate_removed_ths": (float, "hashrate of the rigs displaced at conversion [TH/s]"),
     "income_usd": (float, "contract income received so far [USD]"),
     "n_offers": (np.int64, "firms that offered capacity for the tender [-]"),
+    "handover_deferred": (
+        bool,
+        "the firm (flexible: capabilities) kept mining the MW until the contract started",
+    ),
 }
 _LIVE = (BUILDING, OPERATING)
 
@@ -165,6 +169,8 @@ class HostingMarket:
                     np.full(ready.size, daily_rate), b.end_day[ready] - d
                 )
                 np.add.at(t.ai_mw_operating, b.firm_id[ready], b.mw[ready])
+                for c in ready[b.handover_deferred[ready]]:
+                    self._hand_over(int(c))
         op = np.flatnonzero(b.status == OPERATING)
         if op.size == 0:
             return
@@ -218,7 +224,7 @@ class HostingMarket:
             t.ai_mw_operating[r] -= mw
         t.ai_mw[r] -= mw
         b.status[c], b.closed_day[c] = status, d
-        if status == SOLD:
+        if status == SOLD:  # sold with an estate (a deferred one still building took nothing)
             return
         if t.active[r]:
             t.capacity_mw[r] += mw
@@ -249,9 +255,8 @@ class HostingMarket:
         if rows.size == 0:
             return rows, np.zeros(0), np.zeros(0), np.zeros(0)
         share = np.where(t.ai_strategy[rows] == HYBRID, cfg.hybrid_max_share, cfg.pivot_max_share)
-        room = np.clip(
-            share * (t.capacity_mw[rows] + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, t.capacity_mw[rows]
-        )
+        free = t.capacity_mw[rows] - self._deferred_mw()[rows]  # mining MW not yet promised
+        room = np.clip(share * (free + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, free)
         capex = ai.capex_usd_per_mw(cfg, t.outage_prob[rows], float(tn.uptime[k]))
         afford = (budgets(m, rows) + self.equity_issuable_usd(rows)) / (
             capex * (1.0 - cfg.loan_to_cost)
@@ -323,11 +328,10 @@ class HostingMarket:
         lg["usd_equity_raised"] += issue
         pay(m, r, capex)
         lg["usd_ai_capex"] += capex
-        share = mw / t.capacity_mw[r]
-        t.site_book_usd[r] *= 1.0 - share
-        t.capacity_mw[r] -= mw
-        removed = self._displace_rigs(r)
-        self.hashrate_removed_ths += removed
+        # a flexible hybrid (compute scheduling) keeps mining the MW until the contract starts;
+        # a pivot firm hands its sites over at once (it is leaving mining)
+        deferred = bool(t.flexible[r]) and t.ai_strategy[r] != PIVOT
+        removed = 0.0 if deferred else self._take_capacity(r, mw)
         t.ai_mw[r] += mw
         d = m.day
         term_days = int(term_years) * 365
@@ -350,10 +354,45 @@ class HostingMarket:
             hashrate_removed_ths=removed,
             income_usd=0.0,
             n_offers=n_offers,
+            handover_deferred=deferred,
         )
-        if t.ai_strategy[r] == PIVOT and t.capacity_mw[r] < cfg.min_award_mw:
-            self._leave_mining(r)
+        if not deferred:
+            self._pivot_done(r)
         return c
+
+    def _take_capacity(self, r: int, mw: float) -> float:
+        """`mw` of firm r's sites leave mining: site book and capacity shrink, displaced rigs
+        are sold; returns the hashrate removed [TH/s]."""
+        t = self.m.firms
+        t.site_book_usd[r] *= 1.0 - mw / t.capacity_mw[r]
+        t.capacity_mw[r] -= mw
+        removed = self._displace_rigs(r)
+        self.hashrate_removed_ths += removed
+        return removed
+
+    def _hand_over(self, c: int) -> None:
+        """A deferred contract starts: its MW leave mining now (the firm is active: an estate
+        sells its contracts before it exits)."""
+        b = self.book
+        b.hashrate_removed_ths[c] = self._take_capacity(int(b.firm_id[c]), float(b.mw[c]))
+
+    def _pivot_done(self, r: int) -> None:
+        """A pivot firm with less than a block left to convert leaves mining."""
+        t = self.m.firms
+        if t.active[r] and t.ai_strategy[r] == PIVOT and self._free_mw(r) < self.cfg.min_award_mw:
+            self._leave_mining(r)
+
+    def _deferred_mw(self) -> np.ndarray:
+        """MW per firm under contract but still mined (deferred handover, building) [MW]."""
+        b, n = self.book, self.m.firms.n
+        if b.n == 0:
+            return np.zeros(n)
+        keep = b.handover_deferred & (b.status == BUILDING)
+        return np.bincount(b.firm_id[keep], weights=b.mw[keep], minlength=n)
+
+    def _free_mw(self, r: int) -> float:
+        """Firm r's mining capacity not promised to a tenant [MW]."""
+        return float(self.m.firms.capacity_mw[r] - self._deferred_mw()[r])
 
     def equity_issuable_usd(self, rows: np.ndarray) -> np.ndarray:
         """New shares each firm could issue to fund a conversion [USD] (listed firms only)."""

@@ -599,6 +599,20 @@ class CapabilitiesConfig(Section):
         ge=0,
         le=1,
     )
+    energy_scale_discount_per_decade: float = _f(
+        0.05,
+        "Extra discount on new-MW power per tenfold of installed hashrate above 1 EH/s, for a "
+        "firm with energy access (negotiated with scale) [0-1]. Assumption.",
+        ge=0,
+        le=0.5,
+    )
+    stranded_price_usd_per_mwh: float = _f(
+        25.0,
+        "Price of new MW for a firm with energy access whose source is stranded/flared gas or "
+        "hydro, when lower than its discounted price [USD/MWh]. Source: own-plant and hydro "
+        "miners at ~$18-32/MWh (Stronghold, Ethiopia; CALIBRATION.md); assumption.",
+        ge=0,
+    )
     energy_capex_discount: float = _f(
         0.10,
         "Discount on site capex per new MW for a firm with energy access [0-1]. Assumption: "

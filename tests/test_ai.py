@@ -322,6 +322,32 @@ def test_conversion_removes_exactly_the_converted_hashrate():
     assert m.recorder.daily["hashrate_to_ai_ehs"][m.day - 1] == pytest.approx(removed)
 
 
+def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
+    # as in the test above, but Big schedules its compute (capabilities: flexible): the 150 MW
+    # keep mining through the 20-day build and leave, with their 8.5714 EH/s, when it starts
+    m = MiningIndustry(_two_firms(), seed=1)
+    t = m.firms
+    for _ in range(3):
+        m.step()
+    t.flexible[0], t.ai_strategy[0], t.ai_build_days[0] = True, HYBRID, 20
+    c = m.hosting.convert(0, 150.0, 1.5e6, 10, 7e6)
+    b = m.hosting.book
+    assert b.handover_deferred[c] and t.capacity_mw[0] == 400.0 and t.ai_mw[0] == 150.0
+    # eligibility counts the promised MW as taken: a hybrid may convert 20% of its sites
+    assert m.hosting._free_mw(0) == pytest.approx(250.0)
+    start = int(b.start_day[c])
+    while m.day < start:
+        m.step()
+    assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)  # still mining
+    m.step()  # the start day: mined, then handed over when the contract starts
+    assert t.capacity_mw[0] == pytest.approx(250.0) and b.status[c] == OPERATING
+    before = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
+    m.step()
+    after = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
+    assert before - after == pytest.approx(150 / 17.5e-6 / 1e6, rel=1e-9)
+    assert b.hashrate_removed_ths[c] / 1e6 == pytest.approx(150 / 17.5e-6 / 1e6)
+
+
 def test_pivot_firm_leaves_mining_but_keeps_its_contracts():
     m = MiningIndustry(_two_firms(), seed=1)
     t = m.firms

@@ -10,6 +10,7 @@ import pandas as pd
 
 from abm import MiningIndustry, chain
 from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
+from abm.markets.energy import SOURCES
 from abm.runner import run
 from tests.conftest import EXPERIMENTS, small_scenario
 
@@ -62,6 +63,8 @@ def test_expansion_with_energy_access_by_hand():
             "capabilities.energy_access_prob_private": 1.0,
             "capabilities.energy_price_discount": 0.2,
             "capabilities.energy_capex_discount": 0.1,
+            "capabilities.energy_scale_discount_per_decade": 0.0,
+            "capabilities.stranded_price_usd_per_mwh": 1000.0,
             "capabilities.interconnection_days_access": lead,
             "energy.expansion_price_usd_per_mwh": 50.0,
             "energy.capex_usd_per_mw": 300_000.0,
@@ -101,6 +104,31 @@ def test_expansion_with_energy_access_by_hand():
     assert np.isclose(
         m.cost_usd_per_th_day[r, gen], t.power_price_usd_per_mwh[r] * g.energy_mwh_per_th_day[gen]
     )
+
+
+def test_new_mw_price_with_scale_and_own_energy_by_hand():
+    sc = small_scenario(
+        **{
+            "capabilities.enabled": True,
+            "capabilities.energy_price_discount": 0.2,
+            "capabilities.energy_scale_discount_per_decade": 0.05,
+            "capabilities.stranded_price_usd_per_mwh": 25.0,
+            "energy.expansion_price_usd_per_mwh": 50.0,
+        }
+    )
+    m = MiningIndustry(sc, seed=1)
+    t = m.firms
+    rows = np.arange(5)
+    gen = int(np.flatnonzero(t.fleet_ths[0])[-1])
+    t.fleet_ths[rows] = 0.0
+    t.fleet_ths[rows, gen] = np.array([0.5, 10.0, 100.0, 10.0, 10.0]) * 1e6  # EH/s -> TH/s
+    t.energy_access[rows] = [1, 1, 1, 0, 1]
+    grid, hydro = SOURCES.index("grid"), SOURCES.index("hydro")
+    t.source[rows] = [grid, grid, grid, grid, hydro]
+    # 0.5 EH/s: no scale discount, 50 x 0.8; 10 EH/s: one decade, 50 x 0.75; 100 EH/s: two,
+    # 50 x 0.7; no access: 50; own hydro with access: min(37.5, 25)
+    price = m.capabilities.new_mw_price_usd_per_mwh(rows)
+    assert np.allclose(price, [40.0, 37.5, 35.0, 50.0, 25.0])
 
 
 def test_new_sites_arrive_exactly_after_the_lead_time_in_a_run():

@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench studies clean
 
 $(PY):
 	"$$(bash scripts/find-python.sh)" -m venv $(VENV)
@@ -30,6 +30,14 @@ test: lint
 
 bench: $(VENV)/.installed-all
 	$(PY) benchmarks/run.py
+
+# the three headline studies (issue 9), each a sweep then its report: results/<study>/report/
+STUDIES := study_centralisation study_small_miners sovereign_entry
+studies: $(VENV)/.installed-all
+	set -e; for s in $(STUDIES); do \
+	  $(VENV)/bin/abm sweep experiments/$$s.toml --out results/$$s --workers 2; \
+	  $(VENV)/bin/abm report results/$$s; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -145,7 +145,8 @@ class HostingMarket:
         while self._next_tender < tn.n and tn.day[self._next_tender] <= d:
             self._decide(self._next_tender)
             self._next_tender += 1
-        self._pivoted_books()
+        if self.book.n:  # only firms with contracts can have left mining for AI
+            self._pivoted_books()
 
     # ----------------------------------------------------------------------------------------
     # cash flows
@@ -229,10 +230,7 @@ class HostingMarket:
         if t.active[r]:
             t.capacity_mw[r] += mw
         else:  # a pivoted firm sells the returned site
-            proceeds = mw * float(m.site_value_usd_per_mw(np.array([r]))[0])
-            t.cash_usd[r] += proceeds
-            t.cum_asset_sales_usd[r] += proceeds
-            m.ledger["usd_asset_sales"] += proceeds
+            m.receive_asset_sales(r, mw * float(m.site_value_usd_per_mw(np.array([r]))[0]))
 
     # ----------------------------------------------------------------------------------------
     # tenders
@@ -426,19 +424,14 @@ class HostingMarket:
         if held > 0:
             t.fleet_book_usd[r] *= 1.0 - sold_ths.sum() / held
         t.fleet_ths[r] -= sold_ths
-        t.cash_usd[r] += proceeds
-        t.cum_asset_sales_usd[r] += proceeds
-        m.ledger["usd_asset_sales"] += proceeds
+        m.receive_asset_sales(r, proceeds)
 
     def _leave_mining(self, r: int) -> None:
         """A pivot firm with nothing left to convert sells its remaining rigs, sites and BTC and
         repays its corporate debt; if it can, it leaves mining (exit cause pivot_ai)."""
         m, t = self.m, self.m.firms
         self._sell_rigs(r, t.fleet_ths[r].copy())
-        site = float(m.site_value_usd(np.array([r]))[0])
-        t.cash_usd[r] += site
-        t.cum_asset_sales_usd[r] += site
-        m.ledger["usd_asset_sales"] += site
+        m.receive_asset_sales(r, float(m.site_value_usd(np.array([r]))[0]))
         t.capacity_mw[r] = 0.0
         if t.btc_held[r] > 0:
             m.sell_btc(np.array([r]), t.btc_held[[r]])

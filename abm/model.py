@@ -395,6 +395,12 @@ class MiningIndustry(mesa.Model):
         t.cash_usd[rows] += amount
         self.ledger["usd_debt_drawn"] += float(amount.sum())
 
+    def receive_asset_sales(self, r: int, usd: float) -> None:
+        """Book the proceeds of rigs or sites firm r sold to buyers outside the model."""
+        self.firms.cash_usd[r] += usd
+        self.firms.cum_asset_sales_usd[r] += usd
+        self.ledger["usd_asset_sales"] += usd
+
     def sell_btc(self, rows: np.ndarray, btc: np.ndarray) -> None:
         """Sell treasury BTC at today's price."""
         t = self.firms

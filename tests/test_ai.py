@@ -246,10 +246,13 @@ def test_eligibility_and_financing():
     assert offer[0] == pytest.approx(expected if expected >= 50 else 0.0)
 
 
-def test_firm_that_cannot_finance_cannot_win():
-    # Small is the only hybrid; it has capacity to convert but no money and no credit
-    m = MiningIndustry(_two_firms(**{"firms.explicit": _small_only(), "run.years": 0.2}), seed=1)
+def _lone_hybrid_with_one_tender(cash: float) -> MiningIndustry:
+    """ "Lone" (a hybrid with `cash`, no credit) and one 100 MW tender on day 1; run to the end."""
+    m = MiningIndustry(
+        _two_firms(**{"firms.explicit": _small_only(cash=cash), "run.years": 0.2}), seed=1
+    )
     m.firms.ai_strategy[:] = HYBRID
+    m.firms.ai_build_days[:] = 365
     m.hosting.tenders = ai.Tenders(
         np.array([1]),
         np.array([100.0]),
@@ -258,27 +261,17 @@ def test_firm_that_cannot_finance_cannot_win():
         np.array([700]),
         np.array([0.99]),
     )
-    m.firms.ai_build_days[:] = 365
     while m.running:
         m.step()
+    return m
+
+
+def test_firm_that_cannot_finance_cannot_win():
+    # Lone has capacity to convert but no money and no credit
+    m = _lone_hybrid_with_one_tender(cash=0.0)
     assert m.hosting.book.n == 0 and m.hosting.tenders_unfilled == 1
     # the same firm with the cash for its equity share wins
-    m = MiningIndustry(
-        _two_firms(**{"firms.explicit": _small_only(cash=1e9), "run.years": 0.2}), seed=1
-    )
-    m.firms.ai_strategy[:] = HYBRID
-    m.firms.ai_build_days[:] = 365
-    m.hosting.tenders = ai.Tenders(
-        np.array([1]),
-        np.array([100.0]),
-        np.array([10]),
-        np.array([1.9e6]),
-        np.array([700]),
-        np.array([0.99]),
-    )
-    while m.running:
-        m.step()
-    assert m.hosting.book.n == 1
+    assert _lone_hybrid_with_one_tender(cash=1e9).hosting.book.n == 1
 
 
 def _small_only(cash: float = 0.0) -> list[dict]:

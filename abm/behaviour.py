@@ -74,13 +74,31 @@ def npv_per_th(
 
 @dataclass(frozen=True)
 class InvestmentPlan:
-    """What each reviewing firm buys: a generation, its hashrate, new MW and the spend."""
+    """What each reviewing firm buys: rigs for its spare MW, new MW with rigs to fill them, and
+    the spend. The two purchases may be of different generations."""
 
-    generation: np.ndarray  # index of the generation bought [-]
-    ths: np.ndarray  # hashrate bought [TH/s]
+    generation: np.ndarray  # generation bought for spare capacity [-]
+    ths_headroom: np.ndarray  # hashrate bought for spare capacity [TH/s]
+    generation_new: np.ndarray  # generation bought for new capacity [-]
+    ths_new: np.ndarray  # hashrate bought for new capacity [TH/s]
     mw_added: np.ndarray  # new power capacity [MW]
     rigs_usd: np.ndarray  # spend on rigs [USD]
     infra_usd: np.ndarray  # spend on power capacity [USD]
+
+    @property
+    def ths(self) -> np.ndarray:
+        """All hashrate bought [TH/s]."""
+        return self.ths_headroom + self.ths_new
+
+
+def _best_per_dollar(npv_usd_per_th: np.ndarray, cost_usd_per_th: np.ndarray) -> np.ndarray:
+    """Per firm, the generation with the highest NPV per dollar spent (`cost` +inf: not on
+    sale)."""
+    with np.errstate(invalid="ignore"):
+        per_dollar = np.where(
+            np.isfinite(cost_usd_per_th), npv_usd_per_th / cost_usd_per_th, -np.inf
+        )
+    return np.argmax(per_dollar, axis=1)
 
 
 def plan_investment(
@@ -90,47 +108,53 @@ def plan_investment(
     headroom_mw: np.ndarray,
     capacity_mw: np.ndarray,
     budget_usd: np.ndarray,
-    capex_usd_per_mw: float,
-    max_growth: float,
+    capex_usd_per_mw: float | np.ndarray,
+    max_growth: float | np.ndarray,
     npv_new_site_usd_per_th: np.ndarray | None = None,
 ) -> InvestmentPlan:
-    """Buy the generation with the best NPV per dollar where its NPV is positive.
+    """Buy rigs where their NPV is positive, spare capacity first, then new capacity.
 
-    First fill spare power capacity (rigs only); then, if the NPV of rigs on new capacity
-    (`npv_new_site_usd_per_th`, e.g. at the market price of new power contracts; default: the
-    same NPV) still covers the site build cost per TH, add up to `max_growth` x capacity of new
-    MW with rigs to fill it. Spend is capped by the budget, headroom first.
+    1. Spare MW: the generation with the best NPV per dollar of rigs, if its NPV is positive.
+    2. New MW (up to `max_growth` x capacity): the generation with the best NPV per dollar of
+       rigs plus the site they need, `(npv_new - mw_per_th x capex) / (price + mw_per_th x
+       capex)`, if that is positive. `npv_new_site_usd_per_th` is the NPV on new power (e.g. at
+       the market price of new contracts; default: the same NPV). Choosing separately matters:
+       an older rig can be the best buy for spare MW and the worst for new MW, which it needs
+       more of per TH.
+    Spend is capped by the budget, spare capacity first.
     """
     rows = np.arange(npv_usd_per_th.shape[0])
     budget_usd = np.maximum(budget_usd, 0.0)  # rounding must never buy negative rigs
-    with np.errstate(invalid="ignore"):
-        per_dollar = np.where(
-            np.isfinite(price_usd_per_th), npv_usd_per_th / price_usd_per_th, -np.inf
-        )
-    g = np.argmax(per_dollar, axis=1)
+    # 1. fill headroom with rigs
+    g = _best_per_dollar(npv_usd_per_th, price_usd_per_th[None, :])
     npv = npv_usd_per_th[rows, g]
     price = price_usd_per_th[g]
-    mw_per_th = power_mw_per_th[g]
     ok = np.isfinite(price) & (npv > 0)
     price = np.where(ok, price, 0.0)
-    # 1. fill headroom with rigs
-    want_head = np.where(ok, np.maximum(headroom_mw, 0.0) / mw_per_th, 0.0)
+    want_head = np.where(ok, np.maximum(headroom_mw, 0.0) / power_mw_per_th[g], 0.0)
     spend_head = np.minimum(want_head * price, budget_usd)
     ths_head = np.divide(spend_head, price, out=np.zeros_like(spend_head), where=price > 0)
-    # 2. build new MW with rigs where the NPV covers the build cost per TH
-    infra_per_th = mw_per_th * capex_usd_per_mw
-    npv_new = npv if npv_new_site_usd_per_th is None else npv_new_site_usd_per_th[rows, g]
-    ok_exp = ok & (npv_new > infra_per_th)
+    # 2. build new MW with the rigs that give the best NPV per dollar of rigs and site
+    capex = np.broadcast_to(np.asarray(capex_usd_per_mw, dtype=float), rows.shape)
+    infra_per_th = power_mw_per_th[None, :] * capex[:, None]  # firms x generations
+    npv_site = npv_usd_per_th if npv_new_site_usd_per_th is None else npv_new_site_usd_per_th
+    with np.errstate(invalid="ignore"):  # -inf NPV of generations not on sale
+        gain = npv_site - infra_per_th
+    gn = _best_per_dollar(gain, price_usd_per_th[None, :] + infra_per_th)
+    price_new = price_usd_per_th[gn]
+    ok_exp = np.isfinite(price_new) & (gain[rows, gn] > 0)
+    mw_per_th_new = power_mw_per_th[gn]
     mw_exp = np.where(ok_exp, capacity_mw * max_growth, 0.0)
-    ths_exp = mw_exp / mw_per_th
-    cost_exp = ths_exp * (price + infra_per_th)
+    ths_exp = mw_exp / mw_per_th_new
+    cost_exp = np.where(ok_exp, ths_exp * (price_new + infra_per_th[rows, gn]), 0.0)
     left = budget_usd - spend_head
     frac = np.divide(
         np.minimum(cost_exp, left), cost_exp, out=np.zeros_like(cost_exp), where=cost_exp > 0
     )
-    ths = ths_head + ths_exp * frac
+    ths_new = ths_exp * frac
     mw_added = mw_exp * frac
-    return InvestmentPlan(g, ths, mw_added, ths * price, mw_added * capex_usd_per_mw)
+    rigs_usd = spend_head + np.where(ok_exp, ths_new * price_new, 0.0)
+    return InvestmentPlan(g, ths_head, gn, ths_new, mw_added, rigs_usd, mw_added * capex)
 
 
 def best_response_ths(

@@ -647,15 +647,17 @@ class MiningIndustry(mesa.Model):
         grew = plan.mw_added > 0
         if caps.on and grew.any():
             # rigs for new MW wait with them for the interconnection (sites in the queue)
-            waiting = np.minimum(plan.mw_added / g.power_mw_per_th[plan.generation], plan.ths)
-            fleet[np.arange(rows.size), plan.generation] += plan.ths - waiting
+            i = np.arange(rows.size)
+            fleet[i, plan.generation] += plan.ths_headroom
             pending = np.zeros((int(grew.sum()), g.n))
-            pending[np.arange(pending.shape[0]), plan.generation[grew]] = waiting[grew]
+            pending[np.arange(pending.shape[0]), plan.generation_new[grew]] = plan.ths_new[grew]
             t.fleet_ths[rows] = fleet
             caps.queue(day, rows[grew], plan.mw_added[grew], pending, new_mw_price[grew])
             caps.connect(day)  # zero lead times connect at once
         else:
-            fleet[np.arange(rows.size), plan.generation] += plan.ths
+            i = np.arange(rows.size)
+            fleet[i, plan.generation] += plan.ths_headroom
+            fleet[i, plan.generation_new] += plan.ths_new
             if grew.any():
                 add_capacity(t, rows[grew], plan.mw_added[grew], new_mw_price[grew])
             t.fleet_ths[rows] = fleet

@@ -64,14 +64,40 @@ def test_plan_investment_fills_headroom_then_expands_within_budget():
         capex_usd_per_mw=100_000.0,
         max_growth=0.1,
     )
-    # firm 0: gen 0 (20 J/TH): headroom 1 MW -> 50,000 TH/s x $10 = $500,000;
-    # build cost per TH = 20e-6 x 100,000 = $2 < NPV $5 -> expand 1 MW = 50,000 TH/s at $12/TH =
-    # $600,000, but only $500,000 of budget is left -> 5/6 of it: 41,666.7 TH/s, 0.8333 MW
-    assert plan.generation[0] == 0
-    assert plan.ths[0] == pytest.approx(50_000 + 41_666.667, rel=1e-6)
-    assert plan.mw_added[0] == pytest.approx(0.833333, rel=1e-5)
+    # firm 0, spare MW: gen 0 (per dollar 5/10 = 10/20, the first wins): 1 MW = 50,000 TH/s x
+    # $10 = $500,000. New MW: per dollar of rigs and site, gen 0 (20 J/TH, site $2/TH)
+    # (5 - 2) / (10 + 2) = 0.25, gen 1 (10 J/TH, site $1/TH) (10 - 1) / (20 + 1) = 0.43 -> gen 1;
+    # 1 MW = 100,000 TH/s at $21/TH = $2.1M, but only $500,000 is left -> 10/42 of it:
+    # 23,809.5 TH/s, 0.238095 MW
+    assert plan.generation[0] == 0 and plan.generation_new[0] == 1
+    assert plan.ths_headroom[0] == pytest.approx(50_000, rel=1e-9)
+    assert plan.ths_new[0] == pytest.approx(100_000 * 10 / 42, rel=1e-9)
+    assert plan.mw_added[0] == pytest.approx(10 / 42, rel=1e-9)
+    assert plan.rigs_usd[0] == pytest.approx(500_000 + 100_000 * 10 / 42 * 20, rel=1e-9)
     assert plan.rigs_usd[0] + plan.infra_usd[0] == pytest.approx(1e6)
     assert plan.ths[1] == 0 and plan.rigs_usd[1] == 0
+
+
+def test_plan_investment_builds_new_mw_with_the_rig_that_pays_for_its_site():
+    # S19 XP (21.5 J/TH) is the best buy per dollar for spare MW, (6 / 20 = 0.30 against
+    # 8 / 30 = 0.27), but on a new site at $330,000/MW it needs $7.10/TH of site for $6 of NPV;
+    # S21 XP (13.5 J/TH) needs $4.46/TH for $8 -> new MW go to S21 XP: 4% of 100 MW = 4 MW =
+    # 296,296 TH/s, $8.89M of rigs and $1.32M of site
+    plan = plan_investment(
+        np.array([[6.0, 8.0]]),
+        np.array([20.0, 30.0]),
+        np.array([21.5e-6, 13.5e-6]),
+        headroom_mw=np.array([0.0]),
+        capacity_mw=np.array([100.0]),
+        budget_usd=np.array([1e9]),
+        capex_usd_per_mw=330_000.0,
+        max_growth=0.04,
+    )
+    assert plan.generation_new[0] == 1
+    assert plan.mw_added[0] == pytest.approx(4.0)
+    assert plan.ths_new[0] == pytest.approx(4.0 / 13.5e-6)
+    assert plan.rigs_usd[0] == pytest.approx(4.0 / 13.5e-6 * 30.0)
+    assert plan.infra_usd[0] == pytest.approx(1_320_000.0)
 
 
 def test_synthetic_generations_improve_at_the_frontier_rate():

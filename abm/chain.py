@@ -11,6 +11,7 @@ Units: heights and block counts are integers, times are seconds (``_s``), hashra
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Self
 
@@ -21,6 +22,7 @@ __all__ = [
     "BLOCKS_PER_DAY",
     "HALVING_INTERVAL_BLOCKS",
     "INITIAL_SUBSIDY_SAT",
+    "OBSERVED_HALVINGS",
     "RETARGET_INTERVAL_BLOCKS",
     "SAT_PER_BTC",
     "TARGET_BLOCK_TIME_S",
@@ -30,6 +32,7 @@ __all__ = [
     "advance_day",
     "difficulty_for_hashrate_ehs",
     "expected_blocks_per_day",
+    "halving_date",
     "hashprice_usd_per_ph_day",
     "implied_hashrate_ehs",
     "next_halving_height",
@@ -107,6 +110,30 @@ def subsidy_total_btc(height_start: int, n_blocks: int) -> float:
         total_sat += (era_end - h) * (INITIAL_SUBSIDY_SAT >> era)
         h = era_end
     return total_sat / SAT_PER_BTC
+
+
+#: Height of each observed halving block -> its date (UTC).
+OBSERVED_HALVINGS: dict[int, dt.date] = {
+    210_000: dt.date(2012, 11, 28),
+    420_000: dt.date(2016, 7, 9),
+    630_000: dt.date(2020, 5, 11),
+    840_000: dt.date(2024, 4, 20),
+}
+
+
+def halving_date(n: int) -> dt.date:
+    """Calendar date of the `n`-th halving (block ``n x 210,000``): observed up to the 4th
+    (2024-04-20), later ones projected at :data:`BLOCKS_PER_DAY` from the last observed one
+    (the 5th, block 1,050,000: 2028-04-17; the start height of the scenarios assumes the same
+    rate)."""
+    if n < 1:
+        raise ValueError("halvings are numbered from 1")
+    height = n * HALVING_INTERVAL_BLOCKS
+    if height in OBSERVED_HALVINGS:
+        return OBSERVED_HALVINGS[height]
+    last = max(OBSERVED_HALVINGS)
+    days = round((height - last) / BLOCKS_PER_DAY)
+    return OBSERVED_HALVINGS[last] + dt.timedelta(days=days)
 
 
 def next_halving_height(height: int) -> int:

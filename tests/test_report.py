@@ -171,6 +171,7 @@ def test_compare_tables_match_hand_computed_intervals(cmp_dir):
     rep = _report(cmp_dir)
     runs = pd.read_parquet(cmp_dir / "runs.parquet")
     arms = _md_rows(rep / "tables" / "arms.md")
+    csv = pd.read_csv(rep / "tables" / "arms.csv")
     tex = (rep / "tables" / "arms.tex").read_text()
     metric = "network_hashrate_ehs_end"
     label = metric_label(metric)[0]
@@ -182,6 +183,11 @@ def test_compare_tables_match_hand_computed_intervals(cmp_dir):
         for col, value in (("mean", mean), ("sd", sd), ("95% CI low", lo), ("95% CI high", hi)):
             assert _close(row[col], value), (arm, col)
         assert f"{mean:.4g} & {sd:.4g} & {lo:.4g} & {hi:.4g}" in tex
+        # the CSV keeps the unclipped t interval beside the (clipped at 0) shown one
+        raw = csv[(csv["metric"] == label) & csv["scenario"].str.startswith(f"{arm}:")].iloc[0]
+        assert (raw["ci_low_raw"], raw["ci_high_raw"]) == pytest.approx((lo, hi), rel=1e-9)
+        assert raw["ci_low"] == pytest.approx(max(lo, 0.0), rel=1e-9)
+    assert "ci_low_raw" not in tex and "ci_low_raw" in (rep / "report.md").read_text()
     # the paired effect B - A: t interval of the per-seed differences
     a = runs[runs["scenario"] == "A"].set_index("seed")[metric]
     b = runs[runs["scenario"] == "B"].set_index("seed")[metric]
@@ -219,13 +225,19 @@ def test_sweep_tables_match_hand_computed_intervals(grid_dir):
     runs = pd.read_parquet(grid_dir / "runs.parquet")
     metric = "hhi_firm_end"
     rows = _md_rows(rep / "tables" / f"points_{metric}.md")
+    csv = pd.read_csv(rep / "tables" / f"points_{metric}.csv").set_index("point_id")
     assert len(rows) == 2
     for row in rows:
         x = runs.loc[runs["point_id"] == int(row["point"]), metric].to_numpy(float)
         assert len(x) == 3
         mean, _, lo, hi = _hand_t_interval(x)
         assert _close(row["mean"], mean)
-        assert _close(row["95% CI low"], lo) and _close(row["95% CI high"], hi)
+        # shown: clipped to HHI's range [0, 10,000]; the CSV keeps the raw t interval
+        assert _close(row["95% CI low"], max(lo, 0.0)) and _close(row["95% CI high"], hi)
+        raw = csv.loc[int(row["point"])]
+        assert raw[f"{metric}_ci_low_raw"] == pytest.approx(lo, rel=1e-9)
+        assert raw[f"{metric}_ci_high_raw"] == pytest.approx(hi, rel=1e-9)
+        assert raw[f"{metric}_ci_low"] == max(raw[f"{metric}_ci_low_raw"], 0.0)
         level = runs.loc[runs["point_id"] == int(row["point"]), "price.volatility_per_year"]
         assert _close(row["price.volatility_per_year [1/sqrt(year)]"], level.iloc[0])
     stems = {p.stem for p in (rep / "figures").glob("*.html")}

@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 from abm.report import figures as rf
 from abm.report.export import FORMATS, export_static
 from abm.report.inputs import ReportError, Source, detect
-from abm.report.stats import t_summary
+from abm.report.stats import clip_band, t_summary
 from abm.report.style import STATIC_HEIGHT
 from abm.report.tables import (
     SUMMARY_ROWS,
@@ -36,6 +36,7 @@ from abm.report.tables import (
     format_number,
     metric_label,
     parameter_label,
+    value_bounds,
 )
 from abm.runner import atomic_dir, commit_dir, git_commit
 from abm.viz import charts
@@ -44,6 +45,15 @@ __all__ = ["FigureItem", "Report", "build", "make_report", "write_report"]
 
 MAX_SERIES_POINTS = 10  # sweeps: series bands are drawn for at most this many design points
 MAX_INLINE_ROWS = 40  # report.md shows tables up to this many rows (longer: linked only)
+RAW = ("ci_low_raw", "ci_high_raw")  # unclipped t interval: CSV columns of the interval tables
+CLIP_NOTE = (
+    "Intervals and bands of quantities that cannot be negative (hashrate, prices, counts, HHI, "
+    "shares, survival, ...) are clipped at 0, and those of shares and survival at 1, in the "
+    "figures and in the columns 95% CI low/high of the tables; the figure or table says so where "
+    'a clip happened ("band clipped at 0"). The statistics are unchanged: the unclipped t '
+    "interval is in the CSV columns ci_low_raw and ci_high_raw (METRIC_ci_low_raw, "
+    "METRIC_ci_high_raw by design point)."
+)
 
 
 @dataclass
@@ -281,9 +291,11 @@ def build_compare(src: Source) -> Report:
             },
         )
     )
-    frames = []
+    frames, notes = [], []
     for m in metrics:
-        s = t_summary(runs, "scenario", m)
+        s, note = clip_band(t_summary(runs, "scenario", m), value_bounds(m), what="interval")
+        if note:
+            notes.append(f"{metric_label(m)[0]}: {note}")
         s.insert(0, "metric", metric_label(m)[0])
         s.insert(1, "unit", metric_label(m)[1])
         s["scenario"] = s["scenario"].map(names)
@@ -291,11 +303,14 @@ def build_compare(src: Source) -> Report:
     rep.tables.append(
         Table(
             "arms",
-            "Outcomes by scenario across seeds: mean, standard deviation and 95% t interval",
+            "Outcomes by scenario across seeds: mean, standard deviation and 95% t interval"
+            + "".join(f"; {n}" for n in notes),
             pd.concat(frames, ignore_index=True),
             {"n": "seeds", "sd": "sd", "ci_low": "95% CI low", "ci_high": "95% CI high"},
+            csv_only=RAW,
         )
     )
+    rep.notes.append(CLIP_NOTE)
     if src.file("series.parquet").exists():
         _series_figures(rep, src.parquet("series.parquet"), "scenario", names, "scenario")
     else:
@@ -360,11 +375,14 @@ def build_sweep(src: Source) -> Report:
         )
         cols = ["point_id", *params, "n_ok", "n_failed", f"{m}_mean", f"{m}_ci_low", f"{m}_ci_high"]
         unit = metric_label(m)[1]
+        edges = {"low": f"{m}_ci_low", "high": f"{m}_ci_high"}
+        clipped, note = clip_band(by_point[cols], value_bounds(m), **edges, what="interval")
         rep.tables.append(
             Table(
                 f"points_{m}",
-                f"{label} [{unit}] by design point: mean and 95% t interval across replications",
-                by_point[cols],
+                f"{label} [{unit}] by design point: mean and 95% t interval across replications"
+                + (f"; {note}" if note else ""),
+                clipped,
                 {
                     "point_id": "point",
                     **{p: parameter_label(p) for p in params},
@@ -374,6 +392,7 @@ def build_sweep(src: Source) -> Report:
                     f"{m}_ci_low": "95% CI low",
                     f"{m}_ci_high": "95% CI high",
                 },
+                csv_only=(f"{m}_ci_low_raw", f"{m}_ci_high_raw"),
             )
         )
     if src.file("sobol_indices.csv").exists():
@@ -395,6 +414,7 @@ def build_sweep(src: Source) -> Report:
                     {"S1_conf": "S1 ±95%", "ST_conf": "ST ±95%"},
                 )
             )
+    rep.notes.append(CLIP_NOTE)
     _sweep_series(src, runs, by_point, params, rep)
     return rep
 

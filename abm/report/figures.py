@@ -1,7 +1,11 @@
 """Report figures that the interactive page does not have: Kaplan-Meier survival with bands,
 paired effects of a comparison, sweep responses with intervals, Sobol indices, and time series
 with 95% bands across replications. Pure functions (frames in, ``go.Figure`` out) in the
-style of :mod:`abm.viz.charts`, whose run figures the reports reuse."""
+style of :mod:`abm.viz.charts`, whose run figures the reports reuse.
+
+Intervals of quantities with a physical range (:func:`abm.report.tables.value_bounds`: no
+negative hashrate, shares within [0, 1]) are drawn clipped to it, and the title or panel title
+says so ("band clipped at 0"); :func:`abm.report.stats.clip_band` keeps the raw t interval."""
 
 from __future__ import annotations
 
@@ -13,9 +17,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from abm.report.stats import LEVEL, t_summary
+from abm.report.halvings import halving_marks
+from abm.report.stats import LEVEL, clip_band, t_summary
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
-from abm.report.tables import metric_label, parameter_label, parameter_unit, with_unit
+from abm.report.tables import (
+    metric_label,
+    parameter_label,
+    parameter_unit,
+    value_bounds,
+    with_unit,
+)
 from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day
 
 __all__ = [
@@ -249,7 +260,8 @@ def arms_figure(runs: pd.DataFrame, metrics: Sequence[str], names: dict[str, str
                 "showlegend": i == 0,
             }
         ]
-        summary = t_summary(runs, "scenario", m)
+        bounds = value_bounds(m)
+        summary, note = clip_band(t_summary(runs, "scenario", m), bounds, what="CI")
         for s in summary.itertuples():
             colour = ARM_COLOURS.get(str(s.scenario), "#333")
             traces.append(
@@ -266,7 +278,7 @@ def arms_figure(runs: pd.DataFrame, metrics: Sequence[str], names: dict[str, str
                 }
             )
         panels.append(traces)
-        titles.append(label)
+        titles.append(f"{label} ({note})" if note else label)
         ys.append(f"[{unit}]")
     return _subplots(
         panels,
@@ -289,9 +301,12 @@ def points_figure(
     replications with its 95% t interval (``summary_by_point.csv``); one panel per parameter.
     `lines` joins the points (a one-parameter grid)."""
     label, unit = metric_label(metric)
+    bounds = value_bounds(metric)
+    cols = {"low": f"{metric}_ci_low", "high": f"{metric}_ci_high"}
+    clipped, note = clip_band(by_point, bounds, **cols, what="CI")
     mean = by_point[f"{metric}_mean"].to_numpy(float)
-    lo = by_point[f"{metric}_ci_low"].to_numpy(float)
-    hi = by_point[f"{metric}_ci_high"].to_numpy(float)
+    lo = clipped[cols["low"]].to_numpy(float)
+    hi = clipped[cols["high"]].to_numpy(float)
     panels = []
     for p in params:
         order = np.argsort(by_point[p].to_numpy(), kind="stable")
@@ -326,7 +341,8 @@ def points_figure(
     return _subplots(
         panels,
         list(params) if many else [""],
-        f"{label} by design point (mean and {PCT}% interval across replications)",
+        f"{label} by design point (mean and {PCT}% interval across replications)"
+        + (f"; {note}" if note else ""),
         cols=cols,
         x_titles=[f"[{parameter_unit(p)}]" if many else parameter_label(p) for p in params],
         y_titles=[with_unit(label, unit) if i % cols == 0 else "" for i in range(len(params))],
@@ -382,10 +398,16 @@ def sobol_figure(sobol: pd.DataFrame) -> go.Figure:
 
 
 def series_band_figure(
-    series: pd.DataFrame, column: str, label: str, groups: dict[Any, str], by: str = "point_id"
+    series: pd.DataFrame,
+    column: str,
+    label: str,
+    groups: dict[Any, str],
+    by: str = "point_id",
+    bounds: tuple[float, float] | None = None,
 ) -> go.Figure:
     """Mean and 95% band across runs of a kept time series, one line per group (a sweep's
-    design point, a comparison's scenario).
+    design point, a comparison's scenario); halvings marked (:mod:`abm.report.halvings`: where
+    the runs' ``subsidy_btc`` dropped if the series has it, else the calendar dates).
 
     Args:
         series: the runs' series (`by`, ``date`` and `column`).
@@ -393,8 +415,10 @@ def series_band_figure(
         label: y-axis title with its unit.
         groups: legend name of each value of `by`.
         by: the grouping column.
+        bounds: physical range the band is clipped to (default: :func:`value_bounds`).
     """
-    s = t_summary(series, [by, "date"], column)
+    bounds = value_bounds(column) if bounds is None else bounds
+    s, note = clip_band(t_summary(series, [by, "date"], column), bounds)
     traces: list[dict[str, Any]] = []
     for i, (key, g) in enumerate(s.groupby(by, sort=True)):
         colour = COLORWAY[i % len(COLORWAY)]
@@ -403,7 +427,9 @@ def series_band_figure(
         traces.append({**_line(g["date"], g["mean"], name, colour, width=2), "legendgroup": name})
     return _figure(
         traces,
-        f"{label.split(' [')[0]}: mean and {PCT}% band across runs",
+        f"{label.split(' [')[0]}: mean and {PCT}% band across runs"
+        + (f" ({note})" if note else ""),
         "date",
         label,
+        **halving_marks(series),
     )

@@ -69,6 +69,32 @@ def metric_label(key: str) -> tuple[str, str]:
     return key, "-"
 
 
+#: Recorded quantities that can be negative (cash goes below 0 before a firm sells or defaults).
+SIGNED: frozenset[str] = frozenset({"cash_usd"})
+_UNIT_BOUNDS: dict[str, tuple[float, float]] = {
+    "share": (0.0, 1.0),
+    "0-1": (0.0, 1.0),
+    "0-10,000": (0.0, 10_000.0),
+}
+
+
+def value_bounds(key: str) -> tuple[float, float]:
+    """Physical range (low, high) of a run-summary metric (:func:`metric_label`) or a daily
+    series (:data:`abm.recorder.DAILY_COLUMNS`), from its unit: [0, 1] for shares and 0-1
+    indices, [0, 10,000] for HHI, [0, inf) for every other known quantity (prices, hashrate,
+    counts, MW, BTC, USD, ...) except those of :data:`SIGNED`; (-inf, inf) for unknown keys."""
+    from abm.recorder import DAILY_COLUMNS
+
+    base = key.removesuffix("_end").removesuffix("_start")
+    label, unit = metric_label(key)
+    units = [unit] if label != key else []
+    if base in DAILY_COLUMNS:
+        units.append(DAILY_COLUMNS[base].rpartition("[")[2].rstrip("]"))
+    if not units or base in SIGNED:
+        return (-np.inf, np.inf)
+    return next((_UNIT_BOUNDS[u] for u in units if u in _UNIT_BOUNDS), (0.0, np.inf))
+
+
 def with_unit(label: str, unit: str) -> str:
     """'label [unit]' (unit '-' for dimensionless)."""
     return f"{label} [{unit}]"
@@ -147,19 +173,26 @@ class Table:
         caption: one-line caption, units in brackets.
         data: the rows.
         labels: display header of each column (default: the column name).
+        csv_only: columns written to the CSV only (not to Markdown and LaTeX).
     """
 
     name: str
     caption: str
     data: pd.DataFrame
     labels: dict[str, str] = field(default_factory=dict)
+    csv_only: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The columns of the Markdown and LaTeX tables."""
+        return self.data.drop(columns=list(self.csv_only))
 
     def header(self) -> list[str]:
-        return [self.labels.get(c, c) for c in self.data.columns]
+        return [self.labels.get(c, c) for c in self.shown.columns]
 
     def cells(self) -> list[list[str]]:
         """Rows of formatted cells (numbers with 4 significant digits, NaN as 'n/a')."""
-        return [[format_number(v) for v in row] for row in self.data.itertuples(index=False)]
+        return [[format_number(v) for v in row] for row in self.shown.itertuples(index=False)]
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown table (numbers right-aligned)."""
@@ -201,7 +234,8 @@ class Table:
         return paths
 
     def _numeric(self) -> list[bool]:
-        return [pd.api.types.is_numeric_dtype(self.data[c]) for c in self.data.columns]
+        shown = self.shown
+        return [pd.api.types.is_numeric_dtype(shown[c]) for c in shown.columns]
 
 
 def format_number(v: Any) -> str:

@@ -24,6 +24,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from abm.chain import OBSERVED_HALVINGS
 from abm.data_io import difficulty_history
 from abm.runner import run
 from abm.scenario import Scenario, load_scenario
@@ -31,8 +32,8 @@ from abm.validation.core import EXPERIMENTS, Check, Tolerances, at_most, info, w
 
 __all__ = ["HALVINGS", "checks", "halving_changes", "history_scenario", "replay_frame"]
 
-#: Halving height -> observed date of the block (CALIBRATION.md).
-HALVINGS: dict[int, dt.date] = {630_000: dt.date(2020, 5, 11), 840_000: dt.date(2024, 4, 20)}
+#: Halving height -> observed date of the block (CALIBRATION.md), the two in the replay period.
+HALVINGS: dict[int, dt.date] = {h: OBSERVED_HALVINGS[h] for h in (630_000, 840_000)}
 OBSERVED_2024_HALVING_RANGE = (-0.11, -0.06)  # running hashrate, 30 days (CALIBRATION.md)
 WINDOW_DAYS = 30
 FULL_SEEDS = (1, 2, 3, 4, 5)

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from abm import chain
 from abm.firms import KINDS, SIZE_CLASSES
+from abm.report.halvings import halving_dates, halving_marks
 from abm.report.style import AXIS as _AXIS
 from abm.report.style import CLASS_COLOURS, EDGE_COLOURS, KIND_COLOURS, TEMPLATE
 
@@ -107,14 +108,6 @@ def display_rows(ts: pd.DataFrame, max_points: int = 1000) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def halving_dates(ts: pd.DataFrame) -> list[pd.Timestamp]:
-    """Days on which the block subsidy dropped (a halving happened during the day)."""
-    if ts.empty:
-        return []
-    dropped = ts["subsidy_btc"].diff() < 0
-    return list(pd.to_datetime(ts.loc[dropped, "date"]))
-
-
 # ---------------------------------------------------------------------------------------------
 # figure assembly
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -194,40 +187,6 @@ def _right_axis(title: str) -> dict[str, Any]:
     }
 
 
-def _halving_marks(ts: pd.DataFrame) -> dict[str, Any]:
-    """Layout shapes and annotations marking each halving in `ts`."""
-    days = [d.strftime("%Y-%m-%d") for d in halving_dates(ts)]
-    shapes = [
-        {
-            "type": "line",
-            "x0": d,
-            "x1": d,
-            "y0": 0,
-            "y1": 1,
-            "xref": "x",
-            "yref": "paper",
-            "line": {"color": "#555", "width": 1.5, "dash": "dash"},
-        }
-        for d in days
-    ]
-    notes = [
-        {
-            "x": d,
-            "y": 0.98,
-            "xref": "x",
-            "yref": "paper",
-            "text": "halving",
-            "showarrow": False,
-            "xanchor": "left",
-            "yanchor": "top",
-            "xshift": 3,
-            "font": {"size": 11, "color": "#555"},
-        }
-        for d in days
-    ]
-    return {"shapes": shapes, "annotations": notes}
-
-
 def _empty_note(text: str) -> dict[str, Any]:
     return {
         "annotations": [
@@ -265,7 +224,7 @@ def price_figure(ts: pd.DataFrame) -> go.Figure:
         "BTC price [USD]",
         yaxis={"rangemode": "tozero"},
         yaxis2=_right_axis("security budget, 7-day mean [USD M/day]"),
-        **_halving_marks(ts),
+        **halving_marks(ts),
     )
 
 
@@ -277,7 +236,7 @@ def hashrate_figure(ts: pd.DataFrame) -> go.Figure:
         _line(ts["date"], ts["network_hashrate_ehs"], "running", "#4c78a8", width=2),
         _line(ts["date"], implied, "implied by difficulty", "#e45756", width=1.5, dash="dot"),
     ]
-    return _figure(traces, "Network hashrate", "date", "hashrate [EH/s]", **_halving_marks(ts))
+    return _figure(traces, "Network hashrate", "date", "hashrate [EH/s]", **halving_marks(ts))
 
 
 def hashprice_figure(ts: pd.DataFrame, breakeven: pd.DataFrame | None = None) -> go.Figure:
@@ -308,7 +267,7 @@ def hashprice_figure(ts: pd.DataFrame, breakeven: pd.DataFrame | None = None) ->
         "date",
         "hashprice, energy cost [USD/PH/day]",
         yaxis={"rangemode": "tozero"},
-        **_halving_marks(ts),
+        **halving_marks(ts),
     )
 
 
@@ -336,6 +295,7 @@ def share_figure(ts: pd.DataFrame) -> go.Figure:
         "date",
         "share of hashrate [%]",
         yaxis={"range": [0, 100]},
+        **halving_marks(ts),
     )
 
 
@@ -364,6 +324,7 @@ def concentration_figure(ts: pd.DataFrame) -> go.Figure:
         "HHI [0-10,000]",
         yaxis={"rangemode": "tozero"},
         yaxis2=_right_axis("Nakamoto coefficient [entities]"),
+        **halving_marks(ts),
     )
 
 
@@ -379,6 +340,7 @@ def survival_figure(ts: pd.DataFrame) -> go.Figure:
         "date",
         "still independent [% of initial]",
         yaxis={"range": [0, 103]},
+        **halving_marks(ts),
     )
 
 
@@ -401,6 +363,7 @@ def events_figure(ts: pd.DataFrame) -> go.Figure:
         "date",
         "firms, cumulative [count]",
         yaxis={"rangemode": "tozero", **({"dtick": 1} if top < 8 else {})},
+        **halving_marks(ts),
     )
 
 
@@ -539,6 +502,7 @@ def ai_figure(ts: pd.DataFrame) -> go.Figure:
         "capacity [MW]",
         yaxis={"rangemode": "tozero"},
         yaxis2=_right_axis("AI share of revenue [%]"),
+        **halving_marks(ts),
     )
 
 

@@ -57,7 +57,7 @@ def grid_dir(tmp_path_factory) -> Path:
     return _sweep_dir(
         tmp_path_factory,
         "tiny_grid",
-        'replications = 3\n[design]\nkind = "grid"\n'
+        'replications = 3\ncommon_seeds = true\n[design]\nkind = "grid"\n'
         '[parameters."price.volatility_per_year"]\nlevels = [0.3, 0.9]\n'
         '[outputs]\nkeep = "timeseries"\ncadence_days = 7\n',
     )
@@ -244,6 +244,24 @@ def test_sweep_tables_match_hand_computed_intervals(grid_dir):
     assert f"points_{metric}" in stems
     assert "series_hhi_firm" in stems  # kept series: bands across replications
     assert "sobol" not in stems
+
+
+def test_sweep_paired_effects_by_hand(grid_dir):
+    # common seeds: point 1 - point 0 per seed (the base scenario's volatility is neither
+    # level, so the first point is the reference)
+    rep = _report(grid_dir)
+    runs = pd.read_parquet(grid_dir / "runs.parquet")
+    csv = pd.read_csv(rep / "tables" / "paired_effects.csv")
+    metric = "network_hashrate_ehs_end"
+    by_seed = runs.pivot(index="seed", columns="point_id", values=metric)
+    assert len(by_seed) == 3  # the same three seeds at both points
+    mean, _, lo, hi = _hand_t_interval((by_seed[1] - by_seed[0]).to_numpy(float))
+    row = csv[csv["metric_label"].str.startswith("Network hashrate")].iloc[0]
+    assert row["point_id"] == 1 and row["n_pairs"] == 3
+    assert row["effect_mean"] == pytest.approx(mean, rel=1e-9)
+    assert row["effect_ci_low"] == pytest.approx(lo, rel=1e-9)
+    assert row["effect_ci_high"] == pytest.approx(hi, rel=1e-9)
+    assert "reference point 0" in (rep / "report.md").read_text()
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in divide")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -157,3 +158,29 @@ def test_cli_runs_and_refuses_another_spec_unless_forced(tmp_path, capsys):
         sweep(other, out, progress=False)
     res = sweep(other, out, progress=False, force=True)
     assert res.ran_now == 4 and len(res.runs) == 4
+
+
+def test_paired_effects_by_hand():
+    from abm.sweeps.analysis import paired_effects, reference_point
+
+    # two points sharing seeds 11, 12, 13; the run with seed 13 failed at point 1
+    runs = pd.DataFrame(
+        {
+            "point_id": [0, 0, 0, 1, 1, 1],
+            "seed": [11, 12, 13, 11, 12, 13],
+            "x": [0.5, 0.5, 0.5, 1.0, 1.0, 1.0],
+            "m": [10.0, 20.0, 30.0, 13.0, 21.0, 99.0],
+            "status": ["ok", "ok", "ok", "ok", "ok", "failed"],
+        }
+    )
+    # the base scenario has x = 1.0 -> point 1 is the reference; without x -> the first point
+    assert reference_point(runs, ["x"], {"x": 1.0}) == 1
+    assert reference_point(runs, ["x"], {}) == 0
+    e = paired_effects(runs, ["x"], 0, ["m"])
+    # pairs (13 - 10, 21 - 20) = (3, 1): mean 2, sd sqrt(2), t_{0.975, 1} = 12.706205
+    half = 12.706205 * np.sqrt(2) / np.sqrt(2)
+    assert len(e) == 1 and e["n_pairs"].iloc[0] == 2 and e["x"].iloc[0] == 1.0
+    assert e["effect_mean"].iloc[0] == pytest.approx(2.0)
+    assert e["effect_ci_low"].iloc[0] == pytest.approx(2.0 - half, rel=1e-6)
+    assert e["effect_ci_high"].iloc[0] == pytest.approx(2.0 + half, rel=1e-6)
+    assert e["reference_mean"].iloc[0] == pytest.approx(15.0)

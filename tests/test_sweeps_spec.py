@@ -165,7 +165,13 @@ def test_base_is_relative_to_the_spec(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "runs"),
-    [("sweep_price_energy", 200), ("sobol_baseline", 32 * (5 + 2) * 2), ("sovereign_entry", 60)],
+    [
+        ("sweep_price_energy", 200),
+        ("sobol_baseline", 32 * (5 + 2) * 2),
+        ("sovereign_entry", 6 * 20),
+        ("study_centralisation", 3 * 30),
+        ("study_small_miners", 3 * 3 * 20),
+    ],
 )
 def test_experiment_sweeps_load(name, runs):
     from tests.conftest import EXPERIMENTS

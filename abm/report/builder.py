@@ -395,6 +395,8 @@ def build_sweep(src: Source) -> Report:
                 csv_only=(f"{m}_ci_low_raw", f"{m}_ci_high_raw"),
             )
         )
+    if spec.get("common_seeds"):
+        _paired_table(src, ok, params, metrics, rep)
     if src.file("sobol_indices.csv").exists():
         sobol = pd.read_csv(src.file("sobol_indices.csv"))
         if not sobol.empty:
@@ -417,6 +419,57 @@ def build_sweep(src: Source) -> Report:
     rep.notes.append(CLIP_NOTE)
     _sweep_series(src, runs, by_point, params, rep)
     return rep
+
+
+PAIRED_EXTRA = ("share_sovereign_end", "share_small_end")  # reported when the sweep moves them
+
+
+def _paired_table(
+    src: Source, ok: pd.DataFrame, params: list[str], metrics: list[str], rep: Report
+) -> None:
+    """Paired effects of every design point against the reference point (the base scenario's
+    parameters, else the first point) over common seeds."""
+    from abm.sweeps.analysis import paired_effects, reference_point
+
+    base_toml = src.toml("base_scenario.toml") if src.file("base_scenario.toml").exists() else {}
+    base = {p: v for p in params if (v := _dotted(base_toml, p)) is not None}
+    ref = reference_point(ok, params, base)
+    extra = [m for m in PAIRED_EXTRA if m in ok and ok[m].nunique(dropna=True) > 1]
+    effects = paired_effects(ok, params, ref, [*metrics, *extra])
+    if effects.empty:
+        return
+    ref_row = ok[ok["point_id"] == ref].iloc[0]
+    where = ", ".join(f"{parameter_label(p)} = {ref_row[p]:g}" for p in params)
+    effects.insert(len(params) + 1, "metric_label", [metric_label(m)[0] for m in effects["metric"]])
+    rep.tables.append(
+        Table(
+            "paired_effects",
+            f"Paired effects against the reference point {ref} ({where}): mean difference "
+            "point - reference over replications with the same seed, with 95% t intervals "
+            "(not clipped: a difference can be negative)",
+            effects.drop(columns="metric"),
+            {
+                "point_id": "point",
+                **{p: parameter_label(p) for p in params},
+                "metric_label": "metric",
+                "n_pairs": "pairs",
+                "effect_mean": "effect",
+                "effect_ci_low": "95% CI low",
+                "effect_ci_high": "95% CI high",
+                "reference_mean": "reference mean",
+            },
+        )
+    )
+
+
+def _dotted(tree: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a TOML tree, None if absent."""
+    node: Any = tree
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
 
 
 def _sweep_series(

@@ -1,4 +1,5 @@
-"""Analysis of a sweep's runs: per-point intervals of headline metrics, Sobol indices."""
+"""Analysis of a sweep's runs: per-point intervals of headline metrics, paired effects against a
+reference point (common seeds), Sobol indices."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from scipy import stats
 from abm.sweeps import designs
 from abm.sweeps.spec import SweepSpec
 
-__all__ = ["HEADLINE", "points_table", "sobol_indices", "summarise_points"]
+__all__ = [
+    "HEADLINE",
+    "paired_effects",
+    "points_table",
+    "reference_point",
+    "sobol_indices",
+    "summarise_points",
+]
 
 HEADLINE = (
     "hhi_firm_end",
@@ -51,6 +59,56 @@ def summarise_points(runs: pd.DataFrame, params: list[str], level: float = 0.95)
             x = ok[k].to_numpy(float) if k in ok else np.array([])
             row[f"{k}_mean"], row[f"{k}_ci_low"], row[f"{k}_ci_high"] = t_interval(x, level)
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reference_point(runs: pd.DataFrame, params: list[str], base: dict[str, Any]) -> int:
+    """The design point whose parameters equal the base scenario's (`base`: parameter -> value,
+    missing for parameters the scenario does not hold), else the first point."""
+    points = runs.drop_duplicates("point_id").sort_values("point_id")
+    if params and all(p in base for p in params):
+        match = np.logical_and.reduce(
+            [np.isclose(points[p].to_numpy(float), float(base[p])) for p in params]
+        )
+        if match.any():
+            return int(points["point_id"].to_numpy()[np.flatnonzero(match)[0]])
+    return int(points["point_id"].iloc[0])
+
+
+def paired_effects(
+    runs: pd.DataFrame,
+    params: list[str],
+    reference: int,
+    metrics: list[str],
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Per design point other than `reference` and per metric: the mean difference point -
+    reference over the replications that share a seed (common random numbers), with its t
+    interval. Replications that failed at either point, or whose metric is not finite, are
+    left out (n_pairs counts the rest). Empty if the points do not share seeds."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    ref = ok[ok["point_id"] == reference].set_index("seed")
+    rows = []
+    for pid, g in ok[ok["point_id"] != reference].groupby("point_id", sort=True):
+        g = g.set_index("seed")
+        common = g.index.intersection(ref.index)
+        if common.empty:
+            continue
+        for m in metrics:
+            d = (g.loc[common, m] - ref.loc[common, m]).to_numpy(float)
+            mean, low, high = t_interval(d, level)
+            rows.append(
+                {
+                    "point_id": pid,
+                    **g.iloc[0][params].to_dict(),
+                    "metric": m,
+                    "n_pairs": int(np.isfinite(d).sum()),
+                    "effect_mean": mean,
+                    "effect_ci_low": low,
+                    "effect_ci_high": high,
+                    "reference_mean": float(np.nanmean(ref.loc[common, m].to_numpy(float))),
+                }
+            )
     return pd.DataFrame(rows)
 
 

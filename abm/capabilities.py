@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.firms import add_capacity
 from abm.markets.energy import HYDRO, SOURCES
 from abm.sovereigns import SOVEREIGN
 
 STRANDED = SOURCES.index("stranded")
 
 if TYPE_CHECKING:
-    from abm.firms import FirmTable
     from abm.model import MiningIndustry
 
 
@@ -241,21 +241,6 @@ class Capabilities:
             m.ledger["usd_to_owners"] += gone
         m._refresh_costs()
         m._update_live_columns(day)
-
-
-def add_capacity(
-    t: FirmTable, rows: np.ndarray, mw: np.ndarray, price_usd_per_mwh: np.ndarray
-) -> None:
-    """Add MW at a contracted price; each firm's power price becomes the capacity-weighted mix
-    [USD/MWh] (rows must be distinct)."""
-    old = t.capacity_mw[rows]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t.power_price_usd_per_mwh[rows] = np.where(
-            old + mw > 0,
-            (t.power_price_usd_per_mwh[rows] * old + price_usd_per_mwh * mw) / (old + mw),
-            t.power_price_usd_per_mwh[rows],
-        )
-    t.capacity_mw[rows] += mw
 
 
 def hedge_day(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.firms import add_capacity
 from abm.scenario import (
     AIDemandShock,
     GridEmergency,
@@ -76,6 +77,7 @@ class Relocation:
     mw: np.ndarray
     to_region: int
     whole: bool  # the firms moved entirely (their region changes)
+    price_usd_per_mwh: float  # power price at the new sites
 
 
 class EventSchedule:
@@ -184,32 +186,28 @@ class EventSchedule:
                     mw_moved,
                     self.region_index(e.to_region),
                     e.share >= 1.0,
+                    m.params.energy.expansion_price_usd_per_mwh
+                    if e.relocated_price_usd_per_mwh is None
+                    else e.relocated_price_usd_per_mwh,
                 )
             )
             self.in_transit_ths += float(moved.sum())
 
     def _returns(self, d: int) -> None:
-        """Relocated rigs run again in their new region, on new sites at the market price of
-        new power; rigs of firms that exited meanwhile are sold for their former owners."""
+        """Relocated rigs run again in their new region, on new sites at the event's power price
+        (default: the market price of new power); rigs of firms that exited meanwhile are sold
+        for their former owners."""
         m, t = self.m, self.m.firms
         due = [r for r in self.transit if r.day <= d]
         if not due:
             return
         self.transit = [r for r in self.transit if r.day > d]
-        price_new = m.params.energy.expansion_price_usd_per_mwh
         _, used = m.rig_prices(d)
         for r in due:
             self.in_transit_ths -= float(r.fleet_ths.sum())
             alive = t.active[r.rows]
             rows, fleet, mw = r.rows[alive], r.fleet_ths[alive], r.mw[alive]
-            old = t.capacity_mw[rows]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                t.power_price_usd_per_mwh[rows] = np.where(
-                    old + mw > 0,
-                    (t.power_price_usd_per_mwh[rows] * old + price_new * mw) / (old + mw),
-                    price_new,
-                )
-            t.capacity_mw[rows] += mw
+            add_capacity(t, rows, mw, np.full(rows.size, r.price_usd_per_mwh))
             t.fleet_ths[rows] += fleet
             if r.whole:
                 t.region[rows] = r.to_region

@@ -411,3 +411,18 @@ def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) ->
         "initial_hashrate_ehs": sizes,
     }
     return Population([f.name for f in specs], fleet, cols)
+
+
+def add_capacity(
+    t: FirmTable, rows: np.ndarray, mw: np.ndarray, price_usd_per_mwh: np.ndarray
+) -> None:
+    """Add MW at a contracted price; each firm's power price becomes the capacity-weighted mix
+    [USD/MWh] (rows must be distinct)."""
+    old = t.capacity_mw[rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t.power_price_usd_per_mwh[rows] = np.where(
+            old + mw > 0,
+            (t.power_price_usd_per_mwh[rows] * old + price_usd_per_mwh * mw) / (old + mw),
+            t.power_price_usd_per_mwh[rows],
+        )
+    t.capacity_mw[rows] += mw

@@ -883,6 +883,12 @@ class RegionalBan(Section):
         150_000.0, "Cost of moving rigs and building new sites per MW moved [USD/MW].", ge=0
     )
     to_region: str = _f("other", "Region that relocated rigs move to.")
+    relocated_price_usd_per_mwh: float | None = _f(
+        None,
+        "Power price of the sites the relocated rigs move to [USD/MWh]; default: the market "
+        "price of new power (energy.expansion_price_usd_per_mwh).",
+        gt=0,
+    )
 
 
 class GridEmergency(Section):

@@ -112,6 +112,27 @@ def test_regional_ban_removes_exactly_that_regions_hashrate_on_its_date():
     assert with_ban.recorder.daily["hashrate_in_transit_ehs"][with_ban.day - 1] == 0.0
 
 
+def test_relocated_rigs_pay_the_new_sites_power_price():
+    # a whole-region ban (share 1), half the capacity relocates to sites at $70/MWh: on return a
+    # firm that kept no other capacity pays $70; one with capacity elsewhere would pay the
+    # capacity-weighted mix, so its price is (p x 0 + 70 x MW) / MW = 70 as well
+    ban = {**ALL_EVENTS[0], "relocated_price_usd_per_mwh": 70.0}
+    day = (ban["date"] - dt.date(2026, 1, 1)).days
+    m = MiningIndustry(_deterministic(events=[ban]), seed=3)
+    china = m.events.region_index("china")
+    rows = np.flatnonzero(m.firms.active & (m.firms.region == china))
+    mw_before = m.firms.capacity_mw[rows].copy()
+    for _ in range(day + 1 + 30):
+        m.step()
+    alive = m.firms.active[rows]
+    assert alive.any()
+    back = rows[alive]
+    assert np.allclose(m.firms.power_price_usd_per_mwh[back], 70.0)
+    assert np.allclose(m.firms.capacity_mw[back], 0.5 * mw_before[alive])
+    kazakhstan = m.events.region_index("kazakhstan")
+    assert np.all(m.firms.region[back] == kazakhstan)
+
+
 def test_grid_emergency_curtails_and_pays_credits_by_hand():
     sc = _deterministic(events=[ALL_EVENTS[1]])
     m = MiningIndustry(sc, seed=2)

@@ -360,10 +360,14 @@ class HostingMarket:
 
     def _take_capacity(self, r: int, mw: float) -> float:
         """`mw` of firm r's sites leave mining: site book and capacity shrink, displaced rigs
-        are sold; returns the hashrate removed [TH/s]."""
+        are sold; returns the hashrate removed [TH/s]. A deferred handover takes only what is
+        left: a ban or a sale since the award may already have taken the sites out of mining."""
         t = self.m.firms
-        t.site_book_usd[r] *= 1.0 - mw / t.capacity_mw[r]
-        t.capacity_mw[r] -= mw
+        cap = float(t.capacity_mw[r])
+        mw = min(mw, cap)
+        if cap > 0:
+            t.site_book_usd[r] *= 1.0 - mw / cap
+            t.capacity_mw[r] = cap - mw
         removed = self._displace_rigs(r)
         self.hashrate_removed_ths += removed
         return removed

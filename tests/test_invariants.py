@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from abm import MiningIndustry
@@ -142,6 +142,28 @@ def check_invariants(m: MiningIndustry) -> None:
     access_prob=st.floats(0.0, 1.0),
     risk_prob=st.floats(0.0, 1.0),
     flex_prob=st.floats(0.0, 1.0),
+)
+# found by hypothesis: a ban empties a flexible hybrid's sites before its deferred AI handover
+@example(
+    seed=0,
+    n_firms=11,
+    vol=0.0,
+    drift=0.0,
+    jump_rate=0.0,
+    price=10000.0,
+    fixed_opex=0.0,
+    luck=False,
+    acq_rate=0.0,
+    entry_rate=0.0,
+    finance_on=False,
+    tender_rate=13.0,
+    tenant_default=0.0,
+    ban_share=1.0,
+    relocate_share=0.0,
+    capabilities=True,
+    access_prob=0.0,
+    risk_prob=0.0,
+    flex_prob=1.0,
 )
 def test_invariants_every_step(
     seed,

@@ -4,11 +4,13 @@
     python benchmarks/check_identical.py --ref HEAD~1 --only baseline
     python benchmarks/check_identical.py --times 2       # also CPU time, old and new alternated
 
-Cases: the 10-year baseline (seed 42), ``experiments/history.toml`` and 3,000 firms for 3 years
-of run.py's scaled economy. The reference commit's ``abm`` package is extracted with
-``git archive`` into a temporary directory and run there (``PYTHONPATH``); every case runs in a
-fresh subprocess, which pickles all outputs of ``abm.run``: daily time series, firm panel, firm
-outcomes, survival, acquisitions, contracts, summary (without its wall time) and ledger.
+Cases: the 10-year baseline (seed 42), ``experiments/history.toml``, 3,000 firms for 3 years
+of run.py's scaled economy, and 4 years of a busy AI market with every capability on (contract
+defaults, renewals, estate sales, deferred handovers). The reference commit's ``abm`` package
+is extracted with ``git archive`` into a temporary directory and run there (``PYTHONPATH``);
+every case runs in a fresh subprocess, which pickles all outputs of ``abm.run``: daily time
+series, firm panel, firm outcomes, survival, acquisitions, contracts, summary (without its wall
+time) and ledger.
 Reference outputs are cached per commit. Values are compared exactly (NaN equal to NaN); every
 difference is reported with its first differing row. Exit status 1 if anything differs.
 """
@@ -30,7 +32,33 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CASES: tuple[str, ...] = ("baseline", "history", "scaled_3000_3y")
+CASES: tuple[str, ...] = ("baseline", "history", "scaled_3000_3y", "ai_capabilities_4y")
+# a busy AI market (one-year terms, tenant defaults, renewals) with every capability on
+AI_CAPABILITIES: dict = {
+    "run.years": 4.0,
+    "ai.tender_rate_per_year": 40.0,
+    "ai.tender_mw_min": 5.0,
+    "ai.tender_mw_max": 60.0,
+    "ai.min_award_mw": 2.0,
+    "ai.term_years_min": 1,
+    "ai.term_years_max": 1,
+    "ai.conversion_capex_usd_per_mw": 0.5e6,
+    "ai.redundancy_capex_usd_per_mw": 0.0,
+    "ai.build_days_min": 30,
+    "ai.build_days_max": 60,
+    "ai.deadline_days_min": 90,
+    "ai.deadline_days_max": 120,
+    "ai.strategy_mix_private": {"pure": 0.2, "hybrid": 0.5, "pivot": 0.3},
+    "ai.tenant_default_prob_per_year": 0.3,
+    "ai.renewal_prob": 0.5,
+    "capabilities.enabled": True,
+    "capabilities.energy_access_prob_listed": 0.5,
+    "capabilities.energy_access_prob_private": 0.5,
+    "capabilities.risk_managed_prob_listed": 0.5,
+    "capabilities.risk_managed_prob_private": 0.5,
+    "capabilities.flexible_prob_listed": 0.5,
+    "capabilities.flexible_prob_private": 0.5,
+}
 CACHE = Path(tempfile.gettempdir()) / "abm_check_identical"
 TABLES = ("timeseries", "firms", "firm_outcomes", "survival", "acquisitions", "contracts")
 
@@ -49,6 +77,9 @@ def run_case(case: str) -> tuple[dict[str, Any], float]:
 
         sc = scaled_scenario(3000, 3.0)
         go = lambda: abm.run(sc, seed=42)  # noqa: E731
+    elif case == "ai_capabilities_4y":
+        sc = abm.Scenario().with_overrides(AI_CAPABILITIES)
+        go = lambda: abm.run(sc, seed=7)  # noqa: E731
     else:
         raise ValueError(f"unknown case {case!r}")
     c0 = time.process_time()

@@ -380,7 +380,9 @@ class MiningIndustry(mesa.Model):
         """Draw new debt (vectorised over rows, which must be distinct); each maturity becomes
         the balance-weighted mix of the old debt's and the new debt's."""
         rows = np.atleast_1d(rows)
-        amount = np.broadcast_to(np.asarray(amount_usd, dtype=float), rows.shape)
+        amount = np.asarray(amount_usd, dtype=float)
+        if amount.shape != rows.shape:
+            amount = np.broadcast_to(amount, rows.shape)
         keep = amount > 0
         if not keep.any():
             return

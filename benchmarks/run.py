@@ -46,6 +46,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # measure this checkout's abm (not another editable install)
 BASE_FIRMS = 600  # firms in the baseline [-]
 SEED = 42  # the baseline scenario's seed (abm.run() default)
 

@@ -458,7 +458,7 @@ class MiningIndustry(mesa.Model):
             on_hours_ths = running  # what runs in the hours it runs
             running = running * share  # TH-days run today per TH/s
         self._running_live, self._live_ran = running, live
-        run_f = running.sum(axis=1)
+        run_f = behaviour.row_sums(running)
         total_ths = run_f.sum()
         hashrate_ehs = total_ths / 1e6
 

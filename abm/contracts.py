@@ -19,6 +19,7 @@ the model's ledger (keys ``usd_ai_*``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,6 +69,11 @@ class ContractBook:
     def __init__(self) -> None:
         for col, (dtype, _) in CONTRACT_COLUMNS.items():
             setattr(self, col, np.zeros(0, dtype=dtype))
+        self.version = 0  # bumped by every change of contracts, statuses or end days
+
+    def touch(self) -> None:
+        """Mark a change of statuses or end days (invalidates :class:`LiveContracts`)."""
+        self.version += 1
 
     @property
     def n(self) -> int:
@@ -77,6 +83,7 @@ class ContractBook:
         """Append one contract (every column given); returns its index."""
         for col, (dtype, _) in CONTRACT_COLUMNS.items():
             setattr(self, col, np.append(getattr(self, col), np.asarray(cols[col], dtype=dtype)))
+        self.touch()
         return self.n - 1
 
     def live(self) -> np.ndarray:
@@ -92,6 +99,54 @@ class ContractBook:
         for c in ("award_day", "start_day", "end_day"):
             df[c.replace("_day", "_date")] = t0 + pd.to_timedelta(df[c], "D")
         return df
+
+
+_EMPTY = np.zeros(0, dtype=np.intp)
+_NEVER = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class LiveContracts:
+    """The live contracts of a book and their constant daily amounts, valid while the book's
+    version is unchanged (so the daily accounting costs a few array operations)."""
+
+    version: int
+    building: np.ndarray  # contract indices, ascending
+    first_start: int  # earliest start day of a building contract (_NEVER if none)
+    operating: np.ndarray  # contract indices, ascending
+    first_end: int  # earliest end day of an operating contract (_NEVER if none)
+    firms: np.ndarray  # firm row of each operating contract
+    rows: np.ndarray  # distinct firm rows of the operating contracts, ascending
+    income: np.ndarray  # contract income per day [USD/day]
+    net: np.ndarray  # income less hosting opex per day [USD/day]
+    income_by_row: np.ndarray  # income per day summed per firm row (rows) [USD/day]
+    income_sum: float  # total income per day [USD/day]
+    opex_sum: float  # total hosting opex per day [USD/day]
+
+
+def live_contracts(b: ContractBook, opex_usd_per_mw_year: float) -> LiveContracts:
+    """Index the building and operating contracts of `b` (amounts as the daily accounting
+    computes them, elementwise, so they are bit-identical)."""
+    building = np.flatnonzero(b.status == BUILDING)
+    op = np.flatnonzero(b.status == OPERATING)
+    income = b.price_usd_per_mw_year[op] * b.mw[op] / 365.0
+    opex = opex_usd_per_mw_year * b.mw[op] / 365.0
+    firms = b.firm_id[op]
+    rows, pos = np.unique(firms, return_inverse=True)
+    return LiveContracts(
+        version=b.version,
+        building=building,
+        first_start=int(b.start_day[building].min()) if building.size else _NEVER,
+        operating=op,
+        first_end=int(b.end_day[op].min()) if op.size else _NEVER,
+        firms=firms,
+        rows=rows,
+        income=income,
+        net=income - opex,
+        income_by_row=np.bincount(pos, weights=income, minlength=rows.size),
+        income_sum=float(income.sum()),
+        opex_sum=float(opex.sum()),
+    )
 
 
 class HostingMarket:
@@ -117,6 +172,9 @@ class HostingMarket:
             empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
             self.tenders = ai.Tenders(empty_i, empty_f, empty_i, empty_f, empty_i, empty_f)
         self._next_tender = 0
+        self._tender_days: tuple[ai.Tenders | None, list[int]] = (None, [])
+        self._live: LiveContracts | None = None
+        self._income_rows = _EMPTY  # rows whose ai_income_usd is non-zero
 
     # ----------------------------------------------------------------------------------------
     def on_new_firms(self, rows: np.ndarray) -> None:
@@ -141,69 +199,96 @@ class HostingMarket:
             return
         self._account(d)
         self._life_events(d)
-        tn = self.tenders
-        while self._next_tender < tn.n and tn.day[self._next_tender] <= d:
+        days = self._arrival_days()
+        while self._next_tender < len(days) and days[self._next_tender] <= d:
             self._decide(self._next_tender)
             self._next_tender += 1
         if self.book.n:  # only firms with contracts can have left mining for AI
             self._pivoted_books()
 
+    def _arrival_days(self) -> list[int]:
+        """The tenders' arrival days as Python ints (cached per Tenders object)."""
+        tn, days = self._tender_days
+        if tn is not self.tenders:
+            days = self.tenders.day.tolist()
+            self._tender_days = (self.tenders, days)
+        return days
+
+    def live(self) -> LiveContracts:
+        """The book's live contracts (re-indexed only after a change of the book)."""
+        if self._live is None or self._live.version != self.book.version:
+            self._live = live_contracts(self.book, self.cfg.opex_usd_per_mw_year)
+        return self._live
+
     # ----------------------------------------------------------------------------------------
     # cash flows
     def _account(self, d: int) -> None:
         b, t, lg = self.book, self.m.firms, self.m.ledger
-        t.ai_income_usd[:] = 0.0
+        if self._income_rows.size:  # yesterday's income (every other row is 0)
+            t.ai_income_usd[self._income_rows] = 0.0
+            self._income_rows = _EMPTY
         self.income_today_usd = 0.0
-        if b.n == 0:
-            return
+        live = self.live()
         daily_rate = self.cfg.project_rate / 365.0
-        building = np.flatnonzero(b.status == BUILDING)
-        if building.size:  # interest during construction is capitalised, until the start day
-            ready = building[b.start_day[building] <= d]
-            accrue = building[b.start_day[building] > d]
-            idc = b.debt_usd[accrue] * daily_rate
-            b.debt_usd[accrue] += idc
-            lg["usd_ai_interest_capitalised"] += float(idc.sum())
-            if ready.size:
-                b.status[ready] = OPERATING
-                b.payment_usd_per_day[ready] = b.debt_usd[ready] * ai.capital_recovery_factor(
-                    np.full(ready.size, daily_rate), b.end_day[ready] - d
-                )
-                np.add.at(t.ai_mw_operating, b.firm_id[ready], b.mw[ready])
-                for c in ready[b.handover_deferred[ready]]:
-                    self._hand_over(int(c))
-        op = np.flatnonzero(b.status == OPERATING)
+        if live.building.size:  # interest during construction is capitalised, until start day
+            self._build(live.building, d, d >= live.first_start, daily_rate)
+            live = self.live()
+        op = live.operating
         if op.size == 0:
             return
-        income = b.price_usd_per_mw_year[op] * b.mw[op] / 365.0
-        opex = self.cfg.opex_usd_per_mw_year * b.mw[op] / 365.0
-        interest = b.debt_usd[op] * daily_rate
-        last = b.end_day[op] <= d + 1
-        principal = np.where(
-            last, b.debt_usd[op], np.clip(b.payment_usd_per_day[op] - interest, 0.0, b.debt_usd[op])
-        )
-        b.debt_usd[op] -= principal
-        b.income_usd[op] += income
-        firms = b.firm_id[op]
-        np.add.at(t.cash_usd, firms, income - opex - interest - principal)
-        np.add.at(t.ai_income_usd, firms, income)
-        t.cum_ai_income_usd += t.ai_income_usd
-        self.income_today_usd = float(income.sum())
-        lg["usd_ai_income"] += self.income_today_usd
-        lg["usd_ai_opex"] += float(opex.sum())
+        debt = b.debt_usd[op]
+        interest = debt * daily_rate
+        principal = np.clip(b.payment_usd_per_day[op] - interest, 0.0, debt)
+        if d + 1 >= live.first_end:  # a term ends today: its debt is repaid in full
+            principal = np.where(b.end_day[op] <= d + 1, debt, principal)
+        b.debt_usd[op] = debt - principal
+        b.income_usd[op] += live.income
+        np.add.at(t.cash_usd, live.firms, live.net - interest - principal)
+        t.ai_income_usd[live.rows] = live.income_by_row
+        t.cum_ai_income_usd[live.rows] += live.income_by_row
+        self._income_rows = live.rows
+        self.income_today_usd = live.income_sum
+        lg["usd_ai_income"] += live.income_sum
+        lg["usd_ai_opex"] += live.opex_sum
         lg["usd_ai_interest"] += float(interest.sum())
         lg["usd_ai_principal"] += float(principal.sum())
+
+    def _build(self, building: np.ndarray, d: int, any_ready: bool, daily_rate: float) -> None:
+        """Capitalise a day's interest on the contracts still building; those whose start day
+        has come start operating (`any_ready`: some may have)."""
+        b, t, lg = self.book, self.m.firms, self.m.ledger
+        if not any_ready:
+            idc = b.debt_usd[building] * daily_rate
+            b.debt_usd[building] += idc
+            lg["usd_ai_interest_capitalised"] += float(idc.sum())
+            return
+        ready = building[b.start_day[building] <= d]
+        accrue = building[b.start_day[building] > d]
+        idc = b.debt_usd[accrue] * daily_rate
+        b.debt_usd[accrue] += idc
+        lg["usd_ai_interest_capitalised"] += float(idc.sum())
+        if ready.size:
+            b.status[ready] = OPERATING
+            b.payment_usd_per_day[ready] = b.debt_usd[ready] * ai.capital_recovery_factor(
+                np.full(ready.size, daily_rate), b.end_day[ready] - d
+            )
+            b.touch()
+            np.add.at(t.ai_mw_operating, b.firm_id[ready], b.mw[ready])
+            for c in ready[b.handover_deferred[ready]]:
+                self._hand_over(int(c))
 
     # ----------------------------------------------------------------------------------------
     # contract life: tenant defaults, ends and renewals
     def _life_events(self, d: int) -> None:
-        b = self.book
-        op = np.flatnonzero(b.status == OPERATING)
+        b, live = self.book, self.live()
+        op = live.operating
         if op.size == 0:
             return
         rng = self.m.streams["ai_default"]
         u = rng.random((op.size, 2))
         default = u[:, 0] < self.cfg.tenant_default_prob_per_year / 365.0
+        if d + 1 < live.first_end and not default.any():  # nothing happens today
+            return
         due = ~default & (b.end_day[op] <= d + 1)
         renew = due & (u[:, 1] < self.cfg.renewal_prob)
         for c in op[default]:
@@ -215,6 +300,7 @@ class HostingMarket:
         if renew.any():
             b.end_day[op[renew]] += b.term_days[op[renew]]
             b.renewals[op[renew]] += 1
+            b.touch()
 
     def _close(self, c: int, status: int, d: int) -> None:
         """A contract stops: its MW return to the firm's mining sites (or are sold, if the firm
@@ -225,6 +311,7 @@ class HostingMarket:
             t.ai_mw_operating[r] -= mw
         t.ai_mw[r] -= mw
         b.status[c], b.closed_day[c] = status, d
+        b.touch()
         if status == SOLD:  # sold with an estate (a deferred one still building took nothing)
             return
         if t.active[r]:
@@ -451,12 +538,15 @@ class HostingMarket:
         """Firms that left mining for AI: owners cover any cash shortfall; once their last
         contract has closed, their cash goes to the owners and the firm is wound up."""
         t, lg = self.m.firms, self.m.ledger
-        gone = ~t.active & (t.ai_mw > 1e-9)
-        short = np.flatnonzero(gone & (t.cash_usd < 0))
+        rows = np.flatnonzero(~t.active & (t.cash_usd != 0))  # the only rows either rule moves
+        if rows.size == 0:
+            return
+        gone = t.ai_mw[rows] > 1e-9
+        short = rows[gone & (t.cash_usd[rows] < 0)]
         if short.size:
             lg["usd_new_capital"] -= float(t.cash_usd[short].sum())
             t.cash_usd[short] = 0.0
-        done = np.flatnonzero(~t.active & (t.ai_mw <= 1e-9) & (t.cash_usd != 0))
+        done = rows[~gone]
         if done.size:
             lg["usd_to_owners"] += float(t.cash_usd[done].sum())
             t.cash_usd[done] = 0.0

@@ -380,7 +380,9 @@ class MiningIndustry(mesa.Model):
         """Draw new debt (vectorised over rows, which must be distinct); each maturity becomes
         the balance-weighted mix of the old debt's and the new debt's."""
         rows = np.atleast_1d(rows)
-        amount = np.broadcast_to(np.asarray(amount_usd, dtype=float), rows.shape)
+        amount = np.asarray(amount_usd, dtype=float)
+        if amount.shape != rows.shape:
+            amount = np.broadcast_to(amount, rows.shape)
         keep = amount > 0
         if not keep.any():
             return
@@ -456,7 +458,7 @@ class MiningIndustry(mesa.Model):
             on_hours_ths = running  # what runs in the hours it runs
             running = running * share  # TH-days run today per TH/s
         self._running_live, self._live_ran = running, live
-        run_f = running.sum(axis=1)
+        run_f = behaviour.row_sums(running)
         total_ths = run_f.sum()
         hashrate_ehs = total_ths / 1e6
 

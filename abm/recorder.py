@@ -127,7 +127,10 @@ class Recorder:
     def __init__(self, model: MiningIndustry) -> None:
         self.model = model
         n = model.n_days
-        self.daily = {c: np.full(n, np.nan) for c in _NUMERIC_DAILY}
+        # one row per day, written in one assignment; the columns are contiguous views
+        self._table = np.full((n, len(_NUMERIC_DAILY)), np.nan, order="F")
+        self.daily = {c: self._table[:, j] for j, c in enumerate(_NUMERIC_DAILY)}
+        self._keys_checked = False
         self.panels: list[dict[str, np.ndarray]] = []
         t = model.firms
         initial = (t.entry_day == 0) & (t.kind != KINDS.index("sovereign"))
@@ -152,14 +155,15 @@ class Recorder:
         reward_btc: float,
         difficulty_start: float,
     ) -> None:
-        m, t, out = self.model, self.model.firms, self.daily
+        m, t = self.model, self.model.firms
         running = t.running_ths
         act = t.active
-        conc = metrics.concentration(running[act], threshold=self._threshold, k=4)
+        running_act = running[act]
+        conc = metrics.concentration(running_act, threshold=self._threshold, k=4)
         independent = act & (t.ultimate_owner == self._row_ids())
-        n_active, n_independent = int(act.sum()), int(independent.sum())
+        n_active, n_independent = np.count_nonzero(act), np.count_nonzero(independent)
         if n_independent < n_active:  # owners differ from firms while an acquired firm runs
-            by_owner = np.bincount(t.ultimate_owner[act], weights=running[act], minlength=t.n)
+            by_owner = np.bincount(t.ultimate_owner[act], weights=running_act, minlength=t.n)
             own = metrics.concentration(by_owner[independent], self._threshold, k=4)
         else:
             own = conc
@@ -169,7 +173,7 @@ class Recorder:
         eff = by_gen @ m.gens.efficiency_j_per_th[m._live_ran] / total if total > 0 else np.nan
         key = self._class_keys()
         share = np.bincount(key, weights=running, minlength=5)
-        alive = np.bincount(key, weights=independent, minlength=5)
+        alive = np.bincount(key[independent], minlength=5)  # counts (exact in float, too)
         sov = m.sov_rows
         frontier = m.frontier_rig_price_usd_per_th
         row = {
@@ -228,11 +232,14 @@ class Recorder:
             "ai_mw_contracted": t.ai_mw.sum(),
             "ai_mw_operating": t.ai_mw_operating.sum(),
             "hashrate_to_ai_ehs": m.hosting.hashrate_removed_ths / 1e6,
-            "ai_firms": int((t.ai_mw > 1e-9).sum()),
+            "ai_firms": np.count_nonzero(t.ai_mw > 1e-9),
             "hashrate_in_transit_ehs": m.events.in_transit_ths / 1e6,
         }
-        for k, v in row.items():
-            out[k][d] = v
+        if not self._keys_checked:  # the row is stored by position
+            if list(row) != _NUMERIC_DAILY:
+                raise RuntimeError("record_day's row must list DAILY_COLUMNS in order")
+            self._keys_checked = True
+        self._table[d] = tuple(row.values())
         if d % self._cadence == 0 or d == m.n_days - 1:
             self.panels.append(self.snapshot(d))
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # profile this checkout's abm (not another editable install)
 
 
 def _timed(fn: Callable, key: str, acc: dict[str, float], counts: dict[str, int]) -> Callable:

@@ -18,8 +18,12 @@ Cases: (a) the 10-year baseline, ``abm.run()`` with data collection; (b) 1,000-3
 ``firms.tail_max_ehs`` kept at 8 EH/s so the tail's size distribution is unchanged), plus 2.5
 and 5 years at 3,000 firms for the scaling in days; (c) the reference (benchmarks/
 reference_mesa.py) at 300 and 1,000 firms for 1 year, each next to the engine on the same
-scenario in the same session, for a like-for-like speed-up. Targets are printed PASS/MISS;
-nothing here asserts a time (tests run only ``--quick`` as a smoke test).
+scenario in the same session, for a like-for-like speed-up; (d) the numpy floor: the baseline's
+firms and days through a minimal vectorised day loop (operate or curtail each vintage by its
+energy cost against the hashprice, block rewards pro rata to hashrate, cash accounting; see
+:func:`numpy_floor_loop`), the least a pure-numpy engine of this design costs per day on this
+machine. Targets are printed PASS/MISS; nothing here asserts a time (tests run only ``--quick``
+as a smoke test).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))  # measure this checkout's abm (not another editable install)
 BASE_FIRMS = 600  # firms in the baseline [-]
 SEED = 42  # the baseline scenario's seed (abm.run() default)
 
@@ -51,7 +56,7 @@ class Case:
     """One benchmark case: what runs (kind), on how many firms, for how long, in which scans."""
 
     name: str
-    kind: str  # "baseline" | "engine" | "engine_ref_case" | "reference"
+    kind: str  # "baseline" | "engine" | "engine_ref_case" | "reference" | "numpy_floor"
     firms: int
     years: float
     scans: tuple[str, ...] = ()  # "firms" and/or "days": used in the scaling fits
@@ -72,6 +77,7 @@ def plan(quick: bool) -> list[Case]:
             Case("engine_300_0.5y", "engine", 300, 0.5, ("firms",)),
             Case("ref_case_engine_100_0.2y", "engine_ref_case", 100, 0.2),
             Case("ref_case_reference_100_0.2y", "reference", 100, 0.2),
+            Case("numpy_floor_1y", "numpy_floor", 600, 1.0),
         ]
     return [
         Case("baseline_10y", "baseline", 600, 10.0, ("firms",)),
@@ -85,6 +91,7 @@ def plan(quick: bool) -> list[Case]:
         Case("ref_case_reference_300_1y", "reference", 300, 1.0),
         Case("ref_case_engine_1000_1y", "engine_ref_case", 1000, 1.0),
         Case("ref_case_reference_1000_1y", "reference", 1000, 1.0),
+        Case("numpy_floor_10y", "numpy_floor", 600, 10.0),
     ]
 
 
@@ -133,6 +140,55 @@ def bench_reference_case(n_firms: int, years: float):
     return reference_case(n_firms, years).with_overrides({"price.drift_per_year": 0.15})
 
 
+def numpy_floor_loop(
+    fleet_ths: np.ndarray,
+    cost_usd_per_th_day: np.ndarray,
+    energy_mwh_per_th_day: np.ndarray,
+    power_price_usd_per_mwh: np.ndarray,
+    fixed_usd_per_day: np.ndarray,
+    price_usd: np.ndarray,
+    reward_btc_per_day: np.ndarray,
+) -> np.ndarray:
+    """The essential day of the engine, vectorised over firms x vintages, for each day of
+    `price_usd`: each vintage runs when the hashprice (yesterday's reward per TH/s of network
+    hashrate) beats its energy cost, else it is curtailed; the day's reward is paid pro rata to
+    hashrate; cash takes the revenue less energy and fixed costs. Returns the final cash [USD]."""
+    cash = np.zeros(fleet_ths.shape[0])
+    ones = np.ones(fleet_ths.shape[1])
+    total = float(fleet_ths.sum())
+    for d in range(price_usd.size):
+        hashprice = reward_btc_per_day[d] * price_usd[d] / total  # USD per TH/s-day
+        running = np.where(cost_usd_per_th_day < hashprice, fleet_ths, 0.0)
+        run_f = running @ ones
+        total = max(float(run_f.sum()), 1.0)
+        btc_f = run_f * (reward_btc_per_day[d] / total)
+        energy_f = (running @ energy_mwh_per_th_day) * power_price_usd_per_mwh
+        cash += btc_f * price_usd[d] - energy_f - fixed_usd_per_day
+    return cash
+
+
+def _numpy_floor(years: float):
+    """The numpy floor on the baseline's initial firms, live vintages, price path and block
+    rewards (set up here, untimed)."""
+    import abm
+    from abm import chain
+
+    m = abm.MiningIndustry(abm.Scenario().with_overrides({"run.years": years}), seed=SEED)
+    t, live = m.firms, m._live
+    heights = m.params.protocol.start_height + np.arange(m.n_days) * chain.BLOCKS_PER_DAY
+    subsidy = np.array([chain.subsidy_btc(int(h)) for h in heights])
+    args = (
+        np.ascontiguousarray(t.fleet_ths[:, live]),
+        np.ascontiguousarray(m.cost_usd_per_th_day[:, live]),
+        m.gens.energy_mwh_per_th_day[live].copy(),
+        t.power_price_usd_per_mwh.copy(),
+        t.capacity_mw * m.params.energy.fixed_opex_usd_per_mw_day,
+        m.price_usd[: m.n_days].copy(),
+        (subsidy + m.fee_btc_per_block) * chain.BLOCKS_PER_DAY,
+    )
+    return lambda: numpy_floor_loop(*args)
+
+
 def _runner(kind: str, n_firms: int, years: float):
     """A zero-argument callable that runs the case once (imports and scenario done here)."""
     import abm
@@ -146,6 +202,10 @@ def _runner(kind: str, n_firms: int, years: float):
     if kind == "engine":
         sc = scaled_scenario(n_firms, years)
         return lambda: abm.run(sc, seed=SEED)
+    if kind == "numpy_floor":
+        if n_firms != BASE_FIRMS:
+            raise ValueError("the numpy floor runs the baseline's 600 firms")
+        return _numpy_floor(years)
     if kind in ("engine_ref_case", "reference"):
         sc = bench_reference_case(n_firms, years)
         if kind == "engine_ref_case":

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from abm.behaviour import operate, plan_investment, retire_mask
+from abm.behaviour import operate, plan_investment, retire_mask, row_sums
 from abm.markets.energy import energy_cost_usd_per_th_day
 from abm.markets.hardware import build_generations, pv_annuity_days, rig_value_usd_per_th
 from abm.scenario import HardwareConfig
@@ -122,3 +122,14 @@ def test_plan_investment_never_buys_negative_amounts():
         max_growth=0.1,
     )
     assert plan.ths[0] == 0 and plan.rigs_usd[0] == 0 and plan.mw_added[0] == 0
+
+
+@pytest.mark.parametrize("cols", [1, 2, 3, 7, 8, 9, 12, 15, 16, 17, 24, 31, 64, 127, 128, 129])
+def test_row_sums_is_numpys_row_sum_bit_for_bit(cols):
+    rng = np.random.default_rng(cols)
+    x = rng.lognormal(0.0, 4.0, (300, cols)) * (rng.random((300, cols)) > 0.3)
+    x[0] = -0.0  # a row of negative zeros sums to +0.0
+    x[1, 0] = np.inf
+    x[2, -1] = np.nan
+    want, got = x.sum(axis=1), row_sums(x)
+    assert got.view(np.int64).tolist() == want.view(np.int64).tolist()

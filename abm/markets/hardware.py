@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from abm.scenario import HardwareConfig
 
 DAYS_PER_YEAR = 365.0
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 @dataclass(frozen=True)
@@ -30,15 +36,16 @@ class GenerationTable:
     def n(self) -> int:
         return len(self.names)
 
-    @property
+    @cached_property
     def energy_mwh_per_th_day(self) -> np.ndarray:
-        """Energy drawn by 1 TH/s running for a day [MWh/(TH/s)/day] = e J/TH x 24 h / 1e6."""
-        return self.efficiency_j_per_th * 24.0 / 1e6
+        """Energy drawn by 1 TH/s running for a day [MWh/(TH/s)/day] = e J/TH x 24 h / 1e6
+        (computed once, read-only)."""
+        return _read_only(self.efficiency_j_per_th * 24.0 / 1e6)
 
-    @property
+    @cached_property
     def power_mw_per_th(self) -> np.ndarray:
-        """Power drawn by 1 TH/s [MW/(TH/s)] = e W / 1e6."""
-        return self.efficiency_j_per_th / 1e6
+        """Power drawn by 1 TH/s [MW/(TH/s)] = e W / 1e6 (computed once, read-only)."""
+        return _read_only(self.efficiency_j_per_th / 1e6)
 
     def index_of(self, name: str) -> int:
         try:
@@ -75,6 +82,15 @@ def pv_annuity_days(rate_per_year: np.ndarray | float, years: float) -> np.ndarr
     """Present value of 1 USD/day paid continuously for `years` at `rate_per_year` [days].
 
     (1 - exp(-r L)) / r x 365, tending to 365 L as r -> 0."""
+    if isinstance(rate_per_year, float):  # rig pricing: the same two rates every day
+        return _pv_annuity_days_scalar(rate_per_year, years)
+    r = np.maximum(np.asarray(rate_per_year, dtype=float), 1e-9)
+    return (1.0 - np.exp(-r * years)) / r * DAYS_PER_YEAR
+
+
+@lru_cache(maxsize=64)
+def _pv_annuity_days_scalar(rate_per_year: float, years: float) -> float:
+    """:func:`pv_annuity_days` of one rate, memoised (the same arithmetic, so the same value)."""
     r = np.maximum(np.asarray(rate_per_year, dtype=float), 1e-9)
     return (1.0 - np.exp(-r * years)) / r * DAYS_PER_YEAR
 

@@ -127,7 +127,7 @@ def _difficulty_checks(
     for year in sorted(set(common.year)):
         days = common[common.year == year]
         bias = [float((f.loc[days, "difficulty"] / obs_d.loc[days] - 1).mean()) for f in frames]
-        note = "; no China ban in the replay (observed -50% Jun-Jul)" if year == 2021 else ""
+        note = "; the replay's China ban of 2021-06-21 included" if year == 2021 else ""
         out.append(
             info(
                 f"replay.difficulty_bias_{year}",

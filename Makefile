@@ -38,6 +38,7 @@ studies: $(VENV)/.installed-all
 	  $(VENV)/bin/abm sweep experiments/$$s.toml --out results/$$s --workers 2; \
 	  $(VENV)/bin/abm report results/$$s; \
 	done
+	bash scripts/copy-reference.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -184,3 +184,27 @@ def test_paired_effects_by_hand():
     assert e["effect_ci_low"].iloc[0] == pytest.approx(2.0 - half, rel=1e-6)
     assert e["effect_ci_high"].iloc[0] == pytest.approx(2.0 + half, rel=1e-6)
     assert e["reference_mean"].iloc[0] == pytest.approx(15.0)
+
+
+def test_halving_steps_by_hand():
+    from abm.sweeps.analysis import halving_steps
+
+    # two runs of one point, daily 2027-04-18 .. 2029-04-16 around a halving on 2028-04-17:
+    # run 0 is 1 before and 3 after (step 2), run 1 is 2 before and 6 after (step 4)
+    h = pd.Timestamp("2028-04-17")
+    dates = pd.date_range(h - pd.Timedelta(days=365), h + pd.Timedelta(days=364))
+    after = (dates >= h).astype(float)
+    series = pd.concat(
+        [
+            pd.DataFrame({"date": dates, "run_id": 0, "point_id": 7, "x": 1 + 2 * after}),
+            pd.DataFrame({"date": dates, "run_id": 1, "point_id": 7, "x": 2 + 4 * after}),
+        ]
+    )
+    s = halving_steps(series, "point_id", ["x"], [h, pd.Timestamp("2032-04-15")])
+    # the 2032 halving has no data around it and is skipped
+    assert len(s) == 1 and s["halving"].iloc[0] == "2028-04-17" and s["n_runs"].iloc[0] == 2
+    # steps (2, 4): mean 3, sd sqrt(2), t_{0.975, 1} = 12.706205 -> 3 -+ 12.706205
+    assert s["step_mean"].iloc[0] == pytest.approx(3.0)
+    assert s["step_ci_low"].iloc[0] == pytest.approx(3.0 - 12.706205, rel=1e-6)
+    assert s["before_mean"].iloc[0] == pytest.approx(1.5)
+    assert s["after_mean"].iloc[0] == pytest.approx(4.5)

@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 
 from abm.report import figures as rf
 from abm.report.export import FORMATS, export_static
+from abm.report.halvings import halving_days
 from abm.report.inputs import ReportError, Source, detect
 from abm.report.stats import clip_band, t_summary
 from abm.report.style import STATIC_HEIGHT
@@ -492,6 +493,43 @@ def _sweep_series(
         for _, r in by_point.iterrows()
     }
     _series_figures(rep, series.drop(columns="run_id"), "point_id", groups, "design point")
+    _halving_table(rep, series, by_point, params)
+
+
+def _halving_table(
+    rep: Report, series: pd.DataFrame, by_point: pd.DataFrame, params: list[str]
+) -> None:
+    """Change of each kept series across each halving (year after minus year before, per
+    run), by design point."""
+    from abm.sweeps.analysis import halving_steps
+
+    columns = [c for c in series.columns if c not in ("run_id", "point_id", "seed", "date")]
+    steps = halving_steps(series, "point_id", columns, halving_days(series))
+    if steps.empty:
+        return
+    steps = by_point[["point_id", *params]].merge(steps, on="point_id")
+    steps.insert(len(params) + 2, "series_label", [metric_label(c)[0] for c in steps.pop("series")])
+    rep.tables.append(
+        Table(
+            "halving_steps",
+            "Across each halving: the mean over the 365 days after it minus the mean over the "
+            "365 days before, per run, then the mean and 95% t interval across the design "
+            "point's runs (the step includes any trend over the two years)",
+            steps,
+            {
+                "point_id": "point",
+                **{p: parameter_label(p) for p in params},
+                "halving": "halving",
+                "series_label": "series",
+                "n_runs": "runs",
+                "before_mean": "year before",
+                "after_mean": "year after",
+                "step_mean": "step",
+                "step_ci_low": "95% CI low",
+                "step_ci_high": "95% CI high",
+            },
+        )
+    )
 
 
 def _series_figures(

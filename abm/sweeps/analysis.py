@@ -14,6 +14,7 @@ from abm.sweeps.spec import SweepSpec
 
 __all__ = [
     "HEADLINE",
+    "halving_steps",
     "paired_effects",
     "points_table",
     "reference_point",
@@ -109,6 +110,50 @@ def paired_effects(
                     "reference_mean": float(np.nanmean(ref.loc[common, m].to_numpy(float))),
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def halving_steps(
+    series: pd.DataFrame,
+    by: str,
+    columns: list[str],
+    halvings: list[pd.Timestamp],
+    window_days: int = 365,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Change of each kept series across each halving, per group of `by`: for every run
+    (``run_id``), the mean over the `window_days` after the halving minus the mean over the
+    `window_days` before it, then the mean and t interval of that step across the group's runs.
+    Halvings without a full window on both sides inside the data are skipped. The step includes
+    whatever trend the series has over the two windows."""
+    dates = pd.to_datetime(series["date"])
+    first, last = dates.min(), dates.max()
+    win = pd.Timedelta(days=window_days)
+    rows = []
+    for h in halvings:
+        if h - win < first or h + win > last + pd.Timedelta(days=1):
+            continue
+        before = series[(dates >= h - win) & (dates < h)]
+        after = series[(dates >= h) & (dates < h + win)]
+        for col in columns:
+            b = before.groupby([by, "run_id"])[col].mean()
+            a = after.groupby([by, "run_id"])[col].mean()
+            step = (a - b).dropna()
+            for group, x in step.groupby(level=0):
+                mean, low, high = t_interval(x.to_numpy(float), level)
+                rows.append(
+                    {
+                        by: group,
+                        "halving": h.date().isoformat(),
+                        "series": col,
+                        "n_runs": int(x.size),
+                        "before_mean": float(b.loc[group].mean()),
+                        "after_mean": float(a.loc[group].mean()),
+                        "step_mean": mean,
+                        "step_ci_low": low,
+                        "step_ci_high": high,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.firms import add_capacity
 from abm.markets.energy import HYDRO, SOURCES
 from abm.sovereigns import SOVEREIGN
 
@@ -229,16 +228,11 @@ class Capabilities:
         if not due:
             return
         self.pending = [p for p in self.pending if p.day > day]
-        m, t = self.m, self.m.firms
+        m = self.m
         _, used = m.rig_prices(day)
         for p in due:
             self.pending_ths -= float(p.fleet_ths.sum())
-            alive = t.active[p.rows]
-            add_capacity(t, p.rows[alive], p.mw[alive], p.price_usd_per_mwh[alive])
-            t.fleet_ths[p.rows[alive]] += p.fleet_ths[alive]
-            gone = float((p.fleet_ths[~alive] @ used).sum())
-            m.ledger["usd_asset_sales"] += gone
-            m.ledger["usd_to_owners"] += gone
+            m.install_sites(p.rows, p.mw, p.fleet_ths, p.price_usd_per_mwh, used)
         m._refresh_costs()
         m._update_live_columns(day)
 

@@ -257,13 +257,10 @@ class HostingMarket:
         """Capitalise a day's interest on the contracts still building; those whose start day
         has come start operating (`any_ready`: some may have)."""
         b, t, lg = self.book, self.m.firms, self.m.ledger
-        if not any_ready:
-            idc = b.debt_usd[building] * daily_rate
-            b.debt_usd[building] += idc
-            lg["usd_ai_interest_capitalised"] += float(idc.sum())
-            return
-        ready = building[b.start_day[building] <= d]
-        accrue = building[b.start_day[building] > d]
+        ready, accrue = _EMPTY, building
+        if any_ready:
+            ready = building[b.start_day[building] <= d]
+            accrue = building[b.start_day[building] > d]
         idc = b.debt_usd[accrue] * daily_rate
         b.debt_usd[accrue] += idc
         lg["usd_ai_interest_capitalised"] += float(idc.sum())

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.firms import add_capacity
 from abm.scenario import (
     AIDemandShock,
     GridEmergency,
@@ -205,14 +204,9 @@ class EventSchedule:
         _, used = m.rig_prices(d)
         for r in due:
             self.in_transit_ths -= float(r.fleet_ths.sum())
-            alive = t.active[r.rows]
-            rows, fleet, mw = r.rows[alive], r.fleet_ths[alive], r.mw[alive]
-            add_capacity(t, rows, mw, np.full(rows.size, r.price_usd_per_mwh))
-            t.fleet_ths[rows] += fleet
+            price = np.full(r.rows.size, r.price_usd_per_mwh)
+            rows = m.install_sites(r.rows, r.mw, r.fleet_ths, price, used)
             if r.whole:
                 t.region[rows] = r.to_region
-            gone = float((r.fleet_ths[~alive] @ used).sum())
-            m.ledger["usd_asset_sales"] += gone
-            m.ledger["usd_to_owners"] += gone
         m._refresh_costs()
         m._update_live_columns(d)

@@ -128,5 +128,5 @@ def entry_rate_per_day(base_rate_per_year: float, margin: float, sensitivity: fl
     """Poisson arrival rate of new firms [1/day]: base x exp(sensitivity x margin), where margin
     is the expected hashprice's premium over the frontier rig's energy cost at the median power
     price (negative when mining is unprofitable)."""
-    clipped = min(max(margin, -5.0), 5.0) if isinstance(margin, float) else np.clip(margin, -5, 5)
+    clipped = min(max(float(margin), -5.0), 5.0)
     return base_rate_per_year / 365.0 * float(np.exp(sensitivity * clipped))

@@ -29,9 +29,9 @@ __all__ = [
 _HHI_SCALE = 10_000.0  # HHI on percentage points squared: monopoly = 100**2
 
 
-def _as_1d(sizes: ArrayLike) -> NDArray[np.float64]:
-    """``sizes`` as a 1-D float array."""
-    x = np.asarray(sizes, dtype=np.float64)
+def _as_1d(sizes: ArrayLike, copy: bool = False) -> NDArray[np.float64]:
+    """``sizes`` as a 1-D float array (a copy of it if `copy`)."""
+    x = np.array(sizes, dtype=np.float64) if copy else np.asarray(sizes, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"sizes must be 1-D, got shape {x.shape}")
     return x
@@ -120,10 +120,8 @@ def concentration(sizes: ArrayLike, threshold: float = 0.5, k: int = 4) -> dict[
         raise ValueError("threshold must lie in [0, 1)")
     if k < 1:
         raise ValueError("k must be >= 1")
-    x = np.array(sizes, dtype=np.float64)  # a copy, sorted in place
-    if x.ndim != 1:
-        raise ValueError(f"sizes must be 1-D, got shape {x.shape}")
-    x.sort()
+    x = _as_1d(sizes, copy=True)
+    x.sort()  # in place: the copy is ours
     x_desc = x[::-1]
     n = x_desc.size
     key_cr = f"cr{k}"

@@ -17,13 +17,14 @@ import mesa
 import numpy as np
 
 from abm import behaviour, chain, consolidation, finance, sovereigns
-from abm.capabilities import Capabilities, add_capacity
+from abm.capabilities import Capabilities
 from abm.contracts import HostingMarket
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
     FirmTable,
     MiningFirm,
     SovereignMiner,
+    add_capacity,
     calibrated_population,
     explicit_population,
 )
@@ -403,6 +404,27 @@ class MiningIndustry(mesa.Model):
         self.firms.cum_asset_sales_usd[r] += usd
         self.ledger["usd_asset_sales"] += usd
 
+    def install_sites(
+        self,
+        rows: np.ndarray,
+        mw: np.ndarray,
+        fleet_ths: np.ndarray,
+        price_usd_per_mwh: np.ndarray,
+        used_usd_per_th: np.ndarray,
+    ) -> np.ndarray:
+        """Sites and rigs arriving for `rows` (from the interconnection queue or a relocation):
+        the firms still active get the MW at their power price and the rigs; the rigs of firms
+        that exited meanwhile are sold at the secondary price for their former owners. Returns
+        the rows that received them (the caller refreshes costs and live columns once)."""
+        t = self.firms
+        alive = t.active[rows]
+        add_capacity(t, rows[alive], mw[alive], price_usd_per_mwh[alive])
+        t.fleet_ths[rows[alive]] += fleet_ths[alive]
+        gone = float((fleet_ths[~alive] @ used_usd_per_th).sum())
+        self.ledger["usd_asset_sales"] += gone
+        self.ledger["usd_to_owners"] += gone
+        return rows[alive]
+
     def sell_btc(self, rows: np.ndarray, btc: np.ndarray) -> None:
         """Sell treasury BTC at today's price."""
         t = self.firms
@@ -647,18 +669,16 @@ class MiningIndustry(mesa.Model):
             npv_new_site,
         )
         grew = plan.mw_added > 0
+        i = np.arange(rows.size)
+        fleet[i, plan.generation] += plan.ths_headroom
         if caps.on and grew.any():
             # rigs for new MW wait with them for the interconnection (sites in the queue)
-            i = np.arange(rows.size)
-            fleet[i, plan.generation] += plan.ths_headroom
             pending = np.zeros((int(grew.sum()), g.n))
             pending[np.arange(pending.shape[0]), plan.generation_new[grew]] = plan.ths_new[grew]
             t.fleet_ths[rows] = fleet
             caps.queue(day, rows[grew], plan.mw_added[grew], pending, new_mw_price[grew])
             caps.connect(day)  # zero lead times connect at once
         else:
-            i = np.arange(rows.size)
-            fleet[i, plan.generation] += plan.ths_headroom
             fleet[i, plan.generation_new] += plan.ths_new
             if grew.any():
                 add_capacity(t, rows[grew], plan.mw_added[grew], new_mw_price[grew])

@@ -84,15 +84,15 @@ def pv_annuity_days(rate_per_year: np.ndarray | float, years: float) -> np.ndarr
     (1 - exp(-r L)) / r x 365, tending to 365 L as r -> 0."""
     if isinstance(rate_per_year, float):  # rig pricing: the same two rates every day
         return _pv_annuity_days_scalar(rate_per_year, years)
+    return _pv_annuity_days(rate_per_year, years)
+
+
+def _pv_annuity_days(rate_per_year: np.ndarray | float, years: float) -> np.ndarray | float:
     r = np.maximum(np.asarray(rate_per_year, dtype=float), 1e-9)
     return (1.0 - np.exp(-r * years)) / r * DAYS_PER_YEAR
 
 
-@lru_cache(maxsize=64)
-def _pv_annuity_days_scalar(rate_per_year: float, years: float) -> float:
-    """:func:`pv_annuity_days` of one rate, memoised (the same arithmetic, so the same value)."""
-    r = np.maximum(np.asarray(rate_per_year, dtype=float), 1e-9)
-    return (1.0 - np.exp(-r * years)) / r * DAYS_PER_YEAR
+_pv_annuity_days_scalar = lru_cache(maxsize=64)(_pv_annuity_days)  # the same arithmetic
 
 
 def rig_value_usd_per_th(

@@ -431,9 +431,10 @@ def _paired_table(
     """Paired effects of every design point against the reference point (the base scenario's
     parameters, else the first point) over common seeds."""
     from abm.sweeps.analysis import paired_effects, reference_point
+    from abm.sweeps.spec import lookup
 
     base_toml = src.toml("base_scenario.toml") if src.file("base_scenario.toml").exists() else {}
-    base = {p: v for p in params if (v := _dotted(base_toml, p)) is not None}
+    base = {p: v for p in params if (v := lookup(base_toml, p)) is not None}
     ref = reference_point(ok, params, base)
     extra = [m for m in PAIRED_EXTRA if m in ok and ok[m].nunique(dropna=True) > 1]
     effects = paired_effects(ok, params, ref, [*metrics, *extra])
@@ -461,16 +462,6 @@ def _paired_table(
             },
         )
     )
-
-
-def _dotted(tree: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a TOML tree, None if absent."""
-    node: Any = tree
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
 
 
 def _sweep_series(

@@ -220,7 +220,7 @@ def spec_from_dict(data: dict, base_dir: Path = Path(), origin: str = "sweep") -
         spec.common_seeds = spec.design.kind == "sobol"
     dumped = base.model_dump(mode="python")
     for path, r in spec.parameters.items():
-        current = _lookup(dumped, path)
+        current = lookup(dumped, path)
         if r.integer is None:
             r.integer = isinstance(current, int) and not isinstance(current, bool)
         for key, value in r.values_to_check(spec.design.kind).items():
@@ -234,7 +234,8 @@ def spec_from_dict(data: dict, base_dir: Path = Path(), origin: str = "sweep") -
     return spec
 
 
-def _lookup(data: dict[str, Any], path: str) -> Any:
+def lookup(data: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a nested dict (a scenario's TOML tree), None if absent."""
     node: Any = data
     for k in path.split("."):
         node = node.get(k) if isinstance(node, dict) else None

@@ -274,3 +274,33 @@ def test_kaplan_meier_matches_product_limit(data: list[tuple[int, int]]) -> None
         assert row["ci_low"] >= 0.0 and row["ci_high"] <= 1.0
     assert km["time"].iloc[0] == 0.0
     assert np.all(np.diff(km["survival"]) <= 0)
+
+
+_THREADS_SCRIPT = """
+import numpy as np
+from abm import metrics
+x = np.random.default_rng(3).lognormal(0.0, 2.0, 60_000)
+x[::7] = 0.0
+c = metrics.concentration(x)
+print(float(c["hhi"]).hex(), float(c["gini"]).hex(), float(c["entropy"]).hex(),
+      metrics.hhi(x).hex(), metrics.gini(x).hex(), metrics.entropy_bits(x).hex())
+"""
+
+
+def test_metrics_do_not_depend_on_blas_threads():
+    """Long dot products in BLAS are split across threads, so their rounding would depend on
+    the machine's core count and OPENBLAS_NUM_THREADS; the metrics must not (same seed, same
+    numbers on a laptop and a 1-thread cluster job)."""
+    import os
+    import subprocess
+    import sys
+
+    out = []
+    for n in ("1", "4"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": n, "OMP_NUM_THREADS": n}
+        proc = subprocess.run(
+            [sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        out.append(proc.stdout)
+    assert out[0] == out[1]

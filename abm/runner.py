@@ -12,6 +12,8 @@ scenario's cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, c
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import platform
@@ -31,7 +33,7 @@ from abm.firms import EXIT_CAUSES
 from abm.model import MiningIndustry
 from abm.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "manifest", "run", "write_outputs"]
+__all__ = ["RunResult", "code_digest", "manifest", "run", "write_outputs"]
 
 HEADLINE = (
     "btc_price_usd",
@@ -194,6 +196,28 @@ def git_commit() -> str:
         return "unknown"
 
 
+# subpackages that only present results: changing them does not change any run's outputs
+_PRESENTATION = ("report", "viz")
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 (first 16 hex digits) of the package's source and data files that determine a
+    run's outputs (everything in ``abm/`` but the report and viz subpackages).
+
+    Unlike the git commit it is known for an installed package and sees uncommitted edits; a
+    sweep uses it to refuse mixing runs made by different engines in one results directory.
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        rel = f.relative_to(root)
+        if not f.is_file() or rel.parts[0] in _PRESENTATION or "__pycache__" in rel.parts:
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def manifest(seed: int | list[int], wall_time_s: float, **extra: Any) -> dict[str, Any]:
     """Provenance of a result: versions, git commit, seed(s), timings, platform."""
     pkgs = {}
@@ -206,6 +230,7 @@ def manifest(seed: int | list[int], wall_time_s: float, **extra: Any) -> dict[st
         "package": "abm-mining",
         "version": pkgs["abm-mining"],
         "git_commit": git_commit(),
+        "code_digest": code_digest(),
         "seed": seed,
         "wall_time_s": round(wall_time_s, 4),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -160,6 +160,28 @@ def test_cli_runs_and_refuses_another_spec_unless_forced(tmp_path, capsys):
     assert res.ran_now == 4 and len(res.runs) == 4
 
 
+def test_resume_refuses_runs_made_by_another_engine(tmp_path, monkeypatch, capsys):
+    """A changed engine (another code digest) must not fill in the rest of a sweep whose
+    finished runs an older engine made; --force runs them all again."""
+    import abm.sweeps.store as store
+
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 0
+    (out / "parts" / "run-000001.parquet").unlink()  # as if interrupted
+    before = {f.name: f.stat().st_mtime_ns for f in (out / "parts").glob("*.parquet")}
+    monkeypatch.setattr(store, "code_digest", lambda: "0123456789abcdef")
+    assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "3 finished runs were made by another engine" in err and "0123456789abcdef" in err
+    assert {f.name: f.stat().st_mtime_ns for f in (out / "parts").glob("*.parquet")} == before
+    res = sweep(spec, out, progress=False, force=True)
+    assert res.ran_now == 4 and len(res.runs) == 4
+    assert '"code_digest": "0123456789abcdef"' in (out / "engine.json").read_text()
+    # the same engine resumes
+    (out / "parts" / "run-000002.parquet").unlink()
+    assert sweep(spec, out, progress=False).ran_now == 1
+
+
 def test_paired_effects_by_hand():
     from abm.sweeps.analysis import paired_effects, reference_point
 

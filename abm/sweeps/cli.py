@@ -74,7 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="'local' (a Dask LocalCluster of --workers processes) or a Dask scheduler "
         "address tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS, else no Dask)",
     )
-    s.add_argument("--force", action="store_true", help="replace another sweep's results")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="replace another sweep's results, or runs another engine made",
+    )
     s.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)

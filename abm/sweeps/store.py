@@ -1,28 +1,39 @@
 """The results directory of a sweep: one small Parquet file per finished run, consolidated.
 
     spec.toml                       the resolved specification
+    engine.json                     the engine that made the runs (code digest, version, commit)
     base_scenario.toml              the resolved base scenario (overrides and horizon applied)
     parts/run-000042.parquet        one row per finished run, written as it finishes
     timeseries/run-000042.parquet   optional per-run series on the spec's cadence
     runs.parquet                    all runs (consolidated from parts/)
 
 Every file is written to a temporary name and moved into place (os.replace), so a killed
-sweep leaves only whole files; a run counts as done once its part exists.
+sweep leaves only whole files; a run counts as done once its part exists. A sweep resumes only
+with the engine that made its finished runs (the same :func:`abm.runner.code_digest`), so one
+directory never mixes the results of two engines.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from abm.runner import code_digest, git_commit
 from abm.sweeps.spec import SweepSpec, SweepSpecError
 
 __all__ = ["Store", "write_atomic"]
 
-OUTPUTS = ("runs.parquet", "summary_by_point.csv", "sobol_indices.csv", "manifest.json")
+OUTPUTS = (
+    "runs.parquet",
+    "summary_by_point.csv",
+    "sobol_indices.csv",
+    "manifest.json",
+    "engine.json",
+)
 
 
 def write_atomic(data: pd.DataFrame | str, path: Path) -> None:
@@ -53,8 +64,8 @@ class Store:
     def open(self, spec: SweepSpec, force: bool = False) -> None:
         """Create the directory for `spec`, or check that it already holds `spec`.
 
-        Raises SweepSpecError if it holds another specification (or unrelated files), unless
-        `force`, which deletes the other sweep's results first.
+        Raises SweepSpecError if it holds another specification (or unrelated files), or runs
+        made by another engine, unless `force`, which deletes those results first.
         """
         spec_text, base_text = spec.to_toml(), spec.base_scenario().to_toml()
         if self.dir.exists() and not self._holds(spec_text, base_text):
@@ -62,6 +73,19 @@ class Store:
                 raise SweepSpecError(
                     f"{self.dir}: holds other results than this sweep specification "
                     "(use another directory, or --force / force=True to replace them)"
+                )
+            self._clear()
+        engine = {"code_digest": code_digest(), "git_commit": git_commit()}
+        made_by = self._made_by()
+        if self.done_ids() and made_by.get("code_digest") != engine["code_digest"]:
+            if not force:
+                raise SweepSpecError(
+                    f"{self.dir}: its {len(self.done_ids())} finished runs were made by another "
+                    f"engine (code digest {made_by.get('code_digest', 'not recorded')}, git "
+                    f"commit {made_by.get('git_commit', 'not recorded')}) than this one (code "
+                    f"digest {engine['code_digest']}, git commit {engine['git_commit']}); "
+                    "resuming would mix their results (use another directory, or --force / "
+                    "force=True to run them all again)"
                 )
             self._clear()
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -73,6 +97,15 @@ class Store:
                 f.unlink()
         write_atomic(spec_text, self.dir / "spec.toml")
         write_atomic(base_text, self.dir / "base_scenario.toml")
+        write_atomic(json.dumps(engine, indent=2) + "\n", self.dir / "engine.json")
+
+    def _made_by(self) -> dict:
+        """The engine recorded for the finished runs ({} if none is recorded)."""
+        f = self.dir / "engine.json"
+        try:
+            return json.loads(f.read_text()) if f.exists() else {}
+        except (OSError, json.JSONDecodeError):
+            return {}
 
     def _holds(self, spec_text: str, base_text: str) -> bool:
         spec_file, base_file = self.dir / "spec.toml", self.dir / "base_scenario.toml"

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from abm.runner import atomic_dir, commit_dir, manifest, run
 from abm.scenario import Scenario, load_scenario
+from abm.stats import t_interval, welch_interval
 from abm.sweeps.backends import execute
 
 __all__ = ["COMPARE_METRICS", "SERIES_COLUMNS", "Comparison", "compare", "paired_effects"]
@@ -102,23 +102,6 @@ def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:
     return {"row": row, "series": series}
 
 
-def _t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    n = x.size
-    if n < 2:
-        return (np.nan, np.nan)
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)
-    return (float(x.mean() - half), float(x.mean() + half))
-
-
-def _welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se = np.sqrt(va + vb)
-    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else 1.0
-    half = stats.t.ppf(0.5 + level / 2, dof) * se
-    d = b.mean() - a.mean()
-    return (float(d - half), float(d + half))
-
-
 def paired_effects(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Mean of each metric under A and B, the paired difference B - A with its t interval, and
     for contrast the unpaired (Welch) interval of the same difference."""
@@ -128,8 +111,8 @@ def paired_effects(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     for k in COMPARE_METRICS:
         xa, xb = a[k].to_numpy(float), b[k].to_numpy(float)
         d = xb - xa
-        lo, hi = _t_interval(d, level)
-        ulo, uhi = _welch_interval(xa, xb, level) if xa.size > 1 else (np.nan, np.nan)
+        _, lo, hi = t_interval(d, level)
+        ulo, uhi = welch_interval(xa, xb, level)
         rows.append(
             {
                 "metric": k,

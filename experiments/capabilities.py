@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from abm import MiningIndustry
 from abm.scenario import Scenario, load_scenario
 from abm.sovereigns import SOVEREIGN
+from abm.stats import t_interval
 from abm.sweeps.spec import load_spec
 
 SPEC = Path(__file__).with_name("capabilities.toml")
@@ -62,13 +62,6 @@ def run_one(job: tuple[int, float | None]) -> dict[str, float]:
             t.initial_hashrate_ehs[t.entry_day == 0].sum()
         )
     return out
-
-
-def t_interval(x: pd.Series) -> tuple[float, float, float]:
-    """Mean and 95% t interval across seeds."""
-    n, mean = x.size, float(x.mean())
-    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-    return mean, mean - half, mean + half
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:

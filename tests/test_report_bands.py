@@ -13,8 +13,9 @@ from scipy import stats
 from abm import chain
 from abm.report import figures as rf
 from abm.report.halvings import calendar_halvings, halving_dates, halving_marks
-from abm.report.stats import clip_band, t_summary
+from abm.report.stats import clip_band
 from abm.report.tables import Table, value_bounds
+from abm.stats import t_summary
 
 
 def _series(arms: dict[str, list[float]], column: str, start: str, end: str) -> pd.DataFrame:

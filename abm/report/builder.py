@@ -29,7 +29,7 @@ from abm.report import figures as rf
 from abm.report.export import FORMATS, export_static
 from abm.report.halvings import halving_days
 from abm.report.inputs import ReportError, Source, detect
-from abm.report.stats import clip_band, t_summary
+from abm.report.stats import clip_band
 from abm.report.style import STATIC_HEIGHT
 from abm.report.tables import (
     SUMMARY_ROWS,
@@ -40,6 +40,7 @@ from abm.report.tables import (
     value_bounds,
 )
 from abm.runner import atomic_dir, commit_dir, git_commit
+from abm.stats import t_summary
 from abm.viz import charts
 
 __all__ = ["FigureItem", "Report", "build", "make_report", "write_report"]

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from abm.report.halvings import halving_marks
-from abm.report.stats import LEVEL, clip_band, t_summary
+from abm.report.stats import clip_band
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
 from abm.report.tables import (
     metric_label,
@@ -27,6 +27,7 @@ from abm.report.tables import (
     value_bounds,
     with_unit,
 )
+from abm.stats import LEVEL, t_summary
 from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day
 
 __all__ = [

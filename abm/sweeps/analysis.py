@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from abm.stats import t_interval
 from abm.sweeps import designs
 from abm.sweeps.spec import SweepSpec
 
@@ -30,18 +30,6 @@ HEADLINE = (
     "hashprice_usd_per_ph_day_end",
     "hhi_owner_end",
 )
-
-
-def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): the t-based interval of the mean (NaN bounds for fewer than 2)."""
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return np.nan, np.nan, np.nan
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-    return mean, mean - half, mean + half
 
 
 def summarise_points(runs: pd.DataFrame, params: list[str], level: float = 0.95) -> pd.DataFrame:

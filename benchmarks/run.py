@@ -5,7 +5,8 @@ reference (issue 3).
     python benchmarks/run.py --quick --repeats 1   # small cases: a smoke run
     python benchmarks/run.py --only baseline --repeats 5 --out /tmp/b.json
 
-Every repeat of a case runs in a fresh subprocess, so memory peaks are per case. Reported per
+Every repeat of a case runs in a fresh subprocess with one BLAS thread (one core per run), so
+memory peaks are per case. Reported per
 case: the median wall and CPU time of the repeats; the process's peak RSS (``ru_maxrss``,
 including the ~190 MB of imported libraries) and its rise during the run (peak after the run
 minus peak after imports and set-up); the tracemalloc peak of one extra, untimed run in the
@@ -216,6 +217,16 @@ def _runner(kind: str, n_firms: int, years: float):
     raise ValueError(f"unknown case kind {kind!r}")
 
 
+# one core per run (issue 3): no BLAS threads; the outputs do not depend on them
+# (tests/test_metrics.py), only the timing would (10,000 firms used ~1.1 cores before)
+ONE_CORE = {
+    **os.environ,
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
@@ -253,7 +264,7 @@ def measure(case: Case, repeats: int, trace: bool, i: int, n: int) -> dict:
         cmd = [sys.executable, __file__, "--case", case.kind, str(case.firms), str(case.years)]
         if trace and k == 0:
             cmd.append("--trace")
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=ONE_CORE)
         if out.returncode:
             raise RuntimeError(f"{case.name} failed:\n{out.stderr}")
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -414,6 +425,7 @@ def machine() -> dict:
         "platform": platform.platform(),
         "processor": _cpu_model(),
         "cpus": os.cpu_count(),
+        "blas_threads_per_run": 1,
         "ram_gib": round(mem_kb / 2**20, 1),
         "git_commit": git("rev-parse", "--short", "HEAD"),
         "abm_modified": bool(git("status", "--porcelain", "--", "abm")),

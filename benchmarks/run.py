@@ -217,8 +217,10 @@ def _runner(kind: str, n_firms: int, years: float):
     raise ValueError(f"unknown case kind {kind!r}")
 
 
-# one core per run (issue 3): no BLAS threads; the outputs do not depend on them
-# (tests/test_metrics.py), only the timing would (10,000 firms used ~1.1 cores before)
+# one core per run (issue 3): one BLAS thread per case, as abm.sweeps.backends.ONE_BLAS_THREAD
+# gives sweep workers. The outputs do not depend on it (tests/test_metrics.py), only the timing
+# would: 10,000 firms used ~1.1 cores with OpenBLAS's default threads. Not imported from abm:
+# the driver must stay small, because a child's ru_maxrss starts at its parent's peak.
 ONE_CORE = {
     **os.environ,
     "OPENBLAS_NUM_THREADS": "1",

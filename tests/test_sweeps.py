@@ -182,6 +182,24 @@ def test_resume_refuses_runs_made_by_another_engine(tmp_path, monkeypatch, capsy
     assert sweep(spec, out, progress=False).ran_now == 1
 
 
+def _blas_threads(_: int) -> str | None:
+    import os
+
+    return os.environ.get("OPENBLAS_NUM_THREADS")
+
+
+def test_process_workers_get_one_blas_thread_unless_the_user_set_it(monkeypatch):
+    import os
+
+    from abm.sweeps.backends import execute
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert list(execute(_blas_threads, [0, 1, 2], workers=2)) == ["1", "1", "1"]
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # the parent's environment is restored
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert set(execute(_blas_threads, [0, 1], workers=2)) == {"3"}
+
+
 def test_paired_effects_by_hand():
     from abm.sweeps.analysis import paired_effects, reference_point
 

@@ -29,11 +29,32 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["describe", "execute"]
+__all__ = ["ONE_BLAS_THREAD", "describe", "execute", "one_blas_thread_per_process"]
 
 TASKS_PER_WORKER = 4  # tasks in flight per worker: enough to keep it busy between results
+# one core per run: worker processes get one BLAS/OpenMP thread each, as Dask's nanny gives its
+# workers; outputs do not depend on the thread count (tests/test_metrics.py), only the load does
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@contextmanager
+def one_blas_thread_per_process() -> Iterator[None]:
+    """Processes started inside this block get :data:`ONE_BLAS_THREAD` in their environment
+    (values the user set are kept); the parent's environment is restored afterwards."""
+    saved = {k: os.environ.get(k) for k in ONE_BLAS_THREAD}
+    for k, v in ONE_BLAS_THREAD.items():
+        os.environ.setdefault(k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def describe(workers: int | None, scheduler: str | None) -> str:
@@ -75,8 +96,9 @@ def _processes(fn: Callable[[Any], Any], tasks: list[Any], workers: int) -> Iter
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     queue = iter(tasks)
-    try:
+    with one_blas_thread_per_process():  # workers are spawned on the first submissions
         pending = {pool.submit(fn, t) for t in _take(queue, workers * TASKS_PER_WORKER)}
+    try:
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             pending |= {pool.submit(fn, t) for t in _take(queue, len(done))}

@@ -35,7 +35,7 @@ bench: $(VENV)/.installed-all
 STUDIES := study_centralisation study_small_miners sovereign_entry
 studies: $(VENV)/.installed-all
 	set -e; for s in $(STUDIES); do \
-	  $(VENV)/bin/abm sweep experiments/$$s.toml --out results/$$s --workers 2; \
+	  $(VENV)/bin/abm sweep experiments/$$s.toml --out results/$$s --workers 2 --force; \
 	  $(VENV)/bin/abm report results/$$s; \
 	done
 	bash scripts/copy-reference.sh

@@ -104,12 +104,15 @@ def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:
 
 def paired_effects(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Mean of each metric under A and B, the paired difference B - A with its t interval, and
-    for contrast the unpaired (Welch) interval of the same difference."""
+    for contrast the unpaired (Welch) interval of the same difference; all over the seeds where
+    both runs have the metric (`n_pairs`)."""
     a = runs[runs["scenario"] == "A"].set_index("seed").sort_index()
     b = runs[runs["scenario"] == "B"].set_index("seed").sort_index()
     rows = []
     for k in COMPARE_METRICS:
         xa, xb = a[k].to_numpy(float), b[k].to_numpy(float)
+        pair = np.isfinite(xa) & np.isfinite(xb)  # seeds where both runs have the metric
+        xa, xb = xa[pair], xb[pair]
         d = xb - xa
         _, lo, hi = t_interval(d, level)
         ulo, uhi = welch_interval(xa, xb, level)

@@ -33,7 +33,7 @@ from abm.firms import EXIT_CAUSES
 from abm.model import MiningIndustry
 from abm.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "code_digest", "manifest", "run", "write_outputs"]
+__all__ = ["RunResult", "code_digest", "engine_identity", "manifest", "run", "write_outputs"]
 
 HEADLINE = (
     "btc_price_usd",
@@ -196,26 +196,58 @@ def git_commit() -> str:
         return "unknown"
 
 
-# subpackages that only present results: changing them does not change any run's outputs
-_PRESENTATION = ("report", "viz")
+# what cannot change a run's outputs: presentation, command lines, validation, the analysis and
+# orchestration of sweeps and comparisons (paths relative to abm/), and documentation files
+_NOT_ENGINE = (
+    "report/",
+    "viz/",
+    "validation/",
+    "cli.py",
+    "compare.py",
+    "stats.py",
+    "sweeps/cli.py",
+    "sweeps/store.py",
+    "sweeps/backends.py",
+    "sweeps/analysis.py",
+    "sweeps/sweep.py",
+)
 
 
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
-    """SHA-256 (first 16 hex digits) of the package's source and data files that determine a
-    run's outputs (everything in ``abm/`` but the report and viz subpackages).
+    """SHA-256 (first 16 hex digits) of the package's files that can change a run's outputs:
+    the engine's source (model, markets, agents, scenario, runner, sweep tasks, specs and
+    designs) and its data tables; not the modules in ``_NOT_ENGINE`` nor ``*.md``/``*.txt``.
 
     Unlike the git commit it is known for an installed package and sees uncommitted edits; a
     sweep uses it to refuse mixing runs made by different engines in one results directory.
+    Computed once per process (restart a notebook's kernel after editing the package).
     """
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for f in sorted(root.rglob("*")):
-        rel = f.relative_to(root)
-        if not f.is_file() or rel.parts[0] in _PRESENTATION or "__pycache__" in rel.parts:
+        rel = f.relative_to(root).as_posix()
+        if (
+            not f.is_file()
+            or "__pycache__" in rel
+            or rel.startswith(_NOT_ENGINE)
+            or f.suffix in (".md", ".txt")
+        ):
             continue
-        h.update(rel.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def engine_identity() -> dict[str, str]:
+    """What a run's outputs depend on besides its scenario and seed: the code digest, and the
+    numpy and Python versions (another numpy build may round differently); plus the git commit
+    for the record."""
+    return {
+        "code_digest": code_digest(),
+        "numpy": metadata.version("numpy"),
+        "python": sys.version.split()[0],
+        "git_commit": git_commit(),
+    }
 
 
 def manifest(seed: int | list[int], wall_time_s: float, **extra: Any) -> dict[str, Any]:

@@ -37,3 +37,23 @@ def test_t_summary_matches_the_one_sample_interval_per_group():
     assert out.loc["a", "n"] == 4 and out.loc["a", "mean"] == 2.0
     assert out.loc["a", "ci_high"] == pytest.approx(2 + half, abs=1e-6)
     assert out.loc["b", "mean"] == 7.0 and np.isnan(out.loc["b", "ci_low"])
+
+
+def test_compare_effects_use_the_seeds_where_both_runs_have_the_metric():
+    from abm.compare import COMPARE_METRICS, paired_effects
+
+    rows = [
+        {"scenario": "A", "seed": s, **dict.fromkeys(COMPARE_METRICS, a)}
+        for s, a in enumerate([1.0, 2.0, 3.0, 4.0])
+    ]
+    rows += [
+        {"scenario": "B", "seed": s, **dict.fromkeys(COMPARE_METRICS, b)}
+        for s, b in enumerate([2.0, 4.0, np.nan, 7.0])
+    ]
+    e = paired_effects(pd.DataFrame(rows)).iloc[0]
+    # pairs of seeds 0, 1, 3: differences 1, 2, 3 (mean 2, sd 1); t(.975, 2) = 4.302653
+    half = 4.302653 / np.sqrt(3)
+    assert e["n_pairs"] == 3 and e["diff_b_minus_a"] == 2.0
+    assert e["mean_a"] == pytest.approx(7 / 3) and e["mean_b"] == pytest.approx(13 / 3)
+    assert e["ci_low"] == pytest.approx(2 - half, abs=1e-6)
+    assert e["ci_high"] == pytest.approx(2 + half, abs=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -160,26 +161,57 @@ def test_cli_runs_and_refuses_another_spec_unless_forced(tmp_path, capsys):
     assert res.ran_now == 4 and len(res.runs) == 4
 
 
-def test_resume_refuses_runs_made_by_another_engine(tmp_path, monkeypatch, capsys):
-    """A changed engine (another code digest) must not fill in the rest of a sweep whose
-    finished runs an older engine made; --force runs them all again."""
-    import abm.sweeps.store as store
+def _as_engine(monkeypatch, digest: str) -> None:
+    """Make this process an engine with another code digest (serial runs: tasks too)."""
+    import abm.runner
+    import abm.sweeps.tasks
 
+    monkeypatch.setattr(abm.runner, "code_digest", lambda: digest)
+    monkeypatch.setattr(abm.sweeps.tasks, "code_digest", lambda: digest)
+
+
+def test_one_directory_holds_one_engines_runs(tmp_path, monkeypatch, capsys):
+    """Runs are added only by the engine that made the finished ones; --force runs them all
+    again; a complete sweep can still be consolidated; a worker with another engine stops it."""
     spec, out = write_spec(tmp_path), tmp_path / "out"
     assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 0
-    (out / "parts" / "run-000001.parquet").unlink()  # as if interrupted
-    before = {f.name: f.stat().st_mtime_ns for f in (out / "parts").glob("*.parquet")}
-    monkeypatch.setattr(store, "code_digest", lambda: "0123456789abcdef")
+    parts = out / "parts"
+    made = json.loads((out / "engine.json").read_text())
+    assert set(made) == {"code_digest", "numpy", "python", "git_commit"}
+    assert set(pd.read_parquet(out / "runs.parquet")["code_digest"]) == {made["code_digest"]}
+    _as_engine(monkeypatch, "0123456789abcdef")
+    # complete: nothing is added, so the other engine may re-consolidate it
+    with pytest.warns(UserWarning, match="made by another engine"):
+        assert sweep(spec, out, progress=False).ran_now == 0
+    assert json.loads((out / "engine.json").read_text()) == made
+    # a run missing (interrupted): adding it would mix engines
+    (parts / "run-000001.parquet").unlink()
+    before = {f.name: f.stat().st_mtime_ns for f in parts.glob("*.parquet")}
     assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "3 finished runs were made by another engine" in err and "0123456789abcdef" in err
-    assert {f.name: f.stat().st_mtime_ns for f in (out / "parts").glob("*.parquet")} == before
+    with pytest.raises(SweepSpecError, match="another engine"):
+        sweep(spec, out, progress=False, retry_failed=True)
+    assert {f.name: f.stat().st_mtime_ns for f in parts.glob("*.parquet")} == before
     res = sweep(spec, out, progress=False, force=True)
-    assert res.ran_now == 4 and len(res.runs) == 4
-    assert '"code_digest": "0123456789abcdef"' in (out / "engine.json").read_text()
-    # the same engine resumes
-    (out / "parts" / "run-000002.parquet").unlink()
+    assert res.ran_now == 4 and set(res.runs["code_digest"]) == {"0123456789abcdef"}
+    assert json.loads((out / "engine.json").read_text())["code_digest"] == "0123456789abcdef"
+    # the same engine resumes; an unreadable record counts as another engine
+    (parts / "run-000002.parquet").unlink()
     assert sweep(spec, out, progress=False).ran_now == 1
+    (parts / "run-000002.parquet").unlink()
+    (out / "engine.json").write_bytes(b"\xff null")
+    with pytest.raises(SweepSpecError, match="code_digest not recorded"):
+        sweep(spec, out, progress=False)
+
+
+def test_a_worker_with_another_engine_stops_the_sweep(tmp_path, monkeypatch):
+    import abm.sweeps.tasks
+
+    monkeypatch.setattr(abm.sweeps.tasks, "code_digest", lambda: "feedfacefeedface")
+    with pytest.raises(SweepSpecError, match="a worker ran another engine"):
+        sweep(write_spec(tmp_path), tmp_path / "out", progress=False)
+    assert not list((tmp_path / "out" / "parts").glob("*.parquet"))
 
 
 def _blas_threads(_: int) -> str | None:

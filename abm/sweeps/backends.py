@@ -96,9 +96,9 @@ def _processes(fn: Callable[[Any], Any], tasks: list[Any], workers: int) -> Iter
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     queue = iter(tasks)
-    with one_blas_thread_per_process():  # workers are spawned on the first submissions
-        pending = {pool.submit(fn, t) for t in _take(queue, workers * TASKS_PER_WORKER)}
     try:
+        with one_blas_thread_per_process():  # workers are spawned on the first submissions
+            pending = {pool.submit(fn, t) for t in _take(queue, workers * TASKS_PER_WORKER)}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             pending |= {pool.submit(fn, t) for t in _take(queue, len(done))}

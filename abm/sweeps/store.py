@@ -8,9 +8,10 @@
     runs.parquet                    all runs (consolidated from parts/)
 
 Every file is written to a temporary name and moved into place (os.replace), so a killed
-sweep leaves only whole files; a run counts as done once its part exists. A sweep resumes only
-with the engine that made its finished runs (the same :func:`abm.runner.code_digest`), so one
-directory never mixes the results of two engines.
+sweep leaves only whole files; a run counts as done once its part exists. ``engine.json``
+records the engine that made the runs (:func:`abm.runner.engine_identity`);
+:func:`abm.sweeps.sweep.sweep` adds no run to a directory whose runs another engine made, so one
+directory never mixes two engines.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from abm.runner import code_digest, git_commit
 from abm.sweeps.spec import SweepSpec, SweepSpecError
 
 __all__ = ["Store", "write_atomic"]
@@ -64,8 +64,8 @@ class Store:
     def open(self, spec: SweepSpec, force: bool = False) -> None:
         """Create the directory for `spec`, or check that it already holds `spec`.
 
-        Raises SweepSpecError if it holds another specification (or unrelated files), or runs
-        made by another engine, unless `force`, which deletes those results first.
+        Raises SweepSpecError if it holds another specification (or unrelated files), unless
+        `force`, which deletes the other sweep's results first.
         """
         spec_text, base_text = spec.to_toml(), spec.base_scenario().to_toml()
         if self.dir.exists() and not self._holds(spec_text, base_text):
@@ -74,20 +74,7 @@ class Store:
                     f"{self.dir}: holds other results than this sweep specification "
                     "(use another directory, or --force / force=True to replace them)"
                 )
-            self._clear()
-        engine = {"code_digest": code_digest(), "git_commit": git_commit()}
-        made_by = self._made_by()
-        if self.done_ids() and made_by.get("code_digest") != engine["code_digest"]:
-            if not force:
-                raise SweepSpecError(
-                    f"{self.dir}: its {len(self.done_ids())} finished runs were made by another "
-                    f"engine (code digest {made_by.get('code_digest', 'not recorded')}, git "
-                    f"commit {made_by.get('git_commit', 'not recorded')}) than this one (code "
-                    f"digest {engine['code_digest']}, git commit {engine['git_commit']}); "
-                    "resuming would mix their results (use another directory, or --force / "
-                    "force=True to run them all again)"
-                )
-            self._clear()
+            self.clear()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.parts.mkdir(exist_ok=True)
         if spec.outputs.keep == "timeseries":
@@ -97,15 +84,17 @@ class Store:
                 f.unlink()
         write_atomic(spec_text, self.dir / "spec.toml")
         write_atomic(base_text, self.dir / "base_scenario.toml")
-        write_atomic(json.dumps(engine, indent=2) + "\n", self.dir / "engine.json")
 
-    def _made_by(self) -> dict:
-        """The engine recorded for the finished runs ({} if none is recorded)."""
-        f = self.dir / "engine.json"
+    def made_by(self) -> dict:
+        """The engine recorded for the finished runs ({} if none is, or it is unreadable)."""
         try:
-            return json.loads(f.read_text()) if f.exists() else {}
-        except (OSError, json.JSONDecodeError):
+            made = json.loads((self.dir / "engine.json").read_text())
+        except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
             return {}
+        return made if isinstance(made, dict) else {}
+
+    def record_engine(self, engine: dict) -> None:
+        write_atomic(json.dumps(engine, indent=2) + "\n", self.dir / "engine.json")
 
     def _holds(self, spec_text: str, base_text: str) -> bool:
         spec_file, base_file = self.dir / "spec.toml", self.dir / "base_scenario.toml"
@@ -114,7 +103,8 @@ class Store:
         same_base = not base_file.exists() or base_file.read_text() == base_text
         return spec_file.read_text() == spec_text and same_base
 
-    def _clear(self) -> None:
+    def clear(self) -> None:
+        """Delete every run and output (the spec files stay)."""
         for d in (self.parts, self.series):
             for f in d.glob("*.parquet"):
                 f.unlink()

@@ -4,13 +4,18 @@ Results directory (see :mod:`abm.sweeps.store` for the layout of the runs)::
 
     runs.parquet          one row per run: run_id, point_id, replication, seed, every varied
                           parameter (column named by its dotted path), every numeric summary
-                          metric of the run, status ("ok"/"failed"), error, wall_time_s
+                          metric of the run, status ("ok"/"failed"), error, wall_time_s,
+                          code_digest (of the engine that made the run)
     summary_by_point.csv  mean and 95% t interval across replications of the headline metrics
     sobol_indices.csv     first-order and total Sobol indices (Sobol designs)
+    engine.json           the engine that made the runs (abm.runner.engine_identity)
     spec.toml, base_scenario.toml, manifest.json, parts/, timeseries/
 
 An interrupted sweep resumes with the same call: finished runs are read from parts/ and only
-the missing ones run. A run that raises is recorded as failed with its error.
+the missing ones run. A run that raises is recorded as failed with its error. Runs are added
+only by the engine that made the finished ones (same code digest and numpy), so a directory
+never mixes two engines: after a change to the engine, run the sweep again with ``force``. A
+worker running another engine (a Dask cluster with another installation) stops the sweep.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from abm.runner import manifest
+from abm.runner import engine_identity, manifest
 from abm.sweeps.analysis import sobol_indices, summarise_points
 from abm.sweeps.backends import describe, execute
-from abm.sweeps.spec import SweepSpec, load_spec, spec_from_dict
+from abm.sweeps.spec import SweepSpec, SweepSpecError, load_spec, spec_from_dict
 from abm.sweeps.store import Store, write_atomic
 from abm.sweeps.tasks import execute_task, tasks_of
 
@@ -72,11 +78,13 @@ def sweep(
         scheduler: "local" (a Dask LocalCluster), a Dask scheduler address ``tcp://...``, or
             None (``DASK_SCHEDULER_ADDRESS`` if set, else local).
         progress: show a progress bar (runs done, failed, time left) on stderr.
-        force: replace the results of another spec held in `out_dir`.
-        retry_failed: run again the runs recorded as failed (e.g. after a fix).
+        force: replace the results of another spec held in `out_dir`, or of another engine.
+        retry_failed: run again the runs recorded as failed (e.g. after running out of memory;
+            after a fix to the engine, use `force`: one directory holds one engine's runs).
 
     Raises:
-        SweepSpecError: invalid spec, or `out_dir` holds another sweep (without `force`).
+        SweepSpecError: invalid spec; `out_dir` holds another sweep, or runs another engine
+            made while some are left to run (without `force`); a worker runs another engine.
     """
     if isinstance(spec, SweepSpec):  # built in Python: validate it like a file
         spec = spec_from_dict(spec.model_dump(mode="json"), spec.base_dir, "spec")
@@ -85,15 +93,36 @@ def sweep(
     t0 = time.perf_counter()
     store = Store(out_dir)
     store.open(spec, force=force)
-    if retry_failed:
-        store.forget(store.failed_ids())
     tasks = tasks_of(spec)
+    engine = engine_identity()
+    retry = store.failed_ids() if retry_failed else set()
+    kept = store.done_ids() - retry
+    if kept and _other_engine(store.made_by(), engine):
+        if force:
+            store.clear()
+            kept, retry = set(), set()
+        elif len(kept) < len(tasks):
+            raise SweepSpecError(_mixing_message(store, len(kept), store.made_by(), engine))
+        else:  # complete: nothing is added; the tables are re-made from the other engine's runs
+            warnings.warn(
+                f"{store.dir}: complete, made by another engine; its tables are re-made from "
+                "those runs (--force / force=True runs them again with this engine)",
+                stacklevel=2,
+            )
+    store.forget(retry)
     done_before = store.done_ids()
     todo = [t for t in tasks if t.run_id not in done_before]
+    if todo:  # (a complete sweep keeps the record of the engine that made it)
+        store.record_engine(engine)
     failed_now = 0
     bar = _bar(spec.name, len(tasks), len(done_before)) if progress and todo else None
     try:
         for res in execute(execute_task, todo, workers=workers, scheduler=scheduler):
+            if res["row"]["code_digest"] != engine["code_digest"]:
+                raise SweepSpecError(
+                    f"a worker ran another engine (code digest {res['row']['code_digest']}) than "
+                    f"this process ({engine['code_digest']}): install the same abm on every worker"
+                )
             store.write_run(res["row"], res["series"])
             failed_now += res["row"]["status"] != "ok"
             if bar is not None:
@@ -127,6 +156,22 @@ def sweep(
     write_atomic(json.dumps(info, indent=2) + "\n", store.dir / "manifest.json")
     return SweepResult(
         store.dir, spec, runs, by_point, sob, len(runs) - failed, failed, len(todo), wall, notes
+    )
+
+
+def _other_engine(made_by: dict, engine: dict) -> bool:
+    return any(made_by.get(k) != engine[k] for k in ("code_digest", "numpy"))
+
+
+def _mixing_message(store: Store, n_kept: int, made_by: dict, engine: dict) -> str:
+    def name(e: dict) -> str:
+        return ", ".join(f"{k} {e.get(k, 'not recorded')}" for k in ("code_digest", "numpy"))
+
+    return (
+        f"{store.dir}: its {n_kept} finished runs were made by another engine ({name(made_by)}, "
+        f"git commit {made_by.get('git_commit', 'not recorded')}) than this one ({name(engine)}, "
+        f"git commit {engine['git_commit']}); adding runs would mix their results (use another "
+        "directory, or --force / force=True to run them all again)"
     )
 
 

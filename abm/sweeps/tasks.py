@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from abm.runner import run
+from abm.runner import code_digest, run
 from abm.scenario import Scenario
 from abm.sweeps import designs
 from abm.sweeps.spec import SweepSpec
@@ -61,6 +61,7 @@ def execute_task(task: Task) -> dict[str, Any]:
         "replication": task.replication,
         "seed": task.seed,
         **task.params,
+        "code_digest": code_digest(),
     }
     series = None
     try:

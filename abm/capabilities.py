@@ -229,10 +229,9 @@ class Capabilities:
             return
         self.pending = [p for p in self.pending if p.day > day]
         m = self.m
-        _, used = m.rig_prices(day)
         for p in due:
             self.pending_ths -= float(p.fleet_ths.sum())
-            m.install_sites(p.rows, p.mw, p.fleet_ths, p.price_usd_per_mwh, used)
+            m.install_sites(p.rows, p.mw, p.fleet_ths, p.price_usd_per_mwh)
         m._refresh_costs()
         m._update_live_columns(day)
 

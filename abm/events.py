@@ -201,11 +201,10 @@ class EventSchedule:
         if not due:
             return
         self.transit = [r for r in self.transit if r.day > d]
-        _, used = m.rig_prices(d)
         for r in due:
             self.in_transit_ths -= float(r.fleet_ths.sum())
             price = np.full(r.rows.size, r.price_usd_per_mwh)
-            rows = m.install_sites(r.rows, r.mw, r.fleet_ths, price, used)
+            rows = m.install_sites(r.rows, r.mw, r.fleet_ths, price)
             if r.whole:
                 t.region[rows] = r.to_region
         m._refresh_costs()

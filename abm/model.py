@@ -410,17 +410,18 @@ class MiningIndustry(mesa.Model):
         mw: np.ndarray,
         fleet_ths: np.ndarray,
         price_usd_per_mwh: np.ndarray,
-        used_usd_per_th: np.ndarray,
     ) -> np.ndarray:
-        """Sites and rigs arriving for `rows` (from the interconnection queue or a relocation):
-        the firms still active get the MW at their power price and the rigs; the rigs of firms
-        that exited meanwhile are sold at the secondary price for their former owners. Returns
-        the rows that received them (the caller refreshes costs and live columns once)."""
+        """Sites and rigs arriving today for `rows` (from the interconnection queue or a
+        relocation): the firms still active get the MW at their power price and the rigs; the
+        rigs of firms that exited meanwhile are sold at today's secondary price for their former
+        owners. Returns the rows that received them (the caller refreshes costs and live columns
+        once)."""
         t = self.firms
+        _, used = self.rig_prices(self.day)
         alive = t.active[rows]
         add_capacity(t, rows[alive], mw[alive], price_usd_per_mwh[alive])
         t.fleet_ths[rows[alive]] += fleet_ths[alive]
-        gone = float((fleet_ths[~alive] @ used_usd_per_th).sum())
+        gone = float((fleet_ths[~alive] @ used).sum())
         self.ledger["usd_asset_sales"] += gone
         self.ledger["usd_to_owners"] += gone
         return rows[alive]

@@ -96,13 +96,13 @@ def sweep(
     tasks = tasks_of(spec)
     engine = engine_identity()
     retry = store.failed_ids() if retry_failed else set()
-    kept = store.done_ids() - retry
-    if kept and _other_engine(store.made_by(), engine):
+    kept, made_by = store.done_ids() - retry, store.made_by()
+    if kept and _other_engine(made_by, engine):
         if force:
             store.clear()
             kept, retry = set(), set()
         elif len(kept) < len(tasks):
-            raise SweepSpecError(_mixing_message(store, len(kept), store.made_by(), engine))
+            raise SweepSpecError(_mixing_message(store, len(kept), made_by, engine))
         else:  # complete: nothing is added; the tables are re-made from the other engine's runs
             warnings.warn(
                 f"{store.dir}: complete, made by another engine; its tables are re-made from "

@@ -33,16 +33,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from abm.components import BaseComponent
+from abm.firms import LISTED, SOVEREIGN
 from abm.markets.energy import HYDRO, SOURCES
-from abm.sovereigns import SOVEREIGN
 
 STRANDED = SOURCES.index("stranded")
 
 if TYPE_CHECKING:
+    from abm.day import Today
     from abm.model import MiningIndustry
 
 
@@ -79,11 +81,13 @@ class PendingSites:
     price_usd_per_mwh: np.ndarray  # contracted price of the new MW [USD/MWh]
 
 
-class Capabilities:
+class Capabilities(BaseComponent):
     """Per-firm capabilities of one run: attribute draws, new-MW terms, pending-site queue."""
 
+    phases: ClassVar[tuple[str, ...]] = ("decide",)
+
     def __init__(self, m: MiningIndustry) -> None:
-        self.m = m
+        super().__init__(m)
         self.cfg = m.params.capabilities
         self.on = self.cfg.enabled
         # risk-managed firms exist (initial or entrants): hedges settle daily
@@ -110,7 +114,7 @@ class Capabilities:
         if not self.on or rows.size == 0:
             return
         t, cfg = self.m.firms, self.cfg
-        listed = t.kind[rows] == 1
+        listed = t.kind[rows] == LISTED
         p = np.where(listed, cfg.energy_access_prob_listed, cfg.energy_access_prob_private)
         access = self.m.streams["cap_energy"].random(rows.size) < p
         sov = t.kind[rows] == SOVEREIGN
@@ -160,7 +164,7 @@ class Capabilities:
     def hedge(self, day: int, btc_mined: np.ndarray, price_usd: float) -> np.ndarray:
         """Settle today's hedges and roll them on roll days; each firm's net cash [USD]
         (booked in the ledger)."""
-        t, cfg, lg = self.m.firms, self.cfg, self.m.ledger
+        t, cfg, books = self.m.firms, self.cfg, self.m.books
         payoff, cost, notional, strike = hedge_day(
             day,
             price_usd,
@@ -173,9 +177,10 @@ class Capabilities:
             cfg.hedge_cost,
         )
         t.hedge_btc_per_day, t.hedge_strike_usd = notional, strike
-        lg["usd_hedge_gains"] += float(np.maximum(payoff, 0.0).sum())
-        lg["usd_hedge_losses"] += float(np.maximum(-payoff, 0.0).sum())
-        lg["usd_hedge_costs"] += float(cost.sum())
+        # the account phase moves the cash (in the day's cash flow); the ledger records it here
+        books.post("usd_hedge_gains", float(np.maximum(payoff, 0.0).sum()))
+        books.post("usd_hedge_losses", float(np.maximum(-payoff, 0.0).sum()))
+        books.post("usd_hedge_costs", float(cost.sum()))
         return payoff - cost
 
     def schedule(
@@ -208,6 +213,10 @@ class Capabilities:
         return np.where(t.flexible, released_mwh * self.credit_usd_per_mwh[t.region], 0.0)
 
     # ----------------------------------------------------------------------------------------
+    def daily(self, phase: str, today: Today) -> None:
+        if self.pending:
+            self.connect(today.day)  # new sites and their rigs come online
+
     def queue(
         self, day: int, rows: np.ndarray, mw: np.ndarray, fleet_ths: np.ndarray, price: np.ndarray
     ) -> None:
@@ -231,9 +240,9 @@ class Capabilities:
         m = self.m
         for p in due:
             self.pending_ths -= float(p.fleet_ths.sum())
-            m.install_sites(p.rows, p.mw, p.fleet_ths, p.price_usd_per_mwh)
-        m._refresh_costs()
-        m._update_live_columns(day)
+            m.books.install(p.rows, p.mw, p.fleet_ths, p.price_usd_per_mwh)
+        m.refresh_costs()
+        m.update_live_columns(day)
 
 
 def hedge_day(

@@ -3,23 +3,42 @@
 These are the model's rare discrete events. Detection is vectorised (which firms are short of
 cash today); the events themselves run per firm in Python, which costs nothing measurable
 because there are a handful per simulated month. Every money movement is booked in the
-model's ledger (:data:`abm.model.LEDGER_KEYS`), so cash, BTC and debt are conserved.
+books (:class:`abm.books.Books`), so cash, BTC and debt are conserved.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from abm import behaviour, finance
-from abm.firms import HYDRO, size_classes
+from abm.components import BaseComponent
+from abm.firms import HYDRO, PRIVATE, SOVEREIGN, size_classes
 from abm.markets.energy import outage_probabilities, sample_power_prices, sample_sources
 
 if TYPE_CHECKING:
+    from abm.day import Today
     from abm.model import MiningIndustry
 
 IDLE_CHECK_DAYS = 30
+
+
+class Consolidation(BaseComponent):
+    """Distress, deals and entry: the phases of the day that change who owns what."""
+
+    phases: ClassVar[tuple[str, ...]] = ("distress", "deals", "entry")
+
+    def daily(self, phase: str, today: Today) -> None:
+        if phase == "distress":
+            resolve_distress(self.m)
+        elif phase == "deals":
+            deals(self.m)
+        else:
+            entry(self.m)
+
+    def on_exit(self, row: int) -> None:
+        release_subsidiaries(self.m, row)
 
 
 # --------------------------------------------------------------------------------------------
@@ -29,10 +48,6 @@ def resolve_distress(m: MiningIndustry) -> None:
     still short defaults (its assets are auctioned) or, with auctions off, fire-sells rigs and
     exits if that is not enough."""
     t = m.firms
-    if m.sov_rows.size:  # states cover their miners' shortfalls: sovereigns never default
-        gap = np.minimum(t.cash_usd[m.sov_rows], 0.0)
-        t.cash_usd[m.sov_rows] -= gap
-        m.ledger["usd_state_support"] -= float(gap.sum())
     short = np.flatnonzero(t.active & (t.cash_usd < 0))
     if short.size == 0:
         return
@@ -53,12 +68,12 @@ def _draw_on_treasury_and_credit(m: MiningIndustry, short: np.ndarray) -> np.nda
     cash = t.cash_usd[short]
     held = t.btc_held[short]
     if held.any():  # most short firms hold no BTC (selling 0 BTC changes nothing)
-        m.sell_btc(short, np.minimum(held, -cash / m.price_usd[m.day]))
+        m.books.sell_btc(short, np.minimum(held, -cash / m.price_usd[m.day]))
         cash = t.cash_usd[short]
         keep = cash < 0
         short, cash = short[keep], cash[keep]
     if short.size:
-        m.borrow(short, np.minimum(m.borrowing_room(short), -cash))
+        m.books.borrow(short, np.minimum(m.borrowing_room(short), -cash))
     return short
 
 
@@ -79,15 +94,7 @@ def _sell_idle_sites(m: MiningIndustry, rows: np.ndarray) -> None:
         idle_mw,
         np.divide(-t.cash_usd[rows], value_per_mw, out=np.zeros(rows.size), where=value_per_mw > 0),
     )
-    proceeds = sell_mw * value_per_mw
-    share = np.divide(
-        sell_mw, t.capacity_mw[rows], out=np.zeros(rows.size), where=t.capacity_mw[rows] > 0
-    )
-    t.site_book_usd[rows] *= 1.0 - share
-    t.capacity_mw[rows] -= sell_mw
-    t.cash_usd[rows] += proceeds
-    t.cum_asset_sales_usd[rows] += proceeds
-    m.ledger["usd_asset_sales"] += float(proceeds.sum())
+    m.books.sell_sites(rows, sell_mw, sell_mw * value_per_mw)
 
 
 def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:
@@ -99,12 +106,7 @@ def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:
     value = t.fleet_ths[rows] @ used
     gap = -t.cash_usd[rows]
     frac = np.minimum(1.0, np.divide(gap, value, out=np.ones_like(gap), where=value > 0))
-    proceeds = frac * value
-    t.fleet_ths[rows] *= (1.0 - frac)[:, None]
-    t.fleet_book_usd[rows] *= 1.0 - frac
-    t.cash_usd[rows] += proceeds
-    t.cum_asset_sales_usd[rows] += proceeds
-    m.ledger["usd_asset_sales"] += float(proceeds.sum())
+    m.books.sell_fleet_share(rows, frac, frac * value)
 
 
 def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
@@ -113,63 +115,30 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     run them at a profit; the estate pays bills, then lenders, then owners."""
     t, cfg = m.firms, m.params.consolidation
     if t.btc_held[r] > 0:
-        m.sell_btc(np.array([r]), t.btc_held[[r]])
-    m.hosting.on_liquidate(r)  # hosting contracts are sold with their project debt
+        m.books.sell_btc(np.array([r]), t.btc_held[[r]])
+    m.on_liquidate(r)  # components settle: AI contracts are sold with their project debt
     if cfg.auctions:
         _sell_lot(m, r)  # the proceeds arrive in the firm's cash
-    bills_unpaid, to_lenders, lender_loss, to_owners = finance.waterfall(
-        0.0, float(t.cash_usd[r]), float(t.debt_usd[r])
-    )
-    lg = m.ledger
-    lg["usd_debt_recovered"] += to_lenders
-    lg["usd_debt_written_off"] += lender_loss
-    lg["usd_to_owners"] += to_owners
-    lg["usd_unpaid_liabilities"] += bills_unpaid
-    t.debt_usd[r] = 0.0
-    t.cash_usd[r] = 0.0
+    m.books.settle_estate(r)
     if cause == "insolvent":
         m.n_defaults += 1
     m.firm_agents[r].exit(cause)
-
-
-def _lot_market_value(m: MiningIndustry, r: int) -> float:
-    _, used = m.rig_prices(m.day)
-    t = m.firms
-    return float(t.fleet_ths[r] @ used + m.site_value_usd(r))
-
-
-def spare_cash(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
-    """Cash above each firm's operating reserve [USD]."""
-    reserve = m.params.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
-    return np.maximum(m.firms.cash_usd[rows] - reserve, 0.0)
-
-
-def budgets(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
-    """What each firm can pay today: spare cash plus new debt it could raise [USD]."""
-    return spare_cash(m, rows) + m.borrowing_room(rows)
-
-
-def pay(m: MiningIndustry, buyer: int, price_usd: float) -> None:
-    """The buyer pays from spare cash, borrowing the rest."""
-    spare = float(spare_cash(m, np.array([buyer]))[0])
-    m.borrow(buyer, max(price_usd - spare, 0.0))
-    m.firms.cash_usd[buyer] -= price_usd
 
 
 def _sell_lot(m: MiningIndustry, r: int) -> float:
     """Auction firm r's sites and rigs into its cash; returns the proceeds [USD] (0 if
     scrapped)."""
     t, cfg = m.firms, m.params.consolidation
-    market = _lot_market_value(m, r)
+    market = m.lot_market_value_usd(r)
     reserve = (1.0 - cfg.fire_sale_discount) * market
     if market <= 0:
         return 0.0
-    bidders = np.flatnonzero(t.active & (t.ultimate_owner == np.arange(t.n)) & (t.kind != 2))
+    bidders = m.independent_rows()
     bidders = bidders[(bidders != r) & (t.ultimate_owner[bidders] != r)]
     price = 0.0
     winner = -1
     if bidders.size:
-        budget = budgets(m, bidders)
+        budget = m.budgets_usd(bidders)
         k = cfg.max_bidders
         if budget.size > k:
             kth = np.partition(-budget, k - 1)[k - 1]
@@ -183,7 +152,7 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
         if outcome.winner >= 0:
             winner = int(bidders[outcome.winner])
             price = outcome.price_usd
-            pay(m, winner, price)
+            m.books.pay(winner, price)
     if winner < 0:
         # no solvent firm reaches the reserve: an outside investor buys the lot at the lower of
         # the reserve and its own value (distressed assets change hands rather than vanish), or
@@ -192,7 +161,7 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
         if price <= 0:
             return 0.0
         winner = _entrant_for_lot(m, r, price)
-    _transfer_assets(m, r, winner, price)
+    m.books.transfer_assets(r, winner, price)
     m.ownership.record(winner, r, m.day, price, "auction")
     return price
 
@@ -238,32 +207,11 @@ def _entrant_value(m: MiningIndustry, r: int) -> float:
     return float(rigs[0]) + fill
 
 
-def _transfer_assets(m: MiningIndustry, seller: int, buyer: int, price_usd: float) -> None:
-    """Move the seller's rigs and sites to the buyer; the buyer's power price becomes the
-    capacity-weighted mix of its own and the acquired sites'. The seller receives the price."""
-    t = m.firms
-    mw_b, mw_s = t.capacity_mw[buyer], t.capacity_mw[seller]
-    if mw_b + mw_s > 0:
-        t.power_price_usd_per_mwh[buyer] = (
-            t.power_price_usd_per_mwh[buyer] * mw_b + t.power_price_usd_per_mwh[seller] * mw_s
-        ) / (mw_b + mw_s)
-    t.capacity_mw[buyer] += mw_s
-    t.fleet_ths[buyer] += t.fleet_ths[seller]
-    market = _lot_market_value(m, seller)
-    rig_share = 1.0 - float(m.site_value_usd(seller)) / market if market > 0 else 0.0
-    t.fleet_book_usd[buyer] += price_usd * rig_share
-    t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
-    t.fleet_ths[seller] = 0.0
-    t.capacity_mw[seller] = 0.0
-    t.cash_usd[seller] += price_usd
-    m._refresh_costs()
-
-
 def _entrant_for_lot(m: MiningIndustry, r: int, price_usd: float) -> int:
     """A new private firm, funded by outside investors, that buys firm r's lot."""
     t = m.firms
     working = m.params.behaviour.cash_reserve_days * (t.fixed_cost_usd[r] + t.energy_cost_usd[r])
-    m.ledger["usd_new_capital"] += price_usd + working
+    m.books.post("usd_new_capital", price_usd + working)  # arrives as the entrant's cash
     row = _add_entrant(
         m,
         name=f"Buyer-of-{t.name[r]}",
@@ -308,11 +256,10 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     cost of capital) beats the target's valuation with the premium. The target keeps
     operating as a subsidiary; the price goes to its former owners."""
     t, sc, rng = m.firms, m.params, m.streams["mna"]
-    rows = np.arange(t.n)
-    independent = np.flatnonzero(t.active & (t.ultimate_owner == rows) & (t.kind != 2))
+    independent = m.independent_rows()
     if independent.size < 2:
         return False
-    budget = budgets(m, independent)
+    budget = m.budgets_usd(independent)
     if budget.sum() <= 0:
         return False
     i = rng.choice(independent.size, p=budget / budget.sum())
@@ -328,7 +275,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
         + t.cash_usd[tg]
         + t.btc_held[tg] * price_usd
         - t.debt_usd[tg]
-        + m.hosting.equity_value_usd(tg)
+        + m.ai.equity_value_usd(tg)
     )
     # the target values itself at its own costs and cost of capital; the acquirer at its own
     # cost of capital and with the cost synergies it expects
@@ -346,8 +293,8 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     price = max(own, 0.0) * (1 + sc.consolidation.acquisition_premium)
     if not (price > 0 and theirs > price and price <= budget[i]):
         return False
-    pay(m, a, price)
-    m.ledger["usd_to_owners"] += price
+    m.books.pay(a, price)
+    m.books.post("usd_to_owners", price)  # the target's former owners
     m.ownership.record(a, tg, m.day, price, "acquisition")
     t.ultimate_owner[t.ultimate_owner == tg] = t.ultimate_owner[a]
     t.acquired_day[tg] = m.day
@@ -370,7 +317,7 @@ def _add_entrant(
     sc = m.params
     hashrate_ehs = np.array([fleet.sum() / 1e6])
     cols = {
-        "kind": np.array([0], dtype=np.int8),
+        "kind": np.array([PRIVATE], dtype=np.int8),
         "size_class": size_classes(np.maximum(hashrate_ehs, 1e-9), sc.firms),
         "source": np.array([source], dtype=np.int8),
         "seasonal": np.array([False]),
@@ -408,9 +355,10 @@ def enter(m: MiningIndustry) -> None:
     working = sc.behaviour.cash_reserve_days * (
         ths * m.gens.energy_mwh_per_th_day[g] * power + mw * sc.energy.fixed_opex_usd_per_mw_day
     )
-    m.ledger["usd_new_capital"] += rigs_usd + infra_usd + working
-    m.ledger["usd_capex_rigs"] += rigs_usd
-    m.ledger["usd_capex_infra"] += infra_usd
+    # the investors' capital arrives and buys the rigs and the site; the rest is cash
+    m.books.post("usd_new_capital", rigs_usd + infra_usd + working)
+    m.books.post("usd_capex_rigs", rigs_usd)
+    m.books.post("usd_capex_infra", infra_usd)
     fleet = np.zeros(m.gens.n)
     fleet[g] = ths
     row = _add_entrant(m, f"Entrant-{m.firms.n + 1:04d}", fleet, mw, power, source, working)
@@ -425,23 +373,28 @@ def entry_margin(m: MiningIndustry) -> float:
     """Expected hashprice's premium over the frontier rig's energy cost at the median power
     price, as a share of hashprice (the signal that draws entrants)."""
     hp = m.expected_hashprice_usd_per_th_day
-    g = max(int(m._released[m.day]) - 1, 0)
+    g = max(int(m.released_by_day[m.day]) - 1, 0)
     cost = m.gens.energy_mwh_per_th_day[g] * m.params.energy.median_price_usd_per_mwh
     return (hp - cost) / hp if hp > 0 else -1.0
 
 
-def daily_events(m: MiningIndustry) -> None:
-    """Acquisitions, voluntary exits and entry for the day (Poisson arrivals)."""
+def deals(m: MiningIndustry) -> None:
+    """Acquisitions (Poisson arrivals) and voluntary exits of the day."""
     cfg = m.params.consolidation
     if cfg.acquisitions and cfg.acquisition_rate_per_year > 0:
         for _ in range(m.streams["mna"].poisson(cfg.acquisition_rate_per_year / 365)):
             attempt_acquisition(m)
     if m.day % IDLE_CHECK_DAYS == 0:
         t = m.firms
-        idle = t.active & ~t.fleet_ths.any(axis=1) & (t.kind != 2)
+        idle = t.active & ~t.fleet_ths.any(axis=1) & (t.kind != SOVEREIGN)
         t.idle_days[:] = np.where(idle, t.idle_days + IDLE_CHECK_DAYS, 0)
         for r in np.flatnonzero(idle & (t.idle_days >= cfg.voluntary_exit_idle_days)):
             liquidate(m, int(r), "voluntary")
+
+
+def entry(m: MiningIndustry) -> None:
+    """New firms of the day (Poisson arrivals, the rate rising with profitability)."""
+    cfg = m.params.consolidation
     if cfg.entry:
         rate = finance.entry_rate_per_day(
             cfg.entry_rate_per_year, entry_margin(m), cfg.entry_sensitivity

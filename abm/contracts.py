@@ -20,17 +20,19 @@ the model's ledger (keys ``usd_ai_*``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from abm.consolidation import budgets, pay, spare_cash
+from abm.components import BaseComponent
 from abm.events import ai_demand_multiplier
+from abm.firms import LISTED, SOVEREIGN
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
 
 if TYPE_CHECKING:
+    from abm.day import Today
     from abm.model import MiningIndustry
 
 STATUSES: tuple[str, ...] = ("building", "operating", "ended", "tenant_default", "sold")
@@ -149,16 +151,24 @@ def live_contracts(b: ContractBook, opex_usd_per_mw_year: float) -> LiveContract
     )
 
 
-class HostingMarket:
+@dataclass(frozen=True)
+class AIDay:
+    """The AI market's record of a day."""
+
+    income_usd: float  # contract income of all firms that day [USD/day]
+
+
+class AIMarket(BaseComponent):
     """Tenders, awards and the contract book of one model run."""
 
+    phases: ClassVar[tuple[str, ...]] = ("ai",)
+
     def __init__(self, m: MiningIndustry) -> None:
-        self.m = m
+        super().__init__(m)
         self.cfg = m.params.ai
         self.on = self.cfg.enabled and not m.contest
         self.book = ContractBook()
         self.hashrate_removed_ths = 0.0
-        self.income_today_usd = 0.0
         self.tenders_unfilled = 0
         if self.on:
             self.tenders = ai.draw_tenders(
@@ -183,21 +193,25 @@ class HostingMarket:
         if not self.on or rows.size == 0:
             return
         t, rng, cfg = self.m.firms, self.m.streams["ai_strategy"], self.cfg
-        listed = t.kind[rows] == 1
+        listed = t.kind[rows] == LISTED
         u = rng.random(rows.size)
         strategy = np.empty(rows.size, dtype=np.int8)
         for mask, mix in ((listed, cfg.strategy_mix_listed), (~listed, cfg.strategy_mix_private)):
             cum = np.cumsum([mix.get(s, 0.0) for s in STRATEGIES])
             strategy[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"), 2)
-        strategy[t.kind[rows] == 2] = PURE  # sovereigns mine
+        strategy[t.kind[rows] == SOVEREIGN] = PURE  # sovereigns mine
         t.ai_strategy[rows] = strategy
         t.ai_build_days[rows] = rng.integers(cfg.build_days_min, cfg.build_days_max + 1, rows.size)
 
-    def daily(self, d: int) -> None:
+    def daily(self, phase: str, today: Today) -> None:
         """Contract cash flows, contract life events, today's tenders, pivoted firms' books."""
+        today.ai = self.run_day(today.day)
+
+    def run_day(self, d: int) -> AIDay:
+        """The AI market's day `d`; returns its record."""
         if not self.on:
-            return
-        self._account(d)
+            return AIDay(0.0)
+        income = self._account(d)
         self._life_events(d)
         days = self._arrival_days()
         while self._next_tender < len(days) and days[self._next_tender] <= d:
@@ -205,6 +219,7 @@ class HostingMarket:
             self._next_tender += 1
         if self.book.n:  # only firms with contracts can have left mining for AI
             self._pivoted_books()
+        return AIDay(income)
 
     def _arrival_days(self) -> list[int]:
         """The tenders' arrival days as Python ints (cached per Tenders object)."""
@@ -222,12 +237,12 @@ class HostingMarket:
 
     # ----------------------------------------------------------------------------------------
     # cash flows
-    def _account(self, d: int) -> None:
-        b, t, lg = self.book, self.m.firms, self.m.ledger
+    def _account(self, d: int) -> float:
+        """Today's contract cash flows; returns the day's income [USD]."""
+        b, t, books = self.book, self.m.firms, self.m.books
         if self._income_rows.size:  # yesterday's income (every other row is 0)
             t.ai_income_usd[self._income_rows] = 0.0
             self._income_rows = _EMPTY
-        self.income_today_usd = 0.0
         live = self.live()
         daily_rate = self.cfg.project_rate / 365.0
         if live.building.size:  # interest during construction is capitalised, until start day
@@ -235,7 +250,7 @@ class HostingMarket:
             live = self.live()
         op = live.operating
         if op.size == 0:
-            return
+            return 0.0
         debt = b.debt_usd[op]
         interest = debt * daily_rate
         principal = np.clip(b.payment_usd_per_day[op] - interest, 0.0, debt)
@@ -243,27 +258,30 @@ class HostingMarket:
             principal = np.where(b.end_day[op] <= d + 1, debt, principal)
         b.debt_usd[op] = debt - principal
         b.income_usd[op] += live.income
-        np.add.at(t.cash_usd, live.firms, live.net - interest - principal)
+        books.post_contracts_day(
+            live.firms,
+            live.net - interest - principal,
+            live.income_sum,
+            live.opex_sum,
+            interest,
+            principal,
+        )
         t.ai_income_usd[live.rows] = live.income_by_row
         t.cum_ai_income_usd[live.rows] += live.income_by_row
         self._income_rows = live.rows
-        self.income_today_usd = live.income_sum
-        lg["usd_ai_income"] += live.income_sum
-        lg["usd_ai_opex"] += live.opex_sum
-        lg["usd_ai_interest"] += float(interest.sum())
-        lg["usd_ai_principal"] += float(principal.sum())
+        return live.income_sum
 
     def _build(self, building: np.ndarray, d: int, any_ready: bool, daily_rate: float) -> None:
         """Capitalise a day's interest on the contracts still building; those whose start day
         has come start operating (`any_ready`: some may have)."""
-        b, t, lg = self.book, self.m.firms, self.m.ledger
+        b, t = self.book, self.m.firms
         ready, accrue = _EMPTY, building
         if any_ready:
             ready = building[b.start_day[building] <= d]
             accrue = building[b.start_day[building] > d]
         idc = b.debt_usd[accrue] * daily_rate
         b.debt_usd[accrue] += idc
-        lg["usd_ai_interest_capitalised"] += float(idc.sum())
+        self.m.books.post("usd_ai_interest_capitalised", float(idc.sum()))
         if ready.size:
             b.status[ready] = OPERATING
             b.payment_usd_per_day[ready] = b.debt_usd[ready] * ai.capital_recovery_factor(
@@ -289,7 +307,7 @@ class HostingMarket:
         due = ~default & (b.end_day[op] <= d + 1)
         renew = due & (u[:, 1] < self.cfg.renewal_prob)
         for c in op[default]:
-            self.m.ledger["usd_ai_debt_written_off"] += float(b.debt_usd[c])
+            self.m.books.post("usd_ai_debt_written_off", float(b.debt_usd[c]))
             b.debt_usd[c] = 0.0
             self._close(int(c), TENANT_DEFAULT, d)
         for c in op[due & ~renew]:
@@ -314,7 +332,8 @@ class HostingMarket:
         if t.active[r]:
             t.capacity_mw[r] += mw
         else:  # a pivoted firm sells the returned site
-            m.receive_asset_sales(r, mw * float(m.site_value_usd_per_mw(np.array([r]))[0]))
+            usd = mw * float(m.site_value_usd_per_mw(np.array([r]))[0])
+            m.books.receive_asset_sales(r, usd)
 
     # ----------------------------------------------------------------------------------------
     # tenders
@@ -327,7 +346,7 @@ class HostingMarket:
         ok = (
             t.active
             & (t.ai_strategy != PURE)
-            & (t.kind != 2)
+            & (t.kind != SOVEREIGN)
             & ~t.seasonal
             & (t.outage_prob <= cfg.max_outage_prob_with_redundancy)
             & (t.ai_build_days <= tn.deadline_days[k])
@@ -340,7 +359,7 @@ class HostingMarket:
         free = t.capacity_mw[rows] - self._deferred_mw()[rows]  # mining MW not yet promised
         room = np.clip(share * (free + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, free)
         capex = ai.capex_usd_per_mw(cfg, t.outage_prob[rows], float(tn.uptime[k]))
-        afford = (budgets(m, rows) + self.equity_issuable_usd(rows)) / (
+        afford = (m.budgets_usd(rows) + self.equity_issuable_usd(rows)) / (
             capex * (1.0 - cfg.loan_to_cost)
         )
         offer = np.minimum(np.minimum(room, afford), tn.mw[k])
@@ -397,19 +416,17 @@ class HostingMarket:
         capex (equity from spare cash, new shares if listed, then corporate debt; the rest is
         project debt), sells displaced rigs, and the MW leave mining at once. Returns the
         contract index."""
-        m, t, cfg, lg = self.m, self.m.firms, self.cfg, self.m.ledger
+        m, t, cfg, books = self.m, self.m.firms, self.cfg, self.m.books
         capex = mw * capex_per_mw
         debt = cfg.loan_to_cost * capex
-        t.cash_usd[r] += debt
-        lg["usd_ai_debt_drawn"] += debt
+        books.receive(r, debt, "usd_ai_debt_drawn")
         # the equity share: spare cash, then new shares (listed firms), then corporate debt
         rr = np.array([r])
-        gap = capex - debt - float(spare_cash(m, rr)[0])
+        gap = capex - debt - float(m.spare_cash_usd(rr)[0])
         issue = min(max(gap, 0.0), float(self.equity_issuable_usd(rr)[0]))
-        t.cash_usd[r] += issue
-        lg["usd_equity_raised"] += issue
-        pay(m, r, capex)
-        lg["usd_ai_capex"] += capex
+        books.receive(r, issue, "usd_equity_raised")
+        books.pay(r, capex)
+        books.post("usd_ai_capex", capex)
         # a flexible hybrid (compute scheduling) keeps mining the MW until the contract starts;
         # a pivot firm hands its sites over at once (it is leaving mining)
         deferred = bool(t.flexible[r]) and t.ai_strategy[r] != PIVOT
@@ -483,7 +500,7 @@ class HostingMarket:
     def equity_issuable_usd(self, rows: np.ndarray) -> np.ndarray:
         """New shares each firm could issue to fund a conversion [USD] (listed firms only)."""
         t = self.m.firms
-        listed = (t.kind[rows] == 1) & (t.ultimate_owner[rows] == rows) & self.m.finance_on
+        listed = (t.kind[rows] == LISTED) & (t.ultimate_owner[rows] == rows) & self.m.finance_on
         nav = np.maximum(self.m.nav_usd(rows), 0.0)
         return np.where(listed, self.cfg.listed_equity_share_of_nav * nav, 0.0)
 
@@ -501,32 +518,18 @@ class HostingMarket:
                 break
             sold[j] = min(fleet[j], excess_mw / g.power_mw_per_th[j])
             excess_mw -= sold[j] * g.power_mw_per_th[j]
-        self._sell_rigs(r, sold)
+        self.m.books.sell_rigs(r, sold)
         return float(sold.sum())
-
-    def _sell_rigs(self, r: int, sold_ths: np.ndarray) -> None:
-        m, t = self.m, self.m.firms
-        _, used = m.rig_prices(m.day)
-        held = t.fleet_ths[r].sum()
-        proceeds = float(sold_ths @ used)
-        if held > 0:
-            t.fleet_book_usd[r] *= 1.0 - sold_ths.sum() / held
-        t.fleet_ths[r] -= sold_ths
-        m.receive_asset_sales(r, proceeds)
 
     def _leave_mining(self, r: int) -> None:
         """A pivot firm with nothing left to convert sells its remaining rigs, sites and BTC and
         repays its corporate debt; if it can, it leaves mining (exit cause pivot_ai)."""
-        m, t = self.m, self.m.firms
-        self._sell_rigs(r, t.fleet_ths[r].copy())
-        m.receive_asset_sales(r, float(m.site_value_usd(np.array([r]))[0]))
-        t.capacity_mw[r] = 0.0
+        m, t, books = self.m, self.m.firms, self.m.books
+        books.sell_rigs(r, t.fleet_ths[r].copy())
+        books.sell_all_sites(r)
         if t.btc_held[r] > 0:
-            m.sell_btc(np.array([r]), t.btc_held[[r]])
-        repay = min(float(t.cash_usd[r]), float(t.debt_usd[r]))
-        t.cash_usd[r] -= repay
-        t.debt_usd[r] -= repay
-        m.ledger["usd_principal"] += repay
+            books.sell_btc(np.array([r]), t.btc_held[[r]])
+        books.repay(r, min(float(t.cash_usd[r]), float(t.debt_usd[r])))
         if t.debt_usd[r] <= 1e-6:
             t.debt_usd[r] = 0.0
             m.firm_agents[r].exit("pivot_ai")
@@ -534,19 +537,17 @@ class HostingMarket:
     def _pivoted_books(self) -> None:
         """Firms that left mining for AI: owners cover any cash shortfall; once their last
         contract has closed, their cash goes to the owners and the firm is wound up."""
-        t, lg = self.m.firms, self.m.ledger
+        t, books = self.m.firms, self.m.books
         rows = np.flatnonzero(~t.active & (t.cash_usd != 0))  # the only rows either rule moves
         if rows.size == 0:
             return
         gone = t.ai_mw[rows] > 1e-9
         short = rows[gone & (t.cash_usd[rows] < 0)]
         if short.size:
-            lg["usd_new_capital"] -= float(t.cash_usd[short].sum())
-            t.cash_usd[short] = 0.0
+            books.receive(short, -t.cash_usd[short], "usd_new_capital")
         done = rows[~gone]
         if done.size:
-            lg["usd_to_owners"] += float(t.cash_usd[done].sum())
-            t.cash_usd[done] = 0.0
+            books.spend(done, t.cash_usd[done], "usd_to_owners")
             t.ai_mw[done] = 0.0
 
     # ----------------------------------------------------------------------------------------
@@ -574,12 +575,11 @@ class HostingMarket:
         if self.book.n == 0:
             return
         cs, values = self._contract_values(r)
-        b, t, lg = self.book, self.m.firms, self.m.ledger
+        b, books = self.book, self.m.books
         for c, v in zip(cs, values, strict=True):
-            lg["usd_ai_debt_transferred"] += float(b.debt_usd[c])
+            books.post("usd_ai_debt_transferred", float(b.debt_usd[c]))
             b.debt_usd[c] = 0.0
-            t.cash_usd[r] += v
-            lg["usd_ai_spv_sales"] += float(v)
+            books.receive(r, v, "usd_ai_spv_sales")
             self._close(int(c), SOLD, self.m.day)
 
     def summary(self) -> dict[str, Any]:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from abm.components import BaseComponent
+from abm.firms import SOVEREIGN
 from abm.scenario import (
     AIDemandShock,
     GridEmergency,
@@ -29,6 +31,7 @@ from abm.scenario import (
 )
 
 if TYPE_CHECKING:
+    from abm.day import Today
     from abm.model import MiningIndustry
 
 
@@ -79,11 +82,13 @@ class Relocation:
     price_usd_per_mwh: float  # power price at the new sites
 
 
-class EventSchedule:
+class EventSchedule(BaseComponent):
     """The day-by-day events of one run (bans, grid emergencies, tariffs) and relocations."""
 
+    phases: ClassVar[tuple[str, ...]] = ("environment",)
+
     def __init__(self, m: MiningIndustry) -> None:
-        self.m = m
+        super().__init__(m)
         sc = m.params
         self.regions: list[str] = list(sc.firms.region_mix)
         self.on_day: dict[int, list[RegionalBan | TariffChange]] = {}
@@ -104,12 +109,18 @@ class EventSchedule:
         """Regions of new firms drawn from the region mix on the run's own "regions" stream
         (sovereigns come with theirs)."""
         t = self.m.firms
+        rows = rows[t.kind[rows] != SOVEREIGN]
+        if rows.size == 0:
+            return
         mix = np.array(list(self.m.params.firms.region_mix.values()))
         t.region[rows] = self.m.streams["regions"].choice(
             len(mix), size=rows.size, p=mix / mix.sum()
         )
 
     # ----------------------------------------------------------------------------------------
+    def daily(self, phase: str, today: Today) -> None:
+        self.apply_day(today.day, today.env.availability)
+
     def apply_day(self, d: int, avail: np.ndarray) -> None:
         """Today's events: relocated rigs return, bans and tariffs take effect, and grid
         emergencies curtail `avail` (in place) and pay demand-response credits."""
@@ -137,7 +148,7 @@ class EventSchedule:
         t.power_price_usd_per_mwh[rows] = np.maximum(
             t.power_price_usd_per_mwh[rows] * (1.0 + e.price_change) + e.levy_usd_per_mwh, 0.0
         )
-        self.m._refresh_costs()
+        self.m.refresh_costs()
 
     def _curtail(self, e: GridEmergency, avail: np.ndarray) -> None:
         """A region runs at (1 - curtailed share) of its capacity today; firms are paid the
@@ -147,8 +158,7 @@ class EventSchedule:
         if e.credit_usd_per_mwh > 0 and rows.size:
             t = self.m.firms
             credit = e.credit_usd_per_mwh * 24.0 * e.curtailed_share * t.capacity_mw[rows]
-            t.cash_usd[rows] += credit
-            self.m.ledger["usd_demand_response"] += float(credit.sum())
+            self.m.books.receive(rows, credit, "usd_demand_response")
 
     def ban(self, e: RegionalBan, d: int) -> None:
         """A share of every firm's sites in the region stops today; the relocated part of the
@@ -162,20 +172,8 @@ class EventSchedule:
         moved = stopped * e.relocate_share
         sold = stopped - moved
         mw_moved = t.capacity_mw[rows] * e.share * e.relocate_share
-        held = t.fleet_ths[rows].sum(axis=1)
-        _, used = m.rig_prices(d)
-        proceeds = sold @ used
-        t.fleet_book_usd[rows] *= 1.0 - np.divide(
-            sold.sum(axis=1), held, out=np.zeros(rows.size), where=held > 0
-        )
-        t.site_book_usd[rows] *= 1.0 - e.share
-        t.fleet_ths[rows] -= stopped
-        t.capacity_mw[rows] *= 1.0 - e.share
         cost = mw_moved * e.relocation_cost_usd_per_mw
-        t.cash_usd[rows] += proceeds - cost
-        t.cum_asset_sales_usd[rows] += proceeds
-        m.ledger["usd_asset_sales"] += float(proceeds.sum())
-        m.ledger["usd_relocation"] += float(cost.sum())
+        m.books.stop_in_ban(rows, e.share, stopped, sold, cost)
         if moved.sum() > 0:
             self.transit.append(
                 Relocation(
@@ -204,8 +202,8 @@ class EventSchedule:
         for r in due:
             self.in_transit_ths -= float(r.fleet_ths.sum())
             price = np.full(r.rows.size, r.price_usd_per_mwh)
-            rows = m.install_sites(r.rows, r.mw, r.fleet_ths, price)
+            rows = m.books.install(r.rows, r.mw, r.fleet_ths, price)
             if r.whole:
                 t.region[rows] = r.to_region
-        m._refresh_costs()
-        m._update_live_columns(d)
+        m.refresh_costs()
+        m.update_live_columns(d)

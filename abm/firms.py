@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from abm.model import MiningIndustry
 
 KINDS: tuple[str, ...] = ("private", "listed", "sovereign")
+PRIVATE, LISTED, SOVEREIGN = range(3)  # codes of KINDS
 SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large", "sovereign")
+SMALL, MEDIUM, LARGE, SOVEREIGN_CLASS = range(4)  # codes of SIZE_CLASSES
 EXIT_CAUSES: tuple[str, ...] = ("", "insolvent", "acquired", "voluntary", "pivot_ai")
-INSOLVENT = EXIT_CAUSES.index("insolvent")
+ACTIVE, INSOLVENT, ACQUIRED, VOLUNTARY, PIVOT_AI = range(5)  # codes of EXIT_CAUSES
 
 # column name -> (dtype, fill value for new rows)
 COLUMNS: dict[str, tuple[Any, Any]] = {
@@ -295,7 +297,9 @@ def review_offsets(rng: np.random.Generator, n: int, sc: Scenario) -> np.ndarray
 def size_classes(hashrate_ehs: np.ndarray, cfg: FirmsConfig) -> np.ndarray:
     """0 small (< small_max_ehs), 1 medium, 2 large (>= large_min_ehs)."""
     return np.where(
-        hashrate_ehs < cfg.small_max_ehs, 0, np.where(hashrate_ehs >= cfg.large_min_ehs, 2, 1)
+        hashrate_ehs < cfg.small_max_ehs,
+        SMALL,
+        np.where(hashrate_ehs >= cfg.large_min_ehs, LARGE, MEDIUM),
     ).astype(np.int8)
 
 
@@ -350,7 +354,7 @@ def calibrated_population(
     sizes = np.concatenate([np.sort(top4)[::-1], np.sort(rest_large)[::-1], np.sort(tail)[::-1]])
     n = sizes.size
     listed = np.arange(n) < cfg.n_large
-    kind = listed.astype(np.int8)  # 1 = listed, 0 = private
+    kind = np.where(listed, LISTED, PRIVATE).astype(np.int8)
     source = sample_sources(rng, n, sc.energy)
     price = sample_power_prices(rng, sizes, sc.energy)
     age = np.where(listed, cfg.fleet_age_years_large, cfg.fleet_age_years_small)
@@ -404,7 +408,7 @@ def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) ->
         "capacity_mw": capacity,
         "outage_prob": outage_probabilities(source, sc.energy),
         "hurdle_rate": np.where(
-            kind == 1, sc.firms.hurdle_rate_listed, sc.firms.hurdle_rate_private
+            kind == LISTED, sc.firms.hurdle_rate_listed, sc.firms.hurdle_rate_private
         ),
         "review_offset": np.arange(n) % sc.behaviour.review_cadence_days,
         "cash_usd": np.array([f.cash_usd for f in specs]),

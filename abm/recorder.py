@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from abm import chain, metrics
-from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES
+from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES, SOVEREIGN, SOVEREIGN_CLASS
 from abm.markets.ai import STRATEGIES
 from abm.markets.energy import SOURCES
 
 if TYPE_CHECKING:
+    from abm.day import Today
     from abm.model import MiningIndustry
 
 DAILY_COLUMNS: dict[str, str] = {
@@ -133,7 +134,7 @@ class Recorder:
         self._keys_checked = False
         self.panels: list[dict[str, np.ndarray]] = []
         t = model.firms
-        initial = (t.entry_day == 0) & (t.kind != KINDS.index("sovereign"))
+        initial = (t.entry_day == 0) & (t.kind != SOVEREIGN)
         self._initial_rows = np.flatnonzero(initial)
         self._initial_by_class = np.maximum(
             np.bincount(t.size_class[initial], minlength=len(SIZE_CLASSES)), 1
@@ -144,18 +145,13 @@ class Recorder:
         self._threshold = model.params.run.nakamoto_threshold
         self._cadence = model.params.run.panel_cadence_days
 
-    def record_day(
-        self,
-        d: int,
-        price_usd: float,
-        fee_btc_per_block: float,
-        hashrate_ehs: float,
-        n_blocks: int,
-        blocks: chain.DayBlocks,
-        reward_btc: float,
-        difficulty_start: float,
-    ) -> None:
+    def record_day(self, today: Today) -> None:
+        """The day's row of the model-level series, from the day's records (and the firm
+        panel on its cadence)."""
         m, t = self.model, self.model.firms
+        d, env, op, blocks = today.day, today.env, today.op, today.blocks
+        price_usd, fee_btc_per_block = env.price_usd, env.fee_btc_per_block
+        n_blocks = blocks.n_blocks
         running = t.running_ths
         act = t.active
         running_act = running[act]
@@ -169,30 +165,30 @@ class Recorder:
             own = conc
         subsidy = chain.subsidy_btc(m.chain.height - n_blocks + 1)
         total = running.sum()
-        by_gen = m._running_live.sum(axis=0)
-        eff = by_gen @ m.gens.efficiency_j_per_th[m._live_ran] / total if total > 0 else np.nan
+        by_gen = op.running_ths.sum(axis=0)
+        eff = by_gen @ m.gens.efficiency_j_per_th[op.live] / total if total > 0 else np.nan
         key = self._class_keys()
         share = np.bincount(key, weights=running, minlength=5)
         alive = np.bincount(key[independent], minlength=5)  # counts (exact in float, too)
-        sov = m.sov_rows
+        sov = m.sovereigns.rows
         frontier = m.frontier_rig_price_usd_per_th
         row = {
             "btc_price_usd": price_usd,
-            "network_hashrate_ehs": hashrate_ehs,
-            "installed_hashrate_ehs": t.fleet_ths[:, m._live_ran].sum() / 1e6,
+            "network_hashrate_ehs": op.hashrate_ehs,
+            "installed_hashrate_ehs": t.fleet_ths[:, op.live].sum() / 1e6,
             "difficulty": m.chain.difficulty,
             "height": m.chain.height,
             "hashprice_usd_per_ph_day": (
                 (subsidy + fee_btc_per_block)
                 * chain.BLOCKS_PER_DAY
                 * price_usd
-                / (chain.implied_hashrate_ehs(difficulty_start) * 1000.0)
+                / (chain.implied_hashrate_ehs(blocks.difficulty_start) * 1000.0)
             ),
             "subsidy_btc": subsidy,
             "fees_btc_per_block": fee_btc_per_block,
             "blocks_found": n_blocks,
-            "btc_issued": reward_btc,
-            "security_budget_usd": reward_btc * price_usd,
+            "btc_issued": blocks.reward_btc,
+            "security_budget_usd": blocks.reward_btc * price_usd,
             "active_firms": n_active,
             "hhi_firm": conc["hhi"],
             "nakamoto_firm": conc["nakamoto"],
@@ -227,11 +223,11 @@ class Recorder:
             "cash_usd": t.cash_usd.sum(),
             "btc_held": t.btc_held.sum(),
             "mining_revenue_usd": (mining := t.revenue_usd.sum()),
-            "ai_revenue_usd": (ai_usd := m.hosting.income_today_usd),
+            "ai_revenue_usd": (ai_usd := today.ai.income_usd),
             "ai_revenue_share": ai_usd / (mining + ai_usd) if mining + ai_usd > 0 else 0.0,
             "ai_mw_contracted": t.ai_mw.sum(),
             "ai_mw_operating": t.ai_mw_operating.sum(),
-            "hashrate_to_ai_ehs": m.hosting.hashrate_removed_ths / 1e6,
+            "hashrate_to_ai_ehs": m.ai.hashrate_removed_ths / 1e6,
             "ai_firms": np.count_nonzero(t.ai_mw > 1e-9),
             "hashrate_in_transit_ehs": m.events.in_transit_ths / 1e6,
         }
@@ -256,7 +252,7 @@ class Recorder:
         if self._class_key.size != t.n:
             key = np.full(t.n, 4, dtype=np.intp)
             key[self._initial_rows] = t.size_class[self._initial_rows]
-            key[self.model.sov_rows] = 3
+            key[self.model.sovereigns.rows] = SOVEREIGN_CLASS
             self._class_key = key
         return self._class_key
 

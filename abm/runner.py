@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from abm.firms import EXIT_CAUSES
+from abm.firms import INSOLVENT
 from abm.model import MiningIndustry
 from abm.scenario import Scenario, load_scenario
 
@@ -107,7 +107,7 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     auctions = edges[edges["kind"] == "auction"]
     s["auction_sales"] = len(auctions)
     causes = model.firms.exit_cause[auctions["target"].to_numpy(dtype=int)]
-    s["distress_sales"] = int((causes == EXIT_CAUSES.index("insolvent")).sum())
+    s["distress_sales"] = int((causes == INSOLVENT).sum())
     s["entries"] = int(last["entries_cum"])
     s["exit_causes"] = model.recorder.exit_causes()
     s["btc_issued"] = float(ts["btc_issued"].sum())
@@ -117,7 +117,7 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     ai_usd = float(last_year["ai_revenue_usd"].sum())
     total = ai_usd + float(last_year["mining_revenue_usd"].sum())
     s["ai_revenue_share_last_year"] = ai_usd / total if total > 0 else 0.0
-    s.update(model.hosting.summary())
+    s.update(model.ai.summary())
     return s
 
 
@@ -166,7 +166,7 @@ def run(
         firm_outcomes=model.recorder.firm_outcomes(),
         survival=model.recorder.survival(),
         acquisitions=model.ownership.edges_frame(),
-        contracts=model.hosting.book.frame(model.start_date, model.firms.name),
+        contracts=model.ai.book.frame(model.start_date, model.firms.name),
         summary=summarise(model, ts),
         ledger=dict(model.ledger),
         wall_time_s=time.perf_counter() - t0,

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from abm.components import BaseComponent
 from abm.events import sovereign_multiplier
-from abm.firms import KINDS, Population
+from abm.firms import SOVEREIGN, SOVEREIGN_CLASS, Population
 from abm.markets.energy import SOURCES
 from abm.markets.hardware import GenerationTable
 from abm.scenario import Scenario, SovereignSpec
 
-SOVEREIGN = KINDS.index("sovereign")
+if TYPE_CHECKING:
+    from abm.day import Today
+    from abm.model import MiningIndustry
 
 
 def capacity_path_mw(spec: SovereignSpec, start: dt.date, n_days: int) -> np.ndarray:
@@ -80,7 +84,7 @@ def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) ->
     source = np.array([SOURCES.index(s.source) for s in specs], dtype=np.int8)
     cols = {
         "kind": np.full(n, SOVEREIGN, dtype=np.int8),
-        "size_class": np.full(n, 3, dtype=np.int8),  # outside the firm size classes
+        "size_class": np.full(n, SOVEREIGN_CLASS, dtype=np.int8),  # outside the firm classes
         "source": source,
         "region": np.array([list(sc.firms.region_mix).index(s.region) for s in specs], np.int8),
         "seasonal": np.array([bool(s.off_season_months) for s in specs]),
@@ -95,3 +99,36 @@ def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) ->
         "initial_hashrate_ehs": fleet.sum(axis=1) / 1e6,
     }
     return Population([s.name for s in specs], fleet, cols)
+
+
+class Sovereigns(BaseComponent):
+    """The sovereigns of a run: policy paths, their rows in the firm table, and their daily
+    rules (capacity and availability by policy, selling down BTC, states covering
+    shortfalls)."""
+
+    phases: ClassVar[tuple[str, ...]] = ("environment", "account", "distress")
+
+    def __init__(self, m: MiningIndustry) -> None:
+        super().__init__(m)
+        self.paths = paths(m.params, m.start_date, m.n_days, m.months)
+        self.rows = np.zeros(0, dtype=np.intp)
+
+    def add_population(self) -> None:
+        """Add the enabled sovereigns to the firm table (capacity filled on day one)."""
+        if self.paths.capacity_mw.shape[0]:
+            m = self.m
+            spop = population(m.params, m.gens, self.paths.capacity_mw[:, 0])
+            self.rows = m.add_firms(spop.names, spop.fleet_ths, spop.cols)
+
+    def daily(self, phase: str, today: Today) -> None:
+        if self.rows.size == 0:
+            return
+        t, d, rows = self.m.firms, today.day, self.rows
+        if phase == "environment":  # capacity and availability follow the policy paths
+            t.capacity_mw[rows] = self.paths.capacity_mw[:, d]
+            today.env.availability[rows] = self.paths.availability[:, d]
+        elif phase == "account":
+            if self.paths.sell_rate_per_day.any():
+                self.m.books.sell_btc(rows, t.btc_held[rows] * self.paths.sell_rate_per_day)
+        elif phase == "distress":  # states cover their miners' shortfalls: no default
+            self.m.books.receive(rows, -np.minimum(t.cash_usd[rows], 0.0), "usd_state_support")

@@ -5,9 +5,9 @@ table (see benchmarks/PROFILE.md).
     python benchmarks/profile_engine.py --firms 10000 --top 30
     python benchmarks/profile_engine.py --cprofile-out /tmp/base.prof   # for snakeviz etc.
 
-The phase breakdown wraps the functions ``step`` calls (without changing them) with wall-clock
-timers; "step, inline" is what remains: the environment, mining and accounting code written
-inline in ``step``. For a sampling profile use py-spy (no instrumentation overhead):
+The phase breakdown wraps the phase functions ``step`` calls (without changing them) with
+wall-clock timers; "step, the rest" is what remains (expectations and the step's own lines).
+For a sampling profile use py-spy (no instrumentation overhead):
 
     py-spy record -r 200 --format raw -o base.txt -- python -c "import abm; abm.run()"
 """
@@ -44,18 +44,25 @@ def _timed(fn: Callable, key: str, acc: dict[str, float], counts: dict[str, int]
 
 def phase_breakdown(sc) -> tuple[dict[str, float], dict[str, int], float, int]:
     """Wall time [s] and calls by phase of one run; (times, counts, total step time, days)."""
-    from abm import behaviour, consolidation, model
+    from abm import consolidation, day, model, review
+    from abm.contracts import AIMarket
     from abm.recorder import Recorder
 
     acc: dict[str, float] = {}
     counts: dict[str, int] = {}
-    patches = [
-        (behaviour, "operate", "2 operate (behaviour.operate)"),
-        (model.MiningIndustry, "_review", "5 review (MiningIndustry._review)"),
-        (consolidation, "resolve_distress", "6 distress (consolidation.resolve_distress)"),
-        (consolidation, "daily_events", "6-7 events (acquisitions, idle exits, entry)"),
-        (model.MiningIndustry, "_update_live_columns", "live-generation window"),
-        (Recorder, "record_day", "8 record (Recorder.record_day)"),
+    patches = [  # the phases of a day (ARCHITECTURE.md)
+        (day, "environment", "environment (day.environment)"),
+        (model.MiningIndustry, "run_hooks", "components' hooks (all phases)"),
+        (day, "operate", "operate (day.operate)"),
+        (day, "mine", "mine (day.mine)"),
+        (day, "account", "account (day.account)"),
+        (AIMarket, "run_day", "ai (AIMarket.run_day)"),
+        (review, "review_due", "decide (review.review_due)"),
+        (consolidation, "resolve_distress", "distress (consolidation.resolve_distress)"),
+        (consolidation, "deals", "deals (consolidation.deals)"),
+        (consolidation, "entry", "entry (consolidation.entry)"),
+        (model.MiningIndustry, "update_live_columns", "live-generation window"),
+        (Recorder, "record_day", "record (Recorder.record_day)"),
         (model.MiningIndustry, "step", "step, total"),
     ]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
@@ -73,7 +80,10 @@ def phase_breakdown(sc) -> tuple[dict[str, float], dict[str, int], float, int]:
             setattr(obj, name, fn)
     total = acc.pop("step, total")
     counts.pop("step, total")
-    acc["step, inline (environment, mine, account)"] = total - sum(acc.values())
+    # the hooks' time includes that of the components' own phases timed above
+    inner = sum(acc.get(k, 0.0) for k in acc if k.startswith(("ai ", "distress", "deals", "entry")))
+    acc["components' hooks (all phases)"] = acc.get("components' hooks (all phases)", 0.0) - inner
+    acc["step, the rest (expectations, small steps)"] = total - sum(acc.values())
     acc["set-up (MiningIndustry.__init__)"] = setup
     acc["Mesa step wrapper, loop, output tables"] = wall - total - setup
     return acc, counts, wall, m.n_days

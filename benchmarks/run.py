@@ -175,7 +175,7 @@ def _numpy_floor(years: float):
     from abm import chain
 
     m = abm.MiningIndustry(abm.Scenario().with_overrides({"run.years": years}), seed=SEED)
-    t, live = m.firms, m._live
+    t, live = m.firms, m.live_columns
     heights = m.params.protocol.start_height + np.arange(m.n_days) * chain.BLOCKS_PER_DAY
     subsidy = np.array([chain.subsidy_btc(int(h)) for h in heights])
     args = (

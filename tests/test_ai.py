@@ -171,8 +171,8 @@ def test_contract_cash_flows_by_hand():
     mw, price, capex_mw, term, build = 50.0, 1.5e6, 7e6, 1, 30
     t.ai_build_days[0] = build
     cash0 = t.cash_usd[0]
-    c = m.hosting.convert(0, mw, price, term, capex_mw)
-    b = m.hosting.book
+    c = m.ai.convert(0, mw, price, term, capex_mw)
+    b = m.ai.book
     capex = mw * capex_mw  # 350 M
     d0 = cfg.loan_to_cost * capex  # 280 M of project debt
     assert b.debt_usd[c] == pytest.approx(d0)
@@ -184,7 +184,7 @@ def test_contract_cash_flows_by_hand():
     # build: interest is capitalised daily for 30 days, nothing is earned
     i = cfg.project_rate / 365
     for _ in range(build):
-        m.hosting.daily(m.day)
+        m.ai.run_day(m.day)
         m.day += 1
     assert b.status[c] == BUILDING
     assert b.debt_usd[c] == pytest.approx(d0 * (1 + i) ** build, rel=1e-12)
@@ -195,7 +195,7 @@ def test_contract_cash_flows_by_hand():
     payment = d1 * i / (1 - (1 + i) ** -n)
     cash_before = t.cash_usd[0]
     for _ in range(n):
-        m.hosting.daily(m.day)
+        m.ai.run_day(m.day)
         m.day += 1
     assert b.status[c] == ENDED and b.debt_usd[c] == pytest.approx(0.0, abs=1e-3)
     income = price * mw  # one year
@@ -210,7 +210,7 @@ def test_contract_cash_flows_by_hand():
 
 def test_eligibility_and_financing():
     m = MiningIndustry(_two_firms(), seed=1)
-    t, h = m.firms, m.hosting
+    t, h = m.firms, m.ai
     t.ai_strategy[:] = HYBRID
     t.ai_build_days[:] = 400
     h.tenders = ai.Tenders(
@@ -253,7 +253,7 @@ def _lone_hybrid_with_one_tender(cash: float) -> MiningIndustry:
     )
     m.firms.ai_strategy[:] = HYBRID
     m.firms.ai_build_days[:] = 365
-    m.hosting.tenders = ai.Tenders(
+    m.ai.tenders = ai.Tenders(
         np.array([1]),
         np.array([100.0]),
         np.array([10]),
@@ -269,9 +269,9 @@ def _lone_hybrid_with_one_tender(cash: float) -> MiningIndustry:
 def test_firm_that_cannot_finance_cannot_win():
     # Lone has capacity to convert but no money and no credit
     m = _lone_hybrid_with_one_tender(cash=0.0)
-    assert m.hosting.book.n == 0 and m.hosting.tenders_unfilled == 1
+    assert m.ai.book.n == 0 and m.ai.tenders_unfilled == 1
     # the same firm with the cash for its equity share wins
-    assert _lone_hybrid_with_one_tender(cash=1e9).hosting.book.n == 1
+    assert _lone_hybrid_with_one_tender(cash=1e9).ai.book.n == 1
 
 
 def _small_only(cash: float = 0.0) -> list[dict]:
@@ -306,7 +306,7 @@ def test_conversion_removes_exactly_the_converted_hashrate():
         m.step()
     assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)
     before = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
-    m.hosting.convert(0, 150.0, 1.5e6, 10, 7e6)
+    m.ai.convert(0, 150.0, 1.5e6, 10, 7e6)
     m.step()
     after = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
     removed = 150 / 17.5e-6 / 1e6
@@ -323,11 +323,11 @@ def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
     for _ in range(3):
         m.step()
     t.flexible[0], t.ai_strategy[0], t.ai_build_days[0] = True, HYBRID, 20
-    c = m.hosting.convert(0, 150.0, 1.5e6, 10, 7e6)
-    b = m.hosting.book
+    c = m.ai.convert(0, 150.0, 1.5e6, 10, 7e6)
+    b = m.ai.book
     assert b.handover_deferred[c] and t.capacity_mw[0] == 400.0 and t.ai_mw[0] == 150.0
     # eligibility counts the promised MW as taken: a hybrid may convert 20% of its sites
-    assert m.hosting._free_mw(0) == pytest.approx(250.0)
+    assert m.ai._free_mw(0) == pytest.approx(250.0)
     start = int(b.start_day[c])
     while m.day < start:
         m.step()
@@ -346,13 +346,13 @@ def test_pivot_firm_leaves_mining_but_keeps_its_contracts():
     t = m.firms
     t.ai_strategy[0] = PIVOT
     t.ai_build_days[0] = 10
-    m.hosting.convert(0, 360.0, 1.5e6, 10, 7e6)  # 40 MW left: below a 50 MW block
+    m.ai.convert(0, 360.0, 1.5e6, 10, 7e6)  # 40 MW left: below a 50 MW block
     assert not t.active[0] and t.exit_cause[0] == 4  # "pivot_ai"
     assert t.capacity_mw[0] == 0 and t.fleet_ths[0].sum() == 0 and t.debt_usd[0] == 0
     cash = t.cash_usd[0]
     while m.running:
         step_checked(m)
-    assert m.hosting.book.status[0] == OPERATING
+    assert m.ai.book.status[0] == OPERATING
     assert t.cash_usd[0] > cash  # lives on its contract income
     assert m.recorder.firm_outcomes()["exit_cause"][0] == "pivot_ai"
 
@@ -383,10 +383,10 @@ def test_defaults_ends_renewals_and_estate_sales_conserve_everything():
     m = MiningIndustry(sc, seed=7)
     while m.running:
         step_checked(m)
-    status = m.hosting.book.status
+    status = m.ai.book.status
     for s in (OPERATING, ENDED, TENANT_DEFAULT):
         assert (status == s).any(), s
-    assert m.hosting.book.renewals.sum() > 0
+    assert m.ai.book.renewals.sum() > 0
     # contracts sold with estates, when there were any, took their project debt with them
     if (status == SOLD).any():
         assert m.ledger["usd_ai_debt_transferred"] > 0

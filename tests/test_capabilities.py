@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm import MiningIndustry, chain
+from abm import MiningIndustry, chain, review
 from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
 from abm.markets.energy import SOURCES
 from abm.runner import run
@@ -78,10 +78,9 @@ def test_expansion_with_energy_access_by_hand():
     mw0, p0, ths0 = t.capacity_mw[r], t.power_price_usd_per_mwh[r], t.fleet_ths[r].sum()
     t.cash_usd[r] = 1e12  # the budget never binds
     m.expected_hashprice_usd_per_th_day *= 3.0  # new sites pay
-    m._rig_prices_day = -1
     infra0 = m.ledger["usd_capex_infra"]
-    day = 10
-    m._review(np.array([r]), day)
+    day = m.day = 10
+    review.review(m, np.array([r]), day)
     # nothing online yet: the new MW and their rigs wait in the queue
     assert t.capacity_mw[r] == mw0 and t.power_price_usd_per_mwh[r] == p0
     (p,) = m.capabilities.pending
@@ -275,13 +274,13 @@ def test_a_flexible_firms_day_by_hand():
     t.capacity_mw[r] = 2 * ths * g.power_mw_per_th[gen]
     # revenue per TH-day = cost at the mean price: x = 1, half the day runs (blocks 0.5, 0.8)
     sub = chain.subsidy_btc(m.chain.height + 1)
-    rev = m._revenue_per_th_day(sub + m.fee_btc_per_block[0], m.price_usd[0])
+    rev = m.revenue_per_th_day(sub + m.fee_btc_per_block[0], m.price_usd[0])
     price = rev / g.energy_mwh_per_th_day[gen]
     t.power_price_usd_per_mwh[r] = price
     t.flexible[:] = False  # only firm r schedules by the hour
     t.flexible[r] = True
-    m._refresh_costs()
-    m._update_live_columns(0)
+    m.refresh_costs()
+    m.update_live_columns(0)
     ledger0 = m.ledger["usd_flex_credits"]
     m.step()
     assert np.isclose(t.running_ths[r], 0.5 * ths)

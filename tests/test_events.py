@@ -166,7 +166,7 @@ def test_sovereign_programme_and_ai_demand_shock_paths():
     m = MiningIndustry(sc, seed=1)
     uae = [s.name for s in sc.sovereigns if s.enabled].index("UAE-like")
     stop = (dt.date(2026, 3, 1) - dt.date(2026, 1, 1)).days
-    assert m.sov.capacity_mw[uae, stop - 1] == 250.0 and np.all(m.sov.capacity_mw[uae, stop:] == 0)
+    assert m.sovereigns.paths.capacity_mw[uae, stop - 1] == 250.0 and np.all(m.sovereigns.paths.capacity_mw[uae, stop:] == 0)
     # stop then restart: the multiplier is set, not compounded; demand shocks compound
     d0 = dt.date(2026, 1, 1)
     path = step_path([(dt.date(2026, 1, 3), 0.0), (dt.date(2026, 1, 5), 1.0)], d0, 7, False)

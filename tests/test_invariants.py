@@ -1,8 +1,9 @@
 """Invariants checked after every simulated day on random small scenarios (hypothesis).
 
-Nothing is created or lost: BTC issued = BTC paid to firms + pool fees; cash on hand equals the
-initial cash plus every recorded inflow minus every recorded outflow; no state is negative or
-non-finite; running hashrate never exceeds installed hashrate or power capacity.
+Nothing is created or lost: every balance (cash, debt, project debt, BTC held, BTC issued and
+not yet paid out) equals its initial value plus the ledger's flows times their declared signs
+(abm.books.LEDGER); no state is negative or non-finite; running hashrate never exceeds
+installed hashrate or power capacity.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from abm import MiningIndustry
+from abm.books import LEDGER, expected_balances
 from abm.ownership import ultimate_owners
 from tests.conftest import small_scenario
 
@@ -34,66 +36,21 @@ def step_checked(m: MiningIndustry) -> None:
 
 def check_invariants(m: MiningIndustry) -> None:
     t, lg = m.firms, m.ledger
+    # every balance as the ledger's declared signs imply it (abm.books.LEDGER)
+    expected = expected_balances(
+        lg, {"cash": m.initial_cash_usd, "debt": m.initial_debt_usd, "btc": m.initial_btc_held}
+    )
     issued = lg["btc_subsidy"] + lg["btc_fees"]
-    assert np.isclose(issued, lg["btc_to_firms"] + lg["btc_pool_fees"], rtol=1e-12, atol=1e-9)
+    assert np.isclose(expected["unpaid"], 0.0, rtol=0, atol=1e-9 * max(issued, 1.0))
     assert np.isclose(t.cum_btc_mined.sum(), lg["btc_to_firms"], rtol=1e-9, atol=1e-9)
-    inflows = (
-        "usd_btc_sales",
-        "usd_debt_drawn",
-        "usd_equity_raised",
-        "usd_new_capital",
-        "usd_asset_sales",
-        "usd_unpaid_liabilities",
-        "usd_state_budget",
-        "usd_state_support",
-        "usd_ai_income",
-        "usd_ai_debt_drawn",
-        "usd_ai_spv_sales",
-        "usd_demand_response",
-        "usd_hedge_gains",
-        "usd_flex_credits",
-    )
-    outflows = (
-        "usd_energy",
-        "usd_fixed",
-        "usd_interest",
-        "usd_principal",
-        "usd_capex_rigs",
-        "usd_capex_infra",
-        "usd_debt_recovered",
-        "usd_to_owners",
-        "usd_ai_opex",
-        "usd_ai_capex",
-        "usd_ai_interest",
-        "usd_ai_principal",
-        "usd_relocation",
-        "usd_hedge_losses",
-        "usd_hedge_costs",
-    )
-    cash_expected = m.initial_cash_usd + sum(lg[k] for k in inflows) - sum(lg[k] for k in outflows)
-    debt_expected = (
-        m.initial_debt_usd
-        + lg["usd_debt_drawn"]
-        - lg["usd_principal"]
-        - lg["usd_debt_recovered"]
-        - lg["usd_debt_written_off"]
-    )
-    assert np.isclose(t.debt_usd.sum(), debt_expected, rtol=1e-9, atol=1.0)
-    project_debt_expected = (
-        lg["usd_ai_debt_drawn"]
-        + lg["usd_ai_interest_capitalised"]
-        - lg["usd_ai_principal"]
-        - lg["usd_ai_debt_written_off"]
-        - lg["usd_ai_debt_transferred"]
-    )
-    assert np.isclose(m.hosting.book.debt_usd.sum(), project_debt_expected, rtol=1e-9, atol=1.0)
-    assert np.all(m.hosting.book.debt_usd >= -1e-6)
+    assert np.isclose(t.debt_usd.sum(), expected["debt"], rtol=1e-9, atol=1.0)
+    assert np.isclose(m.ai.book.debt_usd.sum(), expected["project_debt"], rtol=1e-9, atol=1.0)
+    assert np.all(m.ai.book.debt_usd >= -1e-6)
     # MW under contract per firm = the live contracts' MW
-    live = m.hosting.book.live()
-    by_firm = np.bincount(m.hosting.book.firm_id[live], m.hosting.book.mw[live], minlength=t.n)
+    live = m.ai.book.live()
+    by_firm = np.bincount(m.ai.book.firm_id[live], m.ai.book.mw[live], minlength=t.n)
     assert np.allclose(t.ai_mw, by_firm, atol=1e-6)
-    btc_expected = m.initial_btc_held + lg["btc_to_firms"] - lg["btc_sold"]
-    assert np.isclose(t.btc_held.sum(), btc_expected, rtol=1e-9, atol=1e-6)
+    assert np.isclose(t.btc_held.sum(), expected["btc"], rtol=1e-9, atol=1e-6)
     # exited firms hold nothing (those that left mining for AI keep their contracts' cash);
     # acquired firms are owned by an active firm
     gone = ~t.active & (t.ai_mw <= 1e-9)
@@ -103,7 +60,7 @@ def check_invariants(m: MiningIndustry) -> None:
     graph_owner = ultimate_owners(m.ownership.graph)
     for r in np.flatnonzero(t.active):
         assert t.ultimate_owner[r] == graph_owner[r]
-    assert np.isclose(t.cash_usd.sum(), cash_expected, rtol=1e-9, atol=1.0)
+    assert np.isclose(t.cash_usd.sum(), expected["cash"], rtol=1e-9, atol=1.0)
     for col in (
         "cash_usd",
         "capacity_mw",
@@ -279,3 +236,21 @@ def test_distress_path_conserves_cash(auctions):
         assert (edges["kind"] == "auction").sum() == 0
     # exited agents leave model.agents; their rows stay in the table
     assert len(m.agents) == int(m.firms.active.sum())
+
+
+def test_every_ledger_key_declares_a_balance_and_a_doc():
+    for key, entry in LEDGER.items():
+        signs = [entry.cash, entry.debt, entry.project_debt, entry.btc, entry.unpaid]
+        assert any(signs), key  # a key that moves nothing would be invisible to the checks
+        assert set(signs) <= {-1, 0, 1} and entry.doc, key
+        assert key.startswith("btc_") == bool(entry.btc or entry.unpaid), key
+
+
+def test_expected_balances_by_hand():
+    # cash: 10 + 3 (debt drawn) - 2 (principal) - 1 (energy) = 10; debt: 5 + 3 - 2 - 0.5 = 5.5
+    lg = dict.fromkeys(LEDGER, 0.0)
+    lg.update(usd_debt_drawn=3.0, usd_principal=2.0, usd_energy=1.0, usd_debt_written_off=0.5)
+    lg.update(btc_subsidy=6.25, btc_fees=0.25, btc_to_firms=6.37, btc_pool_fees=0.13)
+    got = expected_balances(lg, {"cash": 10.0, "debt": 5.0})
+    assert got["cash"] == 10.0 and got["debt"] == 5.5 and got["project_debt"] == 0.0
+    assert got["btc"] == pytest.approx(6.37) and got["unpaid"] == pytest.approx(0.0, abs=1e-12)

@@ -49,7 +49,7 @@ def test_seasonal_availability_removes_exactly_its_hashrate():
     a, b = MiningIndustry(base, seed=4), MiningIndustry(off, seed=4)
     a.step()
     b.step()
-    (row,) = b.sov_rows
+    (row,) = b.sovereigns.rows
     installed_ths = b.firms.fleet_ths[row].sum()
     assert installed_ths > 0 and b.firms.running_ths[row] == 0  # January: off season
     # the same day with the same random numbers: the network loses exactly its hashrate
@@ -69,12 +69,12 @@ def test_sovereigns_never_default_nor_overspend():
         **{"sovereigns": specs, "price.drift_per_year": -1.5, "price.initial_usd": 40_000.0},
     )
     m = MiningIndustry(sc, seed=2)
-    budgets = [m.firms.budget_usd[m.sov_rows].copy()]
+    budgets = [m.firms.budget_usd[m.sovereigns.rows].copy()]
     while m.running:
         m.step()
-        budgets.append(m.firms.budget_usd[m.sov_rows].copy())
-        assert m.firms.active[m.sov_rows].all()
-        assert (m.firms.cash_usd[m.sov_rows] >= 0).all()
+        budgets.append(m.firms.budget_usd[m.sovereigns.rows].copy())
+        assert m.firms.active[m.sovereigns.rows].all()
+        assert (m.firms.cash_usd[m.sovereigns.rows] >= 0).all()
     b = np.array(budgets)
     assert (b >= -1e-6).all() and (np.diff(b, axis=0) <= 1e-9).all()
     assert m.ledger["usd_state_support"] > 0  # the dear-power sovereign needed its state
@@ -121,7 +121,7 @@ def test_sovereign_scale_multiplies_capacity():
     sc = small_scenario(years=0.05, **{"sovereigns": [sovereign(mw=100.0, budget_usd=1e6)]})
     one = MiningIndustry(sc, seed=1)
     three = MiningIndustry(sc.with_overrides({"sovereign_scale": 3.0}), seed=1)
-    (r,) = one.sov_rows
+    (r,) = one.sovereigns.rows
     assert three.firms.capacity_mw[r] == pytest.approx(300.0)
     assert three.firms.budget_usd[r] == pytest.approx(3e6)
     assert one.firms.capacity_mw[r] == pytest.approx(100.0)

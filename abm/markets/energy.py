@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.rng import stream_seed
 from abm.scenario import EnergyConfig
 
 SOURCES: tuple[str, ...] = ("hydro", "wind", "solar", "gas", "grid", "stranded")
@@ -54,6 +55,32 @@ def availability(
     if in_dry_season:
         return up * np.where(seasonal, dry_season_availability, 1.0)
     return up.astype(float)
+
+
+class OutageDraws:
+    """Each site's uniform draw of the day for outages, from one counter-based (Philox) stream
+    keyed by the run's seed and counted by blocks of days: row i gets the i-th uniform of the
+    day whatever the number of rows, so paired scenarios share their outage draws (common
+    random numbers)."""
+
+    BLOCK_DAYS = 32
+
+    def __init__(self, seed: int) -> None:
+        self._key = stream_seed(seed, "energy").generate_state(2, np.uint64)
+        self._block = -1
+        self._u = np.zeros((self.BLOCK_DAYS, 0))
+
+    def uniforms(self, day: int, n: int) -> np.ndarray:
+        """Today's uniforms for rows 0..n-1."""
+        block, k = divmod(day, self.BLOCK_DAYS)
+        if self._block != block or self._u.shape[1] < n:
+            gen = np.random.Generator(np.random.Philox(key=self._key, counter=block))
+            # drawn row-major, so row i's draws sit at the same place of the stream however
+            # many rows there are: spare rows for entrants change nothing for rows < n
+            cap = n + n // 2 + 16
+            self._u = np.ascontiguousarray(gen.random((cap, self.BLOCK_DAYS)).T)
+            self._block = block
+        return self._u[k, :n]
 
 
 def energy_cost_usd_per_th_day(

@@ -53,6 +53,10 @@ class GenerationTable:
         except ValueError:
             raise ValueError(f"unknown generation {name!r}; known: {list(self.names)}") from None
 
+    def released_count(self, n_days: int) -> np.ndarray:
+        """Number of generations released on or before each day 0..n_days-1 [-]."""
+        return np.searchsorted(self.release_day, np.arange(n_days), side="right")
+
     def newest_released(self, day: int) -> int:
         """Index of the newest generation released on or before `day`."""
         released = np.flatnonzero(self.release_day <= day)

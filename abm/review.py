@@ -1,0 +1,133 @@
+"""The decide phase: each firm's fleet review on its cadence (retire, raise equity, invest), and
+the contest limit's best-response update.
+
+The rules are the pure functions of :mod:`abm.behaviour`; this module applies them to the firms
+due today (vectorised over rows) and moves the money and assets through the books.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm import behaviour, chain
+from abm.firms import LISTED, SOVEREIGN
+from abm.markets import hardware
+
+if TYPE_CHECKING:
+    from abm.day import Environment
+    from abm.model import MiningIndustry
+
+
+def review_due(m: MiningIndustry, day: int) -> bool:
+    """Review the firms due today; True if any was."""
+    t = m.firms
+    due = t.active & ((day + t.review_offset) % m.params.behaviour.review_cadence_days == 0)
+    if not due.any():
+        return False
+    review(m, np.flatnonzero(due), day)
+    return True
+
+
+def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
+    """Fleet review of the firms in `rows`: retire, raise equity, then invest with cash and new
+    debt."""
+    sc, t, g, books = m.params, m.firms, m.gens, m.books
+    hp = m.expected_hashprice_usd_per_th_day
+    cost = m.cost_usd_per_th_day[rows]
+    new_price, _ = m.rig_prices(day)
+
+    # retire: uneconomic or too old; sold at the secondary price
+    retire = behaviour.retire_mask(
+        cost,
+        hp,
+        sc.behaviour.retire_margin,
+        day - g.release_day,
+        sc.hardware.max_age_years * hardware.DAYS_PER_YEAR,
+    )
+    fleet = t.fleet_ths[rows]
+    sold = np.where(retire, fleet, 0.0)
+    if sold.any():
+        # the table keeps the rigs until the plan is carried out: lenders' collateral, NAV
+        # and the scale of new power contracts below still count the rigs sold today
+        books.sell_rigs(rows, sold, write_fleet=False)
+        fleet -= sold
+
+    reserve = sc.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
+    if m.finance_on:
+        raise_equity(m, rows, day)
+        interest = t.debt_usd[rows] * t.debt_rate[rows] / 365
+        reserve = reserve + sc.behaviour.cash_reserve_days * interest
+    # invest: cash above the reserve first, then new debt within the lenders' limit
+    npv = behaviour.npv_per_th(
+        hp,
+        cost,
+        t.hurdle_rate[rows],
+        new_price,
+        sc.behaviour.expected_hashprice_decline_per_year,
+        sc.hardware.economic_life_years,
+    )
+    # rigs on new capacity run on power bought at the firm's own price of new contracts
+    caps = m.capabilities
+    new_mw_price = caps.new_mw_price_usd_per_mwh(rows)
+    new_mw_capex = caps.new_mw_capex_usd_per_mw(rows)
+    npv_new_site = behaviour.npv_per_th(
+        hp,
+        new_mw_price[:, None] * g.energy_mwh_per_th_day[None, :],
+        t.hurdle_rate[rows],
+        new_price,
+        sc.behaviour.expected_hashprice_decline_per_year,
+        sc.hardware.economic_life_years,
+    )
+    cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
+    debt_room = m.borrowing_room(rows)
+    # sovereigns spend their hardware budget on rigs, never borrow or build capacity
+    sov = t.kind[rows] == SOVEREIGN
+    cash_budget = np.where(sov, np.maximum(t.budget_usd[rows], 0.0), cash_budget)
+    debt_room = np.where(sov, 0.0, debt_room)
+    plan = behaviour.plan_investment(
+        npv,
+        new_price,
+        g.power_mw_per_th,
+        t.capacity_mw[rows] - fleet @ g.power_mw_per_th,
+        t.capacity_mw[rows],
+        cash_budget + debt_room,
+        new_mw_capex,
+        np.where(sov, 0.0, sc.behaviour.max_capacity_growth_per_review),
+        npv_new_site,
+    )
+    books.invest(rows, fleet, plan, cash_budget, sov, new_mw_price)
+
+
+def raise_equity(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
+    """Listed, independent firms issue equity when BTC trades well above its 200-day average
+    (an open window: at-the-market programmes), a share of their net asset value."""
+    fin, t = m.params.finance, m.firms
+    if m.price_usd[day] <= m.price_ma200_usd[day] * (1 + fin.equity_window_threshold):
+        return
+    issuers = rows[(t.kind[rows] == LISTED) & (t.ultimate_owner[rows] == rows)]
+    if issuers.size == 0 or fin.equity_raise_fraction == 0:
+        return
+    raised = fin.equity_raise_fraction * np.maximum(m.nav_usd(issuers), 0.0)
+    m.books.receive(issuers, raised, "usd_equity_raised")
+
+
+def best_response_update(m: MiningIndustry, env: Environment) -> None:
+    """Contest limit: every firm moves part-way to its best response (costless hashrate)."""
+    t, sc = m.firms, m.params
+    reward_usd = (
+        (env.subsidy_btc + sc.fees.base_btc_per_block)
+        * env.price_usd
+        * chain.BLOCKS_PER_DAY
+        * (1.0 - sc.protocol.pool_fee)
+    )
+    x = t.fleet_ths.sum(axis=1)
+    col = np.argmax(t.fleet_ths > 0, axis=1)  # each firm's single generation
+    c = m.cost_usd_per_th_day[np.arange(t.n), col]
+    with np.errstate(divide="ignore", invalid="ignore"):  # sovereigns may have c = 0
+        br = behaviour.best_response_ths(x, c, reward_usd)
+    sov = m.sovereigns.rows
+    br[sov] = x[sov]  # sovereigns' hashrate is set by policy
+    x_new = x + sc.behaviour.best_response_speed * (br - x)
+    t.fleet_ths[np.arange(t.n), col] = x_new

@@ -105,25 +105,21 @@ def npv_per_th(
 
 @dataclass(frozen=True)
 class InvestmentPlan:
-    """What each reviewing firm buys: rigs for its spare MW, new MW with rigs to fill them, and
-    the spend. The two purchases may be of different generations."""
+    """What the reviewing firms buy: rigs for the spare MW of each of their sites, and new MW
+    per firm with rigs to fill them. The purchases may be of different generations."""
 
-    generation: np.ndarray  # generation bought for spare capacity [-]
-    ths_headroom: np.ndarray  # hashrate bought for spare capacity [TH/s]
-    generation_new: np.ndarray  # generation bought for new capacity [-]
-    ths_new: np.ndarray  # hashrate bought for new capacity [TH/s]
-    mw_added: np.ndarray  # new power capacity [MW]
-    rigs_usd: np.ndarray  # spend on rigs [USD]
-    infra_usd: np.ndarray  # spend on power capacity [USD]
-
-    @property
-    def ths(self) -> np.ndarray:
-        """All hashrate bought [TH/s]."""
-        return self.ths_headroom + self.ths_new
+    generation: np.ndarray  # per site: generation bought for its spare capacity [-]
+    ths_headroom: np.ndarray  # per site: hashrate bought for its spare capacity [TH/s]
+    headroom_usd: np.ndarray  # per site: spend on those rigs [USD]
+    generation_new: np.ndarray  # per firm: generation bought for new capacity [-]
+    ths_new: np.ndarray  # per firm: hashrate bought for new capacity [TH/s]
+    mw_added: np.ndarray  # per firm: new power capacity [MW]
+    rigs_usd: np.ndarray  # per firm: spend on rigs, spare and new capacity [USD]
+    infra_usd: np.ndarray  # per firm: spend on power capacity [USD]
 
 
 def _best_per_dollar(npv_usd_per_th: np.ndarray, cost_usd_per_th: np.ndarray) -> np.ndarray:
-    """Per firm, the generation with the highest NPV per dollar spent (`cost` +inf: not on
+    """Per row, the generation with the highest NPV per dollar spent (`cost` +inf: not on
     sale)."""
     with np.errstate(invalid="ignore"):
         per_dollar = np.where(
@@ -132,60 +128,115 @@ def _best_per_dollar(npv_usd_per_th: np.ndarray, cost_usd_per_th: np.ndarray) ->
     return np.argmax(per_dollar, axis=1)
 
 
+def spend_in_order(
+    group: np.ndarray, priority: np.ndarray, want_usd: np.ndarray, budget_usd: np.ndarray
+) -> np.ndarray:
+    """Each group's budget spent on its items in descending priority, each item taking what it
+    wants while the budget lasts (the last one partly) [USD per item]. `group` indexes
+    `budget_usd`."""
+    if want_usd.size == 0:
+        return want_usd.copy()
+    order = np.lexsort((-priority, group))
+    g, want = group[order], want_usd[order]
+    cum_before = np.cumsum(want) - want
+    first = np.r_[True, g[1:] != g[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
+    within = cum_before - cum_before[start]
+    out = np.empty_like(want_usd)
+    out[order] = np.clip(budget_usd[g] - within, 0.0, want)
+    return out
+
+
 def plan_investment(
     npv_usd_per_th: np.ndarray,
     price_usd_per_th: np.ndarray,
     power_mw_per_th: np.ndarray,
     headroom_mw: np.ndarray,
+    site_firm: np.ndarray,
     capacity_mw: np.ndarray,
     budget_usd: np.ndarray,
     capex_usd_per_mw: float | np.ndarray,
     max_growth: float | np.ndarray,
-    npv_new_site_usd_per_th: np.ndarray | None = None,
+    npv_new_site_usd_per_th: np.ndarray,
 ) -> InvestmentPlan:
     """Buy rigs where their NPV is positive, spare capacity first, then new capacity.
 
-    1. Spare MW: the generation with the best NPV per dollar of rigs, if its NPV is positive.
-    2. New MW (up to `max_growth` x capacity): the generation with the best NPV per dollar of
-       rigs plus the site they need, `(npv_new - mw_per_th x capex) / (price + mw_per_th x
-       capex)`, if that is positive. `npv_new_site_usd_per_th` is the NPV on new power (e.g. at
-       the market price of new contracts; default: the same NPV). Choosing separately matters:
-       an older rig can be the best buy for spare MW and the worst for new MW, which it needs
-       more of per TH.
-    Spend is capped by the budget, spare capacity first.
+    `npv_usd_per_th` and `headroom_mw` are per site (each at its own energy cost), `site_firm`
+    maps each site to its firm (an index into the per-firm arrays).
+
+    1. Spare MW of each site: the generation with the best NPV per dollar of rigs there, if its
+       NPV is positive; a firm's budget goes to its sites in descending NPV per dollar.
+    2. New MW (up to `max_growth` x the firm's capacity): the generation with the best NPV per
+       dollar of rigs plus the site they need, `(npv_new - mw_per_th x capex) / (price +
+       mw_per_th x capex)`, if that is positive, where `npv_new_site_usd_per_th` is the NPV at
+       the power price of the new MW. Choosing separately matters: an older rig can be the best
+       buy for spare MW and the worst for new MW, which it needs more of per TH.
     """
-    rows = np.arange(npv_usd_per_th.shape[0])
+    sites = np.arange(npv_usd_per_th.shape[0])
+    firms = np.arange(capacity_mw.size)
     budget_usd = np.maximum(budget_usd, 0.0)  # rounding must never buy negative rigs
-    # 1. fill headroom with rigs
+    # 1. fill each site's headroom with rigs, the best sites first
     g = _best_per_dollar(npv_usd_per_th, price_usd_per_th[None, :])
-    npv = npv_usd_per_th[rows, g]
+    npv = npv_usd_per_th[sites, g]
     price = price_usd_per_th[g]
     ok = np.isfinite(price) & (npv > 0)
     price = np.where(ok, price, 0.0)
     want_head = np.where(ok, np.maximum(headroom_mw, 0.0) / power_mw_per_th[g], 0.0)
-    spend_head = np.minimum(want_head * price, budget_usd)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        priority = np.where(ok, npv / price, -np.inf)
+    spend_head = spend_in_order(site_firm, priority, want_head * price, budget_usd)
     ths_head = np.divide(spend_head, price, out=np.zeros_like(spend_head), where=price > 0)
+    head_f = np.bincount(site_firm, weights=spend_head, minlength=firms.size)
     # 2. build new MW with the rigs that give the best NPV per dollar of rigs and site
-    capex = np.broadcast_to(np.asarray(capex_usd_per_mw, dtype=float), rows.shape)
+    capex = np.broadcast_to(np.asarray(capex_usd_per_mw, dtype=float), firms.shape)
     infra_per_th = power_mw_per_th[None, :] * capex[:, None]  # firms x generations
-    npv_site = npv_usd_per_th if npv_new_site_usd_per_th is None else npv_new_site_usd_per_th
     with np.errstate(invalid="ignore"):  # -inf NPV of generations not on sale
-        gain = npv_site - infra_per_th
+        gain = npv_new_site_usd_per_th - infra_per_th
     gn = _best_per_dollar(gain, price_usd_per_th[None, :] + infra_per_th)
     price_new = price_usd_per_th[gn]
-    ok_exp = np.isfinite(price_new) & (gain[rows, gn] > 0)
+    ok_exp = np.isfinite(price_new) & (gain[firms, gn] > 0)
     mw_per_th_new = power_mw_per_th[gn]
     mw_exp = np.where(ok_exp, capacity_mw * max_growth, 0.0)
     ths_exp = mw_exp / mw_per_th_new
-    cost_exp = np.where(ok_exp, ths_exp * (price_new + infra_per_th[rows, gn]), 0.0)
-    left = budget_usd - spend_head
+    cost_exp = np.where(ok_exp, ths_exp * (price_new + infra_per_th[firms, gn]), 0.0)
+    left = np.maximum(budget_usd - head_f, 0.0)
     frac = np.divide(
         np.minimum(cost_exp, left), cost_exp, out=np.zeros_like(cost_exp), where=cost_exp > 0
     )
     ths_new = ths_exp * frac
     mw_added = mw_exp * frac
-    rigs_usd = spend_head + np.where(ok_exp, ths_new * price_new, 0.0)
-    return InvestmentPlan(g, ths_head, gn, ths_new, mw_added, rigs_usd, mw_added * capex)
+    rigs_usd = head_f + np.where(ok_exp, ths_new * price_new, 0.0)
+    return InvestmentPlan(
+        g, ths_head, spend_head, gn, ths_new, mw_added, rigs_usd, mw_added * capex
+    )
+
+
+def group_argmax(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group 0..n_groups-1, the index of its item with the largest finite `value` (the
+    first on ties), -1 if it has none."""
+    out = np.full(n_groups, -1)
+    ok = np.isfinite(value)
+    if not ok.any():
+        return out
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((-np.arange(idx.size), value[idx], group[idx]))]
+    last = np.r_[group[order][1:] != group[order][:-1], True]
+    out[group[order][last]] = order[last]
+    return out
+
+
+def move_plan(
+    fleet_ths: np.ndarray,
+    power_mw_per_th: np.ndarray,
+    room_mw: np.ndarray,
+) -> np.ndarray:
+    """Rigs to move from each source site into `room_mw` at its destination, least efficient
+    first (generations are in release order, so from the left) [TH/s], sources x generations."""
+    mw = fleet_ths * power_mw_per_th
+    before = np.cumsum(mw, axis=1) - mw  # MW of less efficient rigs moved before each one
+    take_mw = np.clip(room_mw[:, None] - before, 0.0, mw)
+    ths = np.divide(take_mw, power_mw_per_th, out=np.zeros_like(take_mw), where=power_mw_per_th > 0)
+    return np.minimum(ths, fleet_ths)  # never more than is there (rounding of mw / power)
 
 
 def best_response_ths(

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm import finance
-from abm.firms import LISTED, add_capacity
+from abm.firms import LISTED
+from abm.sites import CLOSED
 
 if TYPE_CHECKING:
     from abm.behaviour import InvestmentPlan
@@ -41,6 +42,7 @@ class Entry:
     project_debt: int = 0  # AI project debt, held by the contracts [USD]
     btc: int = 0  # BTC in the firms' treasuries [BTC]
     unpaid: int = 0  # BTC issued by the protocol and not yet paid out [BTC]
+    internal: bool = False  # a transfer between firms: no balance of the firms moves
 
 
 LEDGER: dict[str, Entry] = {
@@ -50,7 +52,7 @@ LEDGER: dict[str, Entry] = {
     "btc_pool_fees": Entry("BTC kept by pools", unpaid=-1),
     "btc_sold": Entry("BTC sold by firms (at mining or from treasury)", btc=-1),
     "usd_btc_sales": Entry("USD received for BTC sold", cash=+1),
-    "usd_energy": Entry("energy bills", cash=-1),
+    "usd_energy": Entry("energy bills of the sites firms hold", cash=-1),
     "usd_fixed": Entry("non-energy operating costs", cash=-1),
     "usd_interest": Entry("interest paid to lenders", cash=-1),
     "usd_principal": Entry("debt principal repaid", cash=-1, debt=-1),
@@ -71,7 +73,14 @@ LEDGER: dict[str, Entry] = {
     "usd_state_budget": Entry("sovereigns' hardware budgets spent", cash=+1),
     "usd_state_support": Entry("sovereigns' cash shortfalls covered by their states", cash=+1),
     "usd_demand_response": Entry("credits paid for capacity released in grid emergencies", cash=+1),
-    "usd_relocation": Entry("cost of moving rigs out of banned regions", cash=-1),
+    "usd_relocation": Entry(
+        "cost of moving rigs (out of banned regions, between sites, off a failed host)", cash=-1
+    ),
+    "usd_hosting_fees": Entry(
+        "hosting fees clients paid to hosts in the model (a transfer between firms)",
+        internal=True,
+    ),
+    "usd_hosting_outside": Entry("hosting fees paid to providers outside the model", cash=-1),
     "usd_hedge_gains": Entry("BTC-price hedges settled in the firms' favour", cash=+1),
     "usd_hedge_losses": Entry("BTC-price hedges settled against the firms", cash=-1),
     "usd_hedge_costs": Entry("hedge costs paid up front", cash=-1),
@@ -116,7 +125,8 @@ def _check(key: str, balance: str, sign: int) -> None:
 
 class Books:
     """The firms' books in one run: the operations that move money and assets, each booked in
-    the ledger (``model.ledger``) under keys whose declared signs it respects."""
+    the ledger (``model.ledger``) under keys whose declared signs it respects. Cash goes to
+    firm rows (a row may repeat: amounts add up); rigs and capacity sit on site rows."""
 
     def __init__(self, m: MiningIndustry) -> None:
         self.m = m
@@ -128,21 +138,21 @@ class Books:
         self.ledger[key] += amount
 
     def receive(self, rows: np.ndarray | int, usd: np.ndarray | float, key: str) -> None:
-        """Cash in for distinct `rows` from outside (a key declaring cash +1)."""
+        """Cash in for firm `rows` from outside (a key declaring cash +1)."""
         _check(key, "cash", +1)
-        self.m.firms.cash_usd[rows] += usd
+        np.add.at(self.m.firms.cash_usd, rows, usd)
         self.ledger[key] += float(np.sum(usd))
 
     def spend(self, rows: np.ndarray | int, usd: np.ndarray | float, key: str) -> None:
-        """Cash out of distinct `rows` to the outside (a key declaring cash -1)."""
+        """Cash out of firm `rows` to the outside (a key declaring cash -1)."""
         _check(key, "cash", -1)
-        self.m.firms.cash_usd[rows] -= usd
+        np.subtract.at(self.m.firms.cash_usd, rows, usd)
         self.ledger[key] += float(np.sum(usd))
 
     # -- the day's operating flows ----------------------------------------------------------
     def post_day(self, op: Operation, blocks: Blocks, f: DayFlows, price_usd: float) -> None:
         """Apply the account phase's flows: BTC kept, cash, debt service and depreciation, the
-        firms' flow columns of the day and since entry, and the ledger."""
+        firms' and sites' flow columns of the day and since entry, and the ledger."""
         m = self.m
         t, lg = m.firms, self.ledger
         btc_f = blocks.by_firm_btc
@@ -165,9 +175,11 @@ class Books:
             f.energy_usd,
             f.fixed_usd,
         )
+        t.hosting_fees_usd, t.hosting_income_usd = f.hosting_fees_usd, f.hosting_income_usd
+        m.sites.running_ths = op.by_site_ths
         t.cum_btc_mined += btc_f
-        t.cum_revenue_usd += btc_f * price_usd
-        t.cum_energy_cost_usd += f.energy_usd
+        t.cum_revenue_usd += revenue
+        t.cum_energy_cost_usd += f.energy_usd + f.hosting_fees_usd
         t.cum_fixed_cost_usd += f.fixed_usd
         lg["btc_subsidy"] += blocks.chain_day.subsidy_btc
         lg["btc_fees"] += float(blocks.fees_btc)
@@ -177,6 +189,8 @@ class Books:
         lg["usd_btc_sales"] += float(f.btc_sales_usd.sum())
         lg["usd_energy"] += float(f.energy_usd.sum())
         lg["usd_fixed"] += float(f.fixed_usd.sum())
+        lg["usd_hosting_fees"] += float(f.hosting_income_usd.sum())
+        lg["usd_hosting_outside"] += f.outside_fees_usd
 
     def post_contracts_day(
         self,
@@ -198,7 +212,7 @@ class Books:
 
     # -- BTC -----------------------------------------------------------------------------------
     def sell_btc(self, rows: np.ndarray, btc: np.ndarray) -> None:
-        """Sell treasury BTC at today's price."""
+        """Sell treasury BTC at today's price (distinct rows)."""
         t = self.m.firms
         usd = btc * self.m.price_usd[self.m.day]
         t.btc_held[rows] -= btc
@@ -237,11 +251,12 @@ class Books:
         t.debt_usd[r] -= usd
         self.ledger["usd_principal"] += usd
 
-    def pay(self, buyer: int, price_usd: float) -> None:
-        """The buyer pays `price_usd` from spare cash, borrowing the rest (the money goes to
-        whoever the caller books as its recipient)."""
-        spare = float(self.m.spare_cash_usd(np.array([buyer]))[0])
-        self.borrow(buyer, max(price_usd - spare, 0.0))
+    def pay(self, buyer: int, price_usd: float, borrow: bool = True) -> None:
+        """The buyer pays `price_usd` from spare cash, borrowing the rest unless `borrow` is
+        false (the money goes to whoever the caller books as its recipient)."""
+        if borrow:
+            spare = float(self.m.spare_cash_usd(np.array([buyer]))[0])
+            self.borrow(buyer, max(price_usd - spare, 0.0))
         self.m.firms.cash_usd[buyer] -= price_usd
 
     def settle_estate(self, r: int) -> None:
@@ -259,138 +274,158 @@ class Books:
         t.debt_usd[r] = 0.0
         t.cash_usd[r] = 0.0
 
-    # -- rigs and sites --------------------------------------------------------------------------
-    def sell_rigs(
-        self, rows: np.ndarray | int, sold_ths: np.ndarray, write_fleet: bool = True
-    ) -> np.ndarray | float:
-        """Sell rigs (rows x generations, or one row's generations) to the outside at today's
-        secondary price; the fleet's book value shrinks by the share of hashrate sold. Returns
-        the proceeds [USD]. With `write_fleet` false the caller removes the rigs itself."""
-        t = self.m.firms
-        _, used = self.m.rig_prices(self.m.day)
-        held = t.fleet_ths[rows].sum(axis=-1)
+    # -- rigs ----------------------------------------------------------------------------------
+    def _shrink_fleet_books(self, owners: np.ndarray, sold_ths: np.ndarray) -> None:
+        """Each owner's fleet book value shrinks by the share of its installed TH/s sold
+        (`owners` may repeat; call before the rigs leave the sites)."""
+        m = self.m
+        t, n = m.firms, m.firms.n
+        held = m.firm_installed_ths()
+        sold = np.bincount(owners, weights=sold_ths, minlength=n)
+        gone = np.divide(sold, held, out=np.zeros(n), where=held > 0)
+        t.fleet_book_usd *= 1.0 - np.minimum(gone, 1.0)
+
+    def sell_rigs(self, site_rows: np.ndarray, sold_ths: np.ndarray) -> np.ndarray:
+        """Sell rigs from distinct sites (sites x generations) to the outside at today's
+        secondary price; the owners receive the proceeds and their fleet book values shrink by
+        the share sold. Returns each site's proceeds [USD]."""
+        m = self.m
+        s = m.sites
+        _, used = m.rig_prices(m.day)
+        site_rows = np.atleast_1d(site_rows)
+        sold_ths = np.atleast_2d(sold_ths)
+        owners = s.owner[site_rows]
+        self._shrink_fleet_books(owners, sold_ths.sum(axis=1))
         proceeds = sold_ths @ used
-        if np.ndim(rows) == 0:
-            proceeds = float(proceeds)
-            if held > 0:
-                t.fleet_book_usd[rows] *= 1.0 - sold_ths.sum() / held
-        else:
-            t.fleet_book_usd[rows] *= 1.0 - np.divide(
-                sold_ths.sum(axis=1), held, out=np.zeros_like(held), where=held > 0
-            )
-        if write_fleet:
-            t.fleet_ths[rows] -= sold_ths
-        self.receive_asset_sales(rows, proceeds)
+        s.fleet_ths[site_rows] -= sold_ths
+        self.receive_asset_sales(owners, proceeds)
         return proceeds
+
+    def sell_fleet_share(self, rows: np.ndarray, share: np.ndarray) -> None:
+        """Sell `share` of each firm's rigs on every site to the outside at today's secondary
+        price (a fire sale; distinct firm rows)."""
+        s = self.m.sites
+        frac = np.zeros(self.m.firms.n)
+        frac[rows] = share
+        on = np.flatnonzero((frac[s.owner] > 0) & s.fleet_ths.any(axis=1))
+        if on.size:
+            self.sell_rigs(on, s.fleet_ths[on] * frac[s.owner[on]][:, None])
+
+    def sell_rigs_of_gone_firms(self, fleet_ths: np.ndarray) -> None:
+        """Rigs arriving for firms that have exited are sold at today's secondary price for
+        their former owners."""
+        if fleet_ths.size:
+            _, used = self.m.rig_prices(self.m.day)
+            gone = float((fleet_ths @ used).sum())
+            self.ledger["usd_asset_sales"] += gone
+            self.ledger["usd_to_owners"] += gone
+
+    def move_rigs(
+        self, src: np.ndarray, dst: np.ndarray, moved_ths: np.ndarray, cost_usd: np.ndarray
+    ) -> None:
+        """Move rigs (sources x generations) from sites `src` to sites `dst` of the same owner,
+        who pays the move."""
+        s = self.m.sites
+        np.subtract.at(s.fleet_ths, src, moved_ths)
+        np.add.at(s.fleet_ths, dst, moved_ths)
+        self.spend(s.owner[src], cost_usd, "usd_relocation")
+
+    def receive_asset_sales(self, rows: np.ndarray | int, usd: np.ndarray | float) -> None:
+        """Book the proceeds of rigs or sites firms sold to buyers outside the model."""
+        t = self.m.firms
+        np.add.at(t.cash_usd, rows, usd)
+        np.add.at(t.cum_asset_sales_usd, rows, usd)
+        self.ledger["usd_asset_sales"] += float(np.sum(usd))
+
+    # -- sites ---------------------------------------------------------------------------------
+    def sell_capacity(self, site_rows: np.ndarray, mw: np.ndarray, usd: np.ndarray) -> None:
+        """Sell `mw` of distinct sites' capacity to the outside for `usd`: the proceeds go to
+        each site's host, whose site book shrinks by the share of its capacity sold."""
+        m = self.m
+        s, t, n = m.sites, m.firms, m.firms.n
+        hosts = s.host[site_rows]
+        held = s.by_host(s.mining_capacity_mw(), n)
+        sold = np.bincount(hosts, weights=mw, minlength=n)
+        t.site_book_usd *= 1.0 - np.divide(sold, held, out=np.zeros(n), where=held > 0)
+        s.capacity_mw[site_rows] -= mw
+        self.receive_asset_sales(hosts, usd)
+
+    def sell_sites(self, site_rows: np.ndarray) -> None:
+        """Sell whole sites (their capacity at market value, their rigs at the secondary price)
+        to the outside; they close."""
+        m = self.m
+        s = m.sites
+        if site_rows.size == 0:
+            return
+        self.sell_rigs(site_rows, s.fleet_ths[site_rows].copy())
+        own = site_rows[s.host[site_rows] >= 0]
+        self.sell_capacity(own, s.capacity_mw[own], m.site_value_usd()[own])
+        m.close_sites(site_rows)
 
     def stop_in_ban(
         self,
-        rows: np.ndarray,
+        site_rows: np.ndarray,
         share: float,
-        stopped_ths: np.ndarray,
         sold_ths: np.ndarray,
+        moved_ths: np.ndarray,
         relocation_usd: np.ndarray,
     ) -> None:
-        """A ban stops `share` of each firm's sites: the stopped rigs leave the fleet (the
-        sold part at today's secondary price, the rest in transit, paying `relocation_usd`),
-        the banned share of sites is lost."""
-        t = self.m.firms
-        held = t.fleet_ths[rows].sum(axis=1)
-        _, used = self.m.rig_prices(self.m.day)
-        proceeds = sold_ths @ used
-        t.fleet_book_usd[rows] *= 1.0 - np.divide(
-            sold_ths.sum(axis=1), held, out=np.zeros(rows.size), where=held > 0
-        )
-        t.site_book_usd[rows] *= 1.0 - share
-        t.fleet_ths[rows] -= stopped_ths
-        t.capacity_mw[rows] *= 1.0 - share
-        t.cash_usd[rows] += proceeds - relocation_usd
-        t.cum_asset_sales_usd[rows] += proceeds
-        self.ledger["usd_asset_sales"] += float(proceeds.sum())
-        self.ledger["usd_relocation"] += float(relocation_usd.sum())
-
-    def sell_fleet_share(self, rows: np.ndarray, share: np.ndarray, usd: np.ndarray) -> None:
-        """Sell `share` of each firm's whole fleet to the outside for `usd` (a fire sale)."""
-        t = self.m.firms
-        t.fleet_ths[rows] *= (1.0 - share)[:, None]
-        t.fleet_book_usd[rows] *= 1.0 - share
-        self.receive_asset_sales(rows, usd)
-
-    def receive_asset_sales(self, rows: np.ndarray | int, usd: np.ndarray | float) -> None:
-        """Book the proceeds of rigs or sites sold to buyers outside the model."""
-        t = self.m.firms
-        t.cash_usd[rows] += usd
-        t.cum_asset_sales_usd[rows] += usd
-        self.ledger["usd_asset_sales"] += float(np.sum(usd))
-
-    def sell_sites(self, rows: np.ndarray | int, mw: np.ndarray | float, usd: np.ndarray | float):
-        """Sell `mw` of each firm's sites to the outside for `usd`; the site book shrinks by the
-        share of capacity sold."""
-        t = self.m.firms
-        cap = t.capacity_mw[rows]
-        if np.ndim(rows) == 0:
-            if cap > 0:
-                t.site_book_usd[rows] *= 1.0 - mw / cap
-        else:
-            share = np.divide(mw, cap, out=np.zeros(np.shape(cap)), where=cap > 0)
-            t.site_book_usd[rows] *= 1.0 - share
-        t.capacity_mw[rows] -= mw
-        self.receive_asset_sales(rows, usd)
-
-    def sell_all_sites(self, r: int) -> None:
-        """Firm r sells all its sites at their market value (leaving mining)."""
+        """A ban stops `share` of each site: the sold rigs go at today's secondary price, the
+        moved ones leave the site (in transit; their owners pay `relocation_usd`), and the
+        banned share of capacity is lost (the hosts' site books shrink with it)."""
         m = self.m
-        self.receive_asset_sales(r, float(m.site_value_usd(np.array([r]))[0]))
-        m.firms.capacity_mw[r] = 0.0
+        s, t, n = m.sites, m.firms, m.firms.n
+        self.sell_rigs(site_rows, sold_ths)
+        s.fleet_ths[site_rows] -= moved_ths
+        lost = s.capacity_mw[site_rows] * share
+        held = s.by_host(s.mining_capacity_mw(), n)
+        gone = np.bincount(np.maximum(s.host[site_rows], 0), weights=lost, minlength=n)
+        t.site_book_usd *= 1.0 - np.divide(gone, held, out=np.zeros(n), where=held > 0)
+        s.capacity_mw[site_rows] -= lost
+        self.spend(s.owner[site_rows], relocation_usd, "usd_relocation")
 
-    def install(
-        self, rows: np.ndarray, mw: np.ndarray, fleet_ths: np.ndarray, price: np.ndarray
-    ) -> np.ndarray:
-        """Sites and rigs arriving for `rows` (interconnection queue, relocation): the firms
-        still active get the MW at `price` [USD/MWh] and the rigs; the rigs of firms that exited
-        meanwhile are sold at today's secondary price for their former owners. Returns the rows
-        that received them."""
-        t = self.m.firms
-        _, used = self.m.rig_prices(self.m.day)
-        alive = t.active[rows]
-        add_capacity(t, rows[alive], mw[alive], price[alive])
-        t.fleet_ths[rows[alive]] += fleet_ths[alive]
-        gone = float((fleet_ths[~alive] @ used).sum())
-        self.ledger["usd_asset_sales"] += gone
-        self.ledger["usd_to_owners"] += gone
-        return rows[alive]
+    def transfer_assets(self, seller: int, buyer: int, price_usd: float) -> np.ndarray:
+        """Move everything the seller holds on sites to the buyer: its rigs (wherever they run)
+        and the sites it hosts, each site keeping its own power price; the seller receives the
+        price and the buyer's books take it, split between rigs and sites at market value.
+        Returns the site rows that changed hands."""
+        m = self.m
+        s, t = m.sites, m.firms
+        market = m.lot_market_value_usd(seller)
+        site_value = float(s.by_host(m.site_value_usd(), t.n)[seller])
+        rig_share = 1.0 - site_value / market if market > 0 else 0.0
+        moved = np.flatnonzero(((s.owner == seller) | (s.host == seller)) & (s.status != CLOSED))
+        s.owner[moved[s.owner[moved] == seller]] = buyer
+        s.host[moved[s.host[moved] == seller]] = buyer
+        t.fleet_book_usd[buyer] += price_usd * rig_share
+        t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
+        t.cash_usd[seller] += price_usd
+        m.refresh_costs()
+        return moved
 
     def invest(
         self,
         rows: np.ndarray,
-        fleet: np.ndarray,
+        site_rows: np.ndarray,
         plan: InvestmentPlan,
         cash_budget_usd: np.ndarray,
         sovereign: np.ndarray,
         new_mw_price_usd_per_mwh: np.ndarray,
     ) -> None:
-        """Carry out a review's investment plan on the reviewed firms' `fleet` (rows x
-        generations, after retirements): rigs for spare MW join it; new MW and their rigs join
-        at once or wait in the interconnection queue (capabilities); the fleet is written to
-        the table; the spend comes from the budget (sovereigns), cash and new debt."""
+        """Carry out a review's investment plan: rigs for the spare MW of the firms' sites
+        join them; new MW and their rigs go to the interconnection queue (online at once when
+        there is no lead time); the spend comes from the budget (sovereigns), cash and new
+        debt."""
         m = self.m
-        t, caps = m.firms, m.capabilities
+        s, t = m.sites, m.firms
+        s.fleet_ths[site_rows, plan.generation] += plan.ths_headroom
         grew = plan.mw_added > 0
-        i = np.arange(rows.size)
-        fleet[i, plan.generation] += plan.ths_headroom
-        if caps.on and grew.any():
-            # rigs for new MW wait with them for the interconnection (sites in the queue)
+        if grew.any():
             pending = np.zeros((int(grew.sum()), m.gens.n))
             pending[np.arange(pending.shape[0]), plan.generation_new[grew]] = plan.ths_new[grew]
-            t.fleet_ths[rows] = fleet
-            price = new_mw_price_usd_per_mwh[grew]
-            caps.queue(m.day, rows[grew], plan.mw_added[grew], pending, price)
-            caps.connect(m.day)  # zero lead times connect at once
-        else:
-            fleet[i, plan.generation_new] += plan.ths_new
-            if grew.any():
-                add_capacity(t, rows[grew], plan.mw_added[grew], new_mw_price_usd_per_mwh[grew])
-            t.fleet_ths[rows] = fleet
+            m.interconnection.queue(
+                rows[grew], plan.mw_added[grew], pending, new_mw_price_usd_per_mwh[grew]
+            )
         spend = plan.rigs_usd + plan.infra_usd
         if sovereign.any():
             from_budget = np.where(sovereign, spend, 0.0)
@@ -406,26 +441,4 @@ class Books:
         self.ledger["usd_capex_rigs"] += float(plan.rigs_usd.sum())
         self.ledger["usd_capex_infra"] += float(plan.infra_usd.sum())
         if grew.any():
-            m.refresh_costs()
-
-    def transfer_assets(self, seller: int, buyer: int, price_usd: float) -> None:
-        """Move the seller's rigs and sites to the buyer (the buyer's power price becomes the
-        capacity-weighted mix of its own and the acquired sites'); the seller receives the
-        price, the buyer's books take it split between rigs and sites at market value."""
-        m = self.m
-        t = m.firms
-        mw_b, mw_s = t.capacity_mw[buyer], t.capacity_mw[seller]
-        if mw_b + mw_s > 0:
-            t.power_price_usd_per_mwh[buyer] = (
-                t.power_price_usd_per_mwh[buyer] * mw_b + t.power_price_usd_per_mwh[seller] * mw_s
-            ) / (mw_b + mw_s)
-        t.capacity_mw[buyer] += mw_s
-        t.fleet_ths[buyer] += t.fleet_ths[seller]
-        market = m.lot_market_value_usd(seller)
-        rig_share = 1.0 - float(m.site_value_usd(seller)) / market if market > 0 else 0.0
-        t.fleet_book_usd[buyer] += price_usd * rig_share
-        t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
-        t.fleet_ths[seller] = 0.0
-        t.capacity_mw[seller] = 0.0
-        t.cash_usd[seller] += price_usd
-        m.refresh_costs()
+            m.interconnection.connect(m.day)  # what has no lead time comes online at once

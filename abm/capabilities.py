@@ -8,8 +8,8 @@ exactly as without this module.
 
 Energy acquisition (``energy_access``, 0 or 1): new MW cost the expansion power price x
 (1 - discount x access) and site capex x (1 - capex discount x access), and come online after
-an interconnection lead time that is shorter with access. Rigs bought for pending MW wait with
-them (a small queue of :class:`PendingSites`).
+an interconnection lead time that is shorter with access (the queue is
+:class:`abm.sites.Interconnection`).
 
 Risk management (``risk_managed``): a rolling BTC-price hedge, a leverage cap and a treasury
 policy. Every ``hedge_tenor_days`` (the same days for all firms) a risk-managed firm sells
@@ -31,9 +31,8 @@ in the hours a vintage runs; the merit order is the daily one (an approximation)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,7 +43,6 @@ from abm.markets.energy import HYDRO, SOURCES
 STRANDED = SOURCES.index("stranded")
 
 if TYPE_CHECKING:
-    from abm.day import Today
     from abm.model import MiningIndustry
 
 
@@ -70,21 +68,9 @@ def run_share_and_cost(
     return k / hourly.size, cum[k]
 
 
-@dataclass
-class PendingSites:
-    """New MW and the rigs bought for them, online on `day` (vectorised over rows)."""
-
-    day: int
-    rows: np.ndarray
-    mw: np.ndarray  # [MW]
-    fleet_ths: np.ndarray  # rows x generations [TH/s]
-    price_usd_per_mwh: np.ndarray  # contracted price of the new MW [USD/MWh]
-
-
 class Capabilities(BaseComponent):
-    """Per-firm capabilities of one run: attribute draws, new-MW terms, pending-site queue."""
-
-    phases: ClassVar[tuple[str, ...]] = ("decide",)
+    """Per-firm capabilities of one run: attribute draws, new-MW terms, hourly scheduling and
+    hedges (services the phases call; no daily hook of its own)."""
 
     def __init__(self, m: MiningIndustry) -> None:
         super().__init__(m)
@@ -104,8 +90,6 @@ class Capabilities(BaseComponent):
         self.credit_usd_per_mwh = np.array(
             [cfg.flex_credit_usd_per_mwh.get(r, 0.0) for r in regions]
         )
-        self.pending: list[PendingSites] = []
-        self.pending_ths = 0.0  # rigs waiting for their sites [TH/s]
 
     # ----------------------------------------------------------------------------------------
     def on_new_firms(self, rows: np.ndarray) -> None:
@@ -137,7 +121,7 @@ class Capabilities(BaseComponent):
             return np.full(rows.size, base)
         t, cfg = self.m.firms, self.cfg
         access = t.energy_access[rows]
-        size_ehs = t.fleet_ths[rows].sum(axis=1) / 1e6
+        size_ehs = self.m.firm_installed_ths()[rows] / 1e6
         scale = cfg.energy_scale_discount_per_decade * np.log10(np.maximum(size_ehs, 1.0))
         price = base * (1.0 - np.minimum(cfg.energy_price_discount + scale, 0.9) * access)
         own = (access > 0) & np.isin(t.source[rows], (HYDRO, STRANDED))
@@ -186,16 +170,17 @@ class Capabilities(BaseComponent):
     def schedule(
         self, cost_usd_per_th_day: np.ndarray, revenue_usd_per_th_day: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Today's hourly scheduling per firm and vintage (firms x generations): run share of
-        the day [0-1], energy multiplier on the flat-price cost [-], and the cost that decides
-        whether a vintage runs at all (cost x the cheapest hour's multiplier for flexible firms)
-        [USD/(TH/s)/day]."""
-        t = self.m.firms
+        """Today's hourly scheduling per site and vintage (sites x generations) for sites whose
+        owner is flexible, by the site's region: run share of the day [0-1], energy multiplier
+        on the flat-price cost [-], and the cost that decides whether a vintage runs at all
+        (cost x the cheapest hour's multiplier) [USD/(TH/s)/day]."""
+        s, t = self.m.sites, self.m.firms
         share = np.ones_like(cost_usd_per_th_day)
         mult = np.ones_like(cost_usd_per_th_day)
         decide = cost_usd_per_th_day.copy()
+        flexible = t.flexible[s.owner]
         for r in range(self.hourly.shape[0]):
-            rows = np.flatnonzero(t.flexible & (t.region == r))
+            rows = np.flatnonzero(flexible & (s.region == r))
             if rows.size == 0:
                 continue
             c = cost_usd_per_th_day[rows]
@@ -207,42 +192,11 @@ class Capabilities(BaseComponent):
     def flex_credits(
         self, on_hours_ths: np.ndarray, share: np.ndarray, power_mw_per_th: np.ndarray
     ) -> np.ndarray:
-        """Credits for the MWh flexible firms release in the hours they curtail [USD/day]."""
-        t = self.m.firms
+        """Credits for the MWh flexible owners release in the hours they curtail, per site, at
+        the site's region's rate [USD/day]."""
+        s, t = self.m.sites, self.m.firms
         released_mwh = ((on_hours_ths * (1.0 - share)) @ power_mw_per_th) * HOURS
-        return np.where(t.flexible, released_mwh * self.credit_usd_per_mwh[t.region], 0.0)
-
-    # ----------------------------------------------------------------------------------------
-    def daily(self, phase: str, today: Today) -> None:
-        if self.pending:
-            self.connect(today.day)  # new sites and their rigs come online
-
-    def queue(
-        self, day: int, rows: np.ndarray, mw: np.ndarray, fleet_ths: np.ndarray, price: np.ndarray
-    ) -> None:
-        """Put new MW with their rigs in the interconnection queue, one batch per lead time."""
-        lead = self.lead_days(rows)
-        for lag in np.unique(lead):
-            k = lead == lag
-            self.pending.append(
-                PendingSites(day + int(lag), rows[k], mw[k], fleet_ths[k], price[k])
-            )
-            self.pending_ths += float(fleet_ths[k].sum())
-
-    def connect(self, day: int) -> None:
-        """Bring the sites due by `day` online: capacity and rigs join the firm, whose power
-        price becomes the capacity-weighted mix of its old MW and the new ones. Rigs of firms
-        that exited meanwhile are sold for their former owners; their sites lapse."""
-        due = [p for p in self.pending if p.day <= day]
-        if not due:
-            return
-        self.pending = [p for p in self.pending if p.day > day]
-        m = self.m
-        for p in due:
-            self.pending_ths -= float(p.fleet_ths.sum())
-            m.books.install(p.rows, p.mw, p.fleet_ths, p.price_usd_per_mwh)
-        m.refresh_costs()
-        m.update_live_columns(day)
+        return np.where(t.flexible[s.owner], released_mwh * self.credit_usd_per_mwh[s.region], 0.0)
 
 
 def hedge_day(

@@ -16,6 +16,7 @@ from abm import behaviour, finance
 from abm.components import BaseComponent
 from abm.firms import HYDRO, PRIVATE, SOVEREIGN, size_classes
 from abm.markets.energy import outage_probabilities, sample_power_prices, sample_sources
+from abm.sites import CLOSED, ENTRANT, MINING, OUTSIDE, STRANDED, SitePlan, one_site_each
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -78,47 +79,59 @@ def _draw_on_treasury_and_credit(m: MiningIndustry, short: np.ndarray) -> np.nda
 
 
 def _sell_idle_sites(m: MiningIndustry, rows: np.ndarray) -> None:
-    """Sell power capacity that the firm's rigs do not use, at the site's market value, up to
-    the cash gap (a distressed firm shrinks before it defaults)."""
+    """Sell power capacity of the firms' own sites that their rigs do not use, at the sites'
+    market value, up to each firm's cash gap (a distressed firm shrinks before it defaults):
+    the same share of every such site's idle MW."""
     if rows.size == 0:
         return
-    t = m.firms
-    idle_mw = np.maximum(t.capacity_mw[rows] - t.fleet_ths[rows] @ m.gens.power_mw_per_th, 0.0)
-    value_per_mw = np.divide(
-        m.site_value_usd(rows),
-        t.capacity_mw[rows],
-        out=np.zeros(rows.size),
-        where=t.capacity_mw[rows] > 0,
-    )
-    sell_mw = np.minimum(
-        idle_mw,
-        np.divide(-t.cash_usd[rows], value_per_mw, out=np.zeros(rows.size), where=value_per_mw > 0),
-    )
-    m.books.sell_sites(rows, sell_mw, sell_mw * value_per_mw)
+    s, g, n = m.sites, m.gens, m.firms.n
+    short = np.zeros(n, dtype=bool)
+    short[rows] = True
+    on = np.flatnonzero(short[s.owner] & (s.host == s.owner) & (s.status == MINING))
+    if on.size == 0:
+        return
+    idle_mw = np.maximum(s.capacity_mw[on] - s.fleet_ths[on] @ g.power_mw_per_th, 0.0)
+    value = idle_mw * m.site_value_usd_per_mw()[on]
+    idle_value = np.bincount(s.owner[on], weights=value, minlength=n)
+    gap = np.maximum(-m.firms.cash_usd, 0.0)
+    share = np.minimum(1.0, np.divide(gap, idle_value, out=np.zeros(n), where=idle_value > 0))
+    sell = share[s.owner[on]] * idle_mw
+    keep = sell > 0
+    if keep.any():
+        on, sell = on[keep], sell[keep]
+        m.books.sell_capacity(on, sell, sell * m.site_value_usd_per_mw()[on])
 
 
 def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:
-    """Sell just enough rigs at the secondary price to cover each firm's cash gap."""
+    """Sell just enough rigs at the secondary price to cover each firm's cash gap (the same
+    share of its rigs on every site)."""
     if rows.size == 0:
         return
-    t = m.firms
-    _, used = m.rig_prices(m.day)
-    value = t.fleet_ths[rows] @ used
+    t, s = m.firms, m.sites
+    value = s.by_firm(m.rig_value_usd(), t.n)[rows]
     gap = -t.cash_usd[rows]
     frac = np.minimum(1.0, np.divide(gap, value, out=np.ones_like(gap), where=value > 0))
-    m.books.sell_fleet_share(rows, frac, frac * value)
+    m.books.sell_fleet_share(rows, frac)
 
 
 def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     """A firm leaves (default or voluntary exit): its sites and rigs are auctioned among
     solvent firms, sold to a new entrant if nobody bids enough, or scrapped when nobody could
-    run them at a profit; the estate pays bills, then lenders, then owners."""
-    t, cfg = m.firms, m.params.consolidation
+    run them at a profit; the estate pays bills, then lenders, then owners. The clients a
+    defaulting host hosts stop for the recovery period and must then move
+    (:class:`abm.sites.Colocation`); a host leaving voluntarily hands them to its buyer."""
+    t, s, cfg = m.firms, m.sites, m.params.consolidation
     if t.btc_held[r] > 0:
         m.books.sell_btc(np.array([r]), t.btc_held[[r]])
     m.on_liquidate(r)  # components settle: AI contracts are sold with their project debt
-    if cfg.auctions:
-        _sell_lot(m, r)  # the proceeds arrive in the firm's cash
+    clients = np.flatnonzero((s.host == r) & (s.owner != r) & (s.status == MINING))
+    if cause == "insolvent" and clients.size:
+        s.status[clients] = STRANDED
+        s.stranded_until[clients] = m.day + m.params.sites.host_default_recovery_days
+    sold = cfg.auctions and _sell_lot(m, r) > 0  # the proceeds arrive in the firm's cash
+    if not sold:  # nobody took the facilities: an operator outside the model runs them
+        still = (s.host == r) & (s.owner != r) & (s.status != CLOSED)
+        s.host[still] = OUTSIDE
     m.books.settle_estate(r)
     if cause == "insolvent":
         m.n_defaults += 1
@@ -166,66 +179,69 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
     return price
 
 
+def lot_sites(m: MiningIndustry, r: int) -> np.ndarray:
+    """The sites where firm r's rigs run (own or hosted), not closed."""
+    return m.sites.of_firm(r, status=None)
+
+
 def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray:
-    """Each bidder's value of firm r's lot [USD]: the rigs run where power is cheaper (the
-    bidder's own sites or the lot's) at the bidder's own cost of capital, plus the sites at
-    their market value. Cheaper power and cheaper capital bid more."""
-    t, sc = m.firms, m.params
-    power = np.minimum(t.power_price_usd_per_mwh[bidders], t.power_price_usd_per_mwh[r])
-    cost = np.multiply.outer(power, m.gens.energy_mwh_per_th_day)
+    """Each bidder's value of firm r's lot [USD]: the rigs at each site run where power is
+    cheaper (the bidder's own sites, at its capacity-weighted price, or the lot's site) at the
+    bidder's own cost of capital, plus the sites at their market value. Cheaper power and
+    cheaper capital bid more."""
+    t, s, sc = m.firms, m.sites, m.params
+    lot = lot_sites(m, r)
+    home = np.nan_to_num(m.firm_power_price_usd_per_mwh()[bidders], nan=np.inf)
+    power = np.minimum(home[:, None], s.rate_usd_per_mwh[lot][None, :])  # bidders x sites
+    cost = power[:, :, None] * m.gens.energy_mwh_per_th_day[None, None, :]
     rigs = finance.fleet_value_usd(
-        t.fleet_ths[r],
+        s.fleet_ths[lot][None, :, :],
         m.expected_hashprice_usd_per_th_day,
         cost,
-        t.hurdle_rate[bidders],
+        t.hurdle_rate[bidders][:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
         sc.hardware.economic_life_years,
-    )
-    return rigs + float(m.site_value_usd(r))
+    ).sum(axis=1)
+    return rigs + float(s.by_host(m.site_value_usd(), t.n)[r])
 
 
 def _entrant_value(m: MiningIndustry, r: int) -> float:
-    """What a new private investor would pay for firm r's lot [USD]: its rigs at the site's
-    power price and the private cost of capital, plus the NPV of filling the site with
-    frontier rigs (if positive)."""
-    t, sc = m.firms, m.params
+    """What a new private investor would pay for firm r's lot [USD]: its rigs at each site's
+    rate and the private cost of capital, plus the NPV of filling its own sites with frontier
+    rigs (if positive)."""
+    s, sc = m.sites, m.params
     hp = m.expected_hashprice_usd_per_th_day
     hurdle = np.array([sc.firms.hurdle_rate_private])
     decline, life = (
         sc.behaviour.expected_hashprice_decline_per_year,
         sc.hardware.economic_life_years,
     )
-    rigs = finance.fleet_value_usd(
-        t.fleet_ths[r], hp, m.cost_usd_per_th_day[r], hurdle, decline, life
-    )
+    lot = lot_sites(m, r)
+    cost = m.cost_usd_per_th_day[lot]
+    rigs = finance.fleet_value_usd(s.fleet_ths[lot], hp, cost, hurdle, decline, life).sum()
     new_price, _ = m.rig_prices(m.day)
     g = int(np.flatnonzero(np.isfinite(new_price))[-1]) if np.isfinite(new_price).any() else -1
     fill = 0.0
     if g >= 0:
-        npv = behaviour.npv_per_th(hp, m.cost_usd_per_th_day[[r]], hurdle, new_price, decline, life)
-        fill = max(float(npv[0, g]), 0.0) * t.capacity_mw[r] / m.gens.power_mw_per_th[g]
-    return float(rigs[0]) + fill
+        own = lot[(s.host[lot] == r) & (s.status[lot] == MINING)]
+        npv = behaviour.npv_per_th(
+            hp, m.cost_usd_per_th_day[own], np.full(own.size, hurdle[0]), new_price, decline, life
+        )[:, g]
+        fill = float((np.maximum(npv, 0.0) * s.capacity_mw[own]).sum()) / m.gens.power_mw_per_th[g]
+    return float(rigs) + fill
 
 
 def _entrant_for_lot(m: MiningIndustry, r: int, price_usd: float) -> int:
-    """A new private firm, funded by outside investors, that buys firm r's lot."""
+    """A new private firm, funded by outside investors, that buys firm r's lot (it takes
+    over r's home region and source)."""
     t = m.firms
-    working = m.params.behaviour.cash_reserve_days * (t.fixed_cost_usd[r] + t.energy_cost_usd[r])
+    working = m.params.behaviour.cash_reserve_days * m.operating_run_rate_usd(np.array([r]))[0]
     m.books.post("usd_new_capital", price_usd + working)  # arrives as the entrant's cash
-    row = _add_entrant(
-        m,
-        name=f"Buyer-of-{t.name[r]}",
-        fleet=np.zeros(m.gens.n),
-        capacity_mw=0.0,
-        power_price=float(t.power_price_usd_per_mwh[r]),
-        source=int(t.source[r]),
-        cash=working + price_usd,
-    )
-    t.seasonal[row] = t.seasonal[r]
-    t.region[row] = t.region[r]
-    t.outage_prob[row] = t.outage_prob[r]
-    t.cash_usd[row] -= price_usd
-    return row
+    cols = _entrant_cols(m, 0.0, int(t.source[r]), working + price_usd)
+    cols["region"] = t.region[[r]]
+    (row,) = m.add_firms([f"Buyer-of-{t.name[r]}"], cols, empty_plan(m.gens.n))
+    m.books.pay(int(row), price_usd, borrow=False)
+    return int(row)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,14 +280,15 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
         return False
     i = rng.choice(independent.size, p=budget / budget.sum())
     a = int(independent[i])
-    size = t.fleet_ths.sum(axis=1)
+    size = m.firm_installed_ths()
     targets = independent[(independent != a) & (size[independent] < size[a])]
     if targets.size == 0:
         return False
     tg = int(targets[rng.integers(targets.size)])
     price_usd = m.price_usd[m.day]
+    s = m.sites
     balance = (
-        float(m.site_value_usd(tg))
+        float(s.by_host(m.site_value_usd(), t.n)[tg])
         + t.cash_usd[tg]
         + t.btc_held[tg] * price_usd
         - t.debt_usd[tg]
@@ -280,15 +297,16 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     # the target values itself at its own costs and cost of capital; the acquirer at its own
     # cost of capital and with the cost synergies it expects
     synergy = 1.0 - sc.consolidation.acquisition_synergy
-    cost = m.cost_usd_per_th_day[tg] * np.array([[1.0], [synergy]])
+    lot = lot_sites(m, tg)
+    cost = m.cost_usd_per_th_day[lot][None, :, :] * np.array([1.0, synergy])[:, None, None]
     values = finance.fleet_value_usd(
-        t.fleet_ths[tg],
+        s.fleet_ths[lot][None, :, :],
         m.expected_hashprice_usd_per_th_day,
         cost,
-        np.array([t.hurdle_rate[tg], t.hurdle_rate[a]]),
+        np.array([t.hurdle_rate[tg], t.hurdle_rate[a]])[:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
         sc.hardware.economic_life_years,
-    )
+    ).sum(axis=1)
     own, theirs = values + balance
     price = max(own, 0.0) * (1 + sc.consolidation.acquisition_premium)
     if not (price > 0 and theirs > price and price <= budget[i]):
@@ -305,32 +323,29 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # entry and voluntary exit
-def _add_entrant(
-    m: MiningIndustry,
-    name: str,
-    fleet: np.ndarray,
-    capacity_mw: float,
-    power_price: float,
-    source: int,
-    cash: float,
-) -> int:
+def empty_plan(n_generations: int) -> SitePlan:
+    """A plan of no sites (a firm that buys its sites)."""
+    z = np.zeros(0)
+    i = np.zeros(0, dtype=np.intp)
+    return SitePlan(
+        i, i, z, z, z, np.zeros(0, np.int8), np.zeros(0, bool), z, np.zeros((0, n_generations)),
+        i, np.zeros(0, np.int8),
+    )
+
+
+def _entrant_cols(m: MiningIndustry, hashrate_ehs: float, source: int, cash: float) -> dict:
+    """Firm columns of a new private firm."""
     sc = m.params
-    hashrate_ehs = np.array([fleet.sum() / 1e6])
-    cols = {
+    h = np.array([hashrate_ehs])
+    return {
         "kind": np.array([PRIVATE], dtype=np.int8),
-        "size_class": size_classes(np.maximum(hashrate_ehs, 1e-9), sc.firms),
+        "size_class": size_classes(np.maximum(h, 1e-9), sc.firms),
         "source": np.array([source], dtype=np.int8),
-        "seasonal": np.array([False]),
-        "power_price_usd_per_mwh": np.array([power_price]),
-        "capacity_mw": np.array([capacity_mw]),
-        "outage_prob": outage_probabilities(np.array([source]), sc.energy),
         "hurdle_rate": np.array([sc.firms.hurdle_rate_private]),
         "review_offset": np.array([0]),  # reviews stay batched on the stagger grid
         "cash_usd": np.array([cash]),
-        "initial_hashrate_ehs": hashrate_ehs,
+        "initial_hashrate_ehs": h,
     }
-    (row,) = m.add_firms([name], fleet[None, :], cols)
-    return int(row)
 
 
 def enter(m: MiningIndustry) -> None:
@@ -355,18 +370,27 @@ def enter(m: MiningIndustry) -> None:
     working = sc.behaviour.cash_reserve_days * (
         ths * m.gens.energy_mwh_per_th_day[g] * power + mw * sc.energy.fixed_opex_usd_per_mw_day
     )
+    seasonal = source == HYDRO and rng.random() < sc.energy.seasonal_share_of_hydro
     # the investors' capital arrives and buys the rigs and the site; the rest is cash
     m.books.post("usd_new_capital", rigs_usd + infra_usd + working)
     m.books.post("usd_capex_rigs", rigs_usd)
     m.books.post("usd_capex_infra", infra_usd)
-    fleet = np.zeros(m.gens.n)
-    fleet[g] = ths
-    row = _add_entrant(m, f"Entrant-{m.firms.n + 1:04d}", fleet, mw, power, source, working)
-    t = m.firms
-    t.seasonal[row] = source == HYDRO and rng.random() < sc.energy.seasonal_share_of_hydro
-    t.fleet_book_usd[row] = rigs_usd
-    t.site_book_usd[row] = infra_usd
-    t.cum_capex_usd[row] = rigs_usd + infra_usd
+    fleet = np.zeros((1, m.gens.n))
+    fleet[0, g] = ths
+    src = np.array([source], dtype=np.int8)
+    plan = one_site_each(
+        np.array([mw]),
+        np.array([power]),
+        src,
+        np.array([seasonal]),
+        outage_probabilities(src, sc.energy),
+        fleet,
+        origin=ENTRANT,
+    )
+    cols = _entrant_cols(m, size_ehs, source, working)
+    cols.update(fleet_book_usd=np.array([rigs_usd]), site_book_usd=np.array([infra_usd]))
+    cols["cum_capex_usd"] = np.array([rigs_usd + infra_usd])
+    m.add_firms([f"Entrant-{m.firms.n + 1:04d}"], cols, plan)
 
 
 def entry_margin(m: MiningIndustry) -> float:
@@ -386,7 +410,7 @@ def deals(m: MiningIndustry) -> None:
             attempt_acquisition(m)
     if m.day % IDLE_CHECK_DAYS == 0:
         t = m.firms
-        idle = t.active & ~t.fleet_ths.any(axis=1) & (t.kind != SOVEREIGN)
+        idle = t.active & (m.firm_installed_ths() == 0) & (t.kind != SOVEREIGN)
         t.idle_days[:] = np.where(idle, t.idle_days + IDLE_CHECK_DAYS, 0)
         for r in np.flatnonzero(idle & (t.idle_days >= cfg.voluntary_exit_idle_days)):
             liquidate(m, int(r), "voluntary")

@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from abm import behaviour
 from abm.components import BaseComponent
 from abm.events import ai_demand_multiplier
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
+from abm.sites import AI, AI_SPLIT, CLOSED, MINING, OUTSIDE, SitePlan
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -61,6 +63,7 @@ CONTRACT_COLUMNS: dict[str, tuple[Any, str]] = {
         bool,
         "the firm (flexible: capabilities) kept mining the MW until the contract started",
     ),
+    "site_id": (np.int64, "site the MW come from; the hosting site once converted [-]"),
 }
 _LIVE = (BUILDING, OPERATING)
 
@@ -327,13 +330,19 @@ class AIMarket(BaseComponent):
         t.ai_mw[r] -= mw
         b.status[c], b.closed_day[c] = status, d
         b.touch()
-        if status == SOLD:  # sold with an estate (a deferred one still building took nothing)
+        site = int(b.site_id[c])
+        s = m.sites
+        if s.status[site] != AI:  # a deferred handover that never took its site
             return
-        if t.active[r]:
-            t.capacity_mw[r] += mw
+        if status == SOLD:  # sold with an estate: the site goes with the contract
+            m.close_sites(np.array([site]))
+        elif t.active[r]:  # the site returns to mining, empty
+            s.status[site] = MINING
         else:  # a pivoted firm sells the returned site
-            usd = mw * float(m.site_value_usd_per_mw(np.array([r]))[0])
-            m.books.receive_asset_sales(r, usd)
+            s.status[site] = MINING
+            usd = s.capacity_mw[site] * float(m.site_value_usd_per_mw()[site])
+            m.books.sell_capacity(np.array([site]), s.capacity_mw[[site]], np.array([usd]))
+            m.close_sites(np.array([site]))
 
     # ----------------------------------------------------------------------------------------
     # tenders
@@ -343,22 +352,24 @@ class AIMarket(BaseComponent):
         redundancy), a build that meets the deadline, convertible MW left, and the equity for
         their share of the capex within spare cash and borrowing room."""
         m, t, cfg, tn = self.m, self.m.firms, self.cfg, self.tenders
+        site = self.best_sites()
         ok = (
             t.active
             & (t.ai_strategy != PURE)
             & (t.kind != SOVEREIGN)
-            & ~t.seasonal
-            & (t.outage_prob <= cfg.max_outage_prob_with_redundancy)
+            & (site >= 0)
             & (t.ai_build_days <= tn.deadline_days[k])
-            & (t.capacity_mw >= cfg.min_award_mw)
         )
         rows = np.flatnonzero(ok)
         if rows.size == 0:
             return rows, np.zeros(0), np.zeros(0), np.zeros(0)
+        site = site[rows]
+        s = m.sites
         share = np.where(t.ai_strategy[rows] == HYBRID, cfg.hybrid_max_share, cfg.pivot_max_share)
-        free = t.capacity_mw[rows] - self._deferred_mw()[rows]  # mining MW not yet promised
+        free = self._free_mw_all()[rows]  # eligible mining MW not yet promised
         room = np.clip(share * (free + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, free)
-        capex = ai.capex_usd_per_mw(cfg, t.outage_prob[rows], float(tn.uptime[k]))
+        room = np.minimum(room, s.capacity_mw[site] - self._deferred_site_mw()[site])
+        capex = ai.capex_usd_per_mw(cfg, s.outage_prob[site], float(tn.uptime[k]))
         afford = (m.budgets_usd(rows) + self.equity_issuable_usd(rows)) / (
             capex * (1.0 - cfg.loan_to_cost)
         )
@@ -367,7 +378,7 @@ class AIMarket(BaseComponent):
         g = m.gens.newest_released(m.day)
         foregone = ai.foregone_mining_usd_per_mw_year(
             m.expected_hashprice_usd_per_th_day,
-            m.cost_usd_per_th_day[rows, g],
+            m.cost_usd_per_th_day[site, g],
             float(m.gens.power_mw_per_th[g]),
             m.params.energy.fixed_opex_usd_per_mw_day,
             m.params.behaviour.expected_hashprice_decline_per_year,
@@ -384,12 +395,13 @@ class AIMarket(BaseComponent):
         return rows, offer, bid, capex
 
     def _decide(self, k: int) -> None:
-        t, tn = self.m.firms, self.tenders
+        tn = self.tenders
         rows, offer, bid, capex = self.offers(k)
+        site = self.best_sites()[rows]
         aw = ai.award(
             offer,
             bid,
-            t.outage_prob[rows],
+            self.m.sites.outage_prob[site],
             float(tn.mw[k]),
             float(tn.max_price_usd_per_mw_year[k]),
             self.cfg.reliability_weight,
@@ -400,7 +412,10 @@ class AIMarket(BaseComponent):
         n_offers = int((offer > 0).sum())
         term = int(tn.term_years[k])
         for w, mw, price in zip(aw.winners, aw.mw, aw.price_usd_per_mw_year, strict=True):
-            self.convert(int(rows[w]), float(mw), float(price), term, float(capex[w]), k, n_offers)
+            self.convert(
+                int(rows[w]), float(mw), float(price), term, float(capex[w]), k, n_offers,
+                int(site[w]),
+            )
 
     def convert(
         self,
@@ -411,11 +426,15 @@ class AIMarket(BaseComponent):
         capex_per_mw: float,
         tender_id: int = -1,
         n_offers: int = 1,
+        site: int = -1,
     ) -> int:
-        """Firm r converts `mw` of its sites at `price` [USD/MW-year] for `term_years`: pays the
-        capex (equity from spare cash, new shares if listed, then corporate debt; the rest is
-        project debt), sells displaced rigs, and the MW leave mining at once. Returns the
-        contract index."""
+        """Firm r converts `mw` of its site `site` (default: its largest eligible one) at
+        `price` [USD/MW-year] for `term_years`: pays the capex (equity from spare cash, new
+        shares if listed, then corporate debt; the rest is project debt), sells displaced rigs,
+        and the MW leave mining at once (they become a site hosting AI). Returns the contract
+        index."""
+        if site < 0:
+            site = int(self.best_sites()[r])
         m, t, cfg, books = self.m, self.m.firms, self.cfg, self.m.books
         capex = mw * capex_per_mw
         debt = cfg.loan_to_cost * capex
@@ -430,7 +449,7 @@ class AIMarket(BaseComponent):
         # a flexible hybrid (compute scheduling) keeps mining the MW until the contract starts;
         # a pivot firm hands its sites over at once (it is leaving mining)
         deferred = bool(t.flexible[r]) and t.ai_strategy[r] != PIVOT
-        removed = 0.0 if deferred else self._take_capacity(r, mw)
+        removed, ai_site = (0.0, site) if deferred else self._take_capacity(site, mw)
         t.ai_mw[r] += mw
         d = m.day
         term_days = int(term_years) * 365
@@ -454,30 +473,55 @@ class AIMarket(BaseComponent):
             income_usd=0.0,
             n_offers=n_offers,
             handover_deferred=deferred,
+            site_id=ai_site,
         )
         if not deferred:
             self._pivot_done(r)
         return c
 
-    def _take_capacity(self, r: int, mw: float) -> float:
-        """`mw` of firm r's sites leave mining: site book and capacity shrink, displaced rigs
-        are sold; returns the hashrate removed [TH/s]. A deferred handover takes only what is
-        left: a ban or a sale since the award may already have taken the sites out of mining."""
-        t = self.m.firms
-        cap = float(t.capacity_mw[r])
+    def _take_capacity(self, site: int, mw: float) -> tuple[float, int]:
+        """`mw` of a site leave mining: a site of their own (the whole site, or a part split
+        off it) now hosts AI; the rigs that no longer fit the rest are sold. Returns (hashrate
+        removed [TH/s], the AI site's row). A deferred handover takes only what is left: a ban
+        or a sale since the award may already have taken MW out of mining."""
+        m = self.m
+        s = m.sites
+        cap = float(s.capacity_mw[site]) if s.status[site] == MINING else 0.0
         mw = min(mw, cap)
-        if cap > 0:
-            t.site_book_usd[r] *= 1.0 - mw / cap
-            t.capacity_mw[r] = cap - mw
-        removed = self._displace_rigs(r)
+        if mw <= 0:
+            return 0.0, site
+        if mw >= cap - 1e-9:  # the whole site
+            ai_site = site
+            removed = self._displace_rigs(site, 0.0)
+            s.status[site] = AI
+        else:
+            plan = SitePlan(
+                np.zeros(1, dtype=np.intp),
+                np.zeros(1, dtype=np.intp),
+                np.array([mw]),
+                s.power_price_usd_per_mwh[[site]],
+                s.rate_usd_per_mwh[[site]],
+                s.source[[site]],
+                s.seasonal[[site]],
+                s.outage_prob[[site]],
+                np.zeros((1, m.gens.n)),
+                np.full(1, -1),
+                np.full(1, AI_SPLIT, dtype=np.int8),
+            )
+            (ai_site,) = m.add_sites(plan, s.owner[[site]], status=AI)
+            s.region[ai_site] = s.region[site]
+            s.capacity_mw[site] = cap - mw
+            m.refresh_costs()
+            removed = self._displace_rigs(site, cap - mw)
         self.hashrate_removed_ths += removed
-        return removed
+        return removed, int(ai_site)
 
     def _hand_over(self, c: int) -> None:
         """A deferred contract starts: its MW leave mining now (the firm is active: an estate
         sells its contracts before it exits)."""
         b = self.book
-        b.hashrate_removed_ths[c] = self._take_capacity(int(b.firm_id[c]), float(b.mw[c]))
+        removed, ai_site = self._take_capacity(int(b.site_id[c]), float(b.mw[c]))
+        b.hashrate_removed_ths[c], b.site_id[c] = removed, ai_site
 
     def _pivot_done(self, r: int) -> None:
         """A pivot firm with less than a block left to convert leaves mining."""
@@ -485,17 +529,42 @@ class AIMarket(BaseComponent):
         if t.active[r] and t.ai_strategy[r] == PIVOT and self._free_mw(r) < self.cfg.min_award_mw:
             self._leave_mining(r)
 
-    def _deferred_mw(self) -> np.ndarray:
-        """MW per firm under contract but still mined (deferred handover, building) [MW]."""
-        b, n = self.book, self.m.firms.n
+    def eligible_sites(self) -> np.ndarray:
+        """Sites a tenant would take: the owner's own grid site, mining, not seasonal, reliable
+        enough (after redundancy) and large enough for an award."""
+        s, cfg = self.m.sites, self.cfg
+        return (
+            (s.status == MINING)
+            & (s.host == s.owner)
+            & ~s.seasonal
+            & (s.outage_prob <= cfg.max_outage_prob_with_redundancy)
+            & (s.capacity_mw >= cfg.min_award_mw)
+        )
+
+    def best_sites(self) -> np.ndarray:
+        """Each firm's largest eligible site not yet promised to a tenant (-1 if none)."""
+        s = self.m.sites
+        free = np.where(self.eligible_sites(), s.capacity_mw - self._deferred_site_mw(), -np.inf)
+        free = np.where(free >= self.cfg.min_award_mw, free, -np.inf)
+        return behaviour.group_argmax(s.owner, free, self.m.firms.n)
+
+    def _deferred_site_mw(self) -> np.ndarray:
+        """MW per site under contract but still mined (deferred handover, building) [MW]."""
+        b, n = self.book, self.m.sites.n
         if b.n == 0:
             return np.zeros(n)
         keep = b.handover_deferred & (b.status == BUILDING)
-        return np.bincount(b.firm_id[keep], weights=b.mw[keep], minlength=n)
+        return np.bincount(b.site_id[keep], weights=b.mw[keep], minlength=n)
+
+    def _free_mw_all(self) -> np.ndarray:
+        """Each firm's eligible mining capacity not promised to a tenant [MW]."""
+        s = self.m.sites
+        free = np.where(self.eligible_sites(), s.capacity_mw - self._deferred_site_mw(), 0.0)
+        return s.by_firm(np.maximum(free, 0.0), self.m.firms.n)
 
     def _free_mw(self, r: int) -> float:
-        """Firm r's mining capacity not promised to a tenant [MW]."""
-        return float(self.m.firms.capacity_mw[r] - self._deferred_mw()[r])
+        """Firm r's eligible mining capacity not promised to a tenant [MW]."""
+        return float(self._free_mw_all()[r])
 
     def equity_issuable_usd(self, rows: np.ndarray) -> np.ndarray:
         """New shares each firm could issue to fund a conversion [USD] (listed firms only)."""
@@ -504,12 +573,12 @@ class AIMarket(BaseComponent):
         nav = np.maximum(self.m.nav_usd(rows), 0.0)
         return np.where(listed, self.cfg.listed_equity_share_of_nav * nav, 0.0)
 
-    def _displace_rigs(self, r: int) -> float:
-        """Sell the rigs that no longer fit the firm's capacity, least efficient first, at the
-        secondary price; returns the hashrate removed [TH/s]."""
-        t, g = self.m.firms, self.m.gens
-        fleet = t.fleet_ths[r]
-        excess_mw = float(fleet @ g.power_mw_per_th) - t.capacity_mw[r]
+    def _displace_rigs(self, site: int, capacity_mw: float) -> float:
+        """Sell the rigs of `site` that no longer fit `capacity_mw`, least efficient first, at
+        the secondary price; returns the hashrate removed [TH/s]."""
+        s, g = self.m.sites, self.m.gens
+        fleet = s.fleet_ths[site]
+        excess_mw = float(fleet @ g.power_mw_per_th) - capacity_mw
         if excess_mw <= 1e-12:
             return 0.0
         sold = np.zeros_like(fleet)
@@ -518,15 +587,18 @@ class AIMarket(BaseComponent):
                 break
             sold[j] = min(fleet[j], excess_mw / g.power_mw_per_th[j])
             excess_mw -= sold[j] * g.power_mw_per_th[j]
-        self.m.books.sell_rigs(r, sold)
+        self.m.books.sell_rigs(np.array([site]), sold[None, :])
         return float(sold.sum())
 
     def _leave_mining(self, r: int) -> None:
-        """A pivot firm with nothing left to convert sells its remaining rigs, sites and BTC and
+        """A pivot firm with nothing left to convert sells its mining sites with their rigs
+        (the facilities where it hosts others pass to an outside operator) and its BTC, and
         repays its corporate debt; if it can, it leaves mining (exit cause pivot_ai)."""
         m, t, books = self.m, self.m.firms, self.m.books
-        books.sell_rigs(r, t.fleet_ths[r].copy())
-        books.sell_all_sites(r)
+        s = m.sites
+        books.sell_sites(s.of_firm(r))
+        others = (s.host == r) & (s.owner != r) & (s.status != CLOSED)
+        s.host[others] = OUTSIDE
         if t.btc_held[r] > 0:
             books.sell_btc(np.array([r]), t.btc_held[[r]])
         books.repay(r, min(float(t.cash_usd[r]), float(t.debt_usd[r])))

@@ -16,6 +16,7 @@ import numpy as np
 
 from abm import behaviour, chain, finance
 from abm.markets import energy
+from abm.sites import MINING, OUTSIDE
 
 if TYPE_CHECKING:
     from abm.contracts import AIDay
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 # the phases of a day, in order (ARCHITECTURE.md); components name the phase they run after
 PHASES: tuple[str, ...] = (
+    "events",
     "environment",
     "operate",
     "mine",
@@ -45,21 +47,22 @@ class Environment:
     day: int
     price_usd: float  # BTC price [USD]
     fee_btc_per_block: float  # transaction fees [BTC/block]
-    availability: np.ndarray  # share of each firm's capacity available today [0-1]
+    availability: np.ndarray  # share of each site's capacity available today [0-1]
     subsidy_btc: float = 0.0  # subsidy of the next block [BTC]
     revenue_usd_per_th_day: float = 0.0  # expected revenue per TH/s-day at today's difficulty
 
 
 @dataclass(frozen=True)
 class Operation:
-    """Phase 2: what ran today."""
+    """Phase 2: what ran today, per site."""
 
     live: slice  # generations anyone holds today (every other column of the fleet is 0)
-    running_ths: np.ndarray  # TH-days run per TH/s, firms x live generations [TH/s]
+    running_ths: np.ndarray  # TH-days run per TH/s, sites x live generations [TH/s]
     on_hours_ths: np.ndarray | None  # flexible scheduling: what runs in the hours it runs
     run_share: np.ndarray | None  # flexible scheduling: share of the day run [0-1]
     energy_mult: np.ndarray | None  # flexible scheduling: energy relative to running flat
-    by_firm_ths: np.ndarray  # hashrate run per firm [TH/s]
+    by_site_ths: np.ndarray  # hashrate run per site [TH/s]
+    by_firm_ths: np.ndarray  # hashrate run per firm (the owner of the rigs) [TH/s]
     total_ths: float  # network hashrate [TH/s]
 
     @property
@@ -82,17 +85,24 @@ class Blocks:
 
 @dataclass(frozen=True)
 class DayFlows:
-    """Phase 4: each firm's operating cash flows of the day [USD] and BTC kept [BTC]."""
+    """Phase 4: each firm's operating cash flows of the day [USD] and BTC kept [BTC].
+
+    Energy and fixed costs fall on the site's host (its power contract and facility); a hosted
+    site's owner pays the host the all-in hosting rate per MWh its rigs draw instead."""
 
     btc_sold: np.ndarray
     btc_sales_usd: np.ndarray
-    energy_usd: np.ndarray
-    fixed_usd: np.ndarray
+    energy_usd: np.ndarray  # energy bought for the sites each firm holds
+    fixed_usd: np.ndarray  # fixed costs of the sites each firm holds
+    hosting_fees_usd: np.ndarray  # paid by each firm to its hosts
+    hosting_income_usd: np.ndarray  # received by each host from its clients
+    outside_fees_usd: float  # hosting fees paid to providers outside the model
     hedge_usd: np.ndarray | None  # net hedge settlement less costs (risk management)
     flex_credits_usd: np.ndarray | None  # demand-response credits (compute scheduling)
     interest_usd: np.ndarray | None  # finance on
     principal_usd: np.ndarray | None
     cash_flow_usd: np.ndarray  # the day's change of cash
+    network_energy_usd: float  # every site's energy at its power price [USD/day]
 
 
 @dataclass
@@ -109,15 +119,17 @@ class Today:
 
 # --------------------------------------------------------------------------------------------
 def environment(m: MiningIndustry, d: int) -> Environment:
-    """Price, fees and each firm's energy availability (outages, dry season)."""
-    t, sc = m.firms, m.params
+    """Price, fees and each site's energy availability (outages, dry season; sites that are not
+    mining have none)."""
+    s, sc = m.sites, m.params
     avail = energy.availability(
-        m.outages.uniforms(d, t.n),
-        t.outage_prob,
-        t.seasonal,
+        m.outages.uniforms(d, s.n),
+        s.outage_prob,
+        s.seasonal,
         m.dry_season[d],
         sc.energy.dry_season_availability,
     )
+    avail *= s.status == MINING
     return Environment(d, m.price_usd[d], m.fee_btc_per_block[d], avail)
 
 
@@ -130,9 +142,10 @@ def price_revenue(m: MiningIndustry, env: Environment) -> None:
 
 
 def operate(m: MiningIndustry, env: Environment) -> Operation:
-    """Each firm runs the vintages whose revenue beats their energy cost, within its available
-    capacity (flexible firms by the hour, summarised per day)."""
-    t, caps = m.firms, m.capabilities
+    """At each site the owner runs the vintages whose revenue beats their energy cost at the
+    rate it pays there, within the site's available capacity (flexible owners by the hour,
+    summarised per day)."""
+    s, caps = m.sites, m.capabilities
     live = m.live_columns
     rev_th = env.revenue_usd_per_th_day
     cost_live = m.cost_usd_per_th_day[:, live]
@@ -141,17 +154,18 @@ def operate(m: MiningIndustry, env: Environment) -> Operation:
     if caps.flexing:  # hour-scale scheduling, summarised per day
         share, mult, cost_run = caps.schedule(cost_live, rev_th)
     running = behaviour.operate(
-        t.fleet_ths[:, live],
+        s.fleet_ths[:, live],
         cost_run,
         rev_th,
-        t.capacity_mw * env.availability,
+        s.capacity_mw * env.availability,
         m.gens.power_mw_per_th[live],
     )
     if caps.flexing:
         on_hours = running  # what runs in the hours it runs
         running = running * share  # TH-days run today per TH/s
-    run_f = behaviour.row_sums(running)
-    return Operation(live, running, on_hours, share, mult, run_f, run_f.sum())
+    run_s = behaviour.row_sums(running)
+    run_f = s.by_firm(run_s, m.firms.n)
+    return Operation(live, running, on_hours, share, mult, run_s, run_f, float(run_s.sum()))
 
 
 def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
@@ -170,28 +184,33 @@ def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
 
 
 def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) -> DayFlows:
-    """Treasury (hold a share of mined BTC, sell the rest), energy and fixed costs, hedges and
-    credits, debt service; posted to the books."""
-    t, sc, caps = m.firms, m.params, m.capabilities
-    price = env.price_usd
+    """Treasury (hold a share of mined BTC, sell the rest), energy, fixed costs and hosting
+    fees per site, hedges and credits, debt service; posted to the books."""
+    t, s, sc, caps = m.firms, m.sites, m.params, m.capabilities
+    n, price = t.n, env.price_usd
     btc_f = blocks.by_firm_btc
     gens = m.gens
     sold_btc = btc_f * (1.0 - t.hold_fraction)
     usd_f = sold_btc * price
     credits_f = hedge = interest = principal = None
     if caps.flexing:
-        energy_f = (
-            (op.on_hours_ths * op.energy_mult) @ gens.energy_mwh_per_th_day[op.live]
-        ) * t.power_price_usd_per_mwh
-        credits_f = caps.flex_credits(op.on_hours_ths, op.run_share, gens.power_mw_per_th[op.live])
+        mwh = (op.on_hours_ths * op.energy_mult) @ gens.energy_mwh_per_th_day[op.live]
+        credits_s = caps.flex_credits(op.on_hours_ths, op.run_share, gens.power_mw_per_th[op.live])
+        credits_f = s.by_firm(credits_s, n)
     else:
-        energy_f = (op.running_ths @ gens.energy_mwh_per_th_day[op.live]) * (
-            t.power_price_usd_per_mwh
-        )
-    fixed_f = t.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
+        mwh = op.running_ths @ gens.energy_mwh_per_th_day[op.live]
+    energy_s = mwh * s.power_price_usd_per_mwh
+    fixed_s = s.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
     if m.contest:
-        fixed_f = np.where(t.capacity_mw >= 1e11, 0.0, fixed_f)
-    cash_flow = usd_f - energy_f - fixed_f
+        fixed_s = np.where(s.capacity_mw >= 1e11, 0.0, fixed_s)
+    hosted = s.hosted()
+    fees_s = np.where(hosted, mwh * s.rate_usd_per_mwh, 0.0)
+    outside = s.host == OUTSIDE
+    energy_f = s.by_host(energy_s, n)
+    fixed_f = s.by_host(fixed_s, n)
+    fees_paid = s.by_firm(fees_s, n)
+    fees_recv = s.by_host(fees_s, n)
+    cash_flow = usd_f - energy_f - fixed_f - fees_paid + fees_recv
     if caps.hedging:
         hedge = caps.hedge(env.day, btc_f, price)
         cash_flow += hedge
@@ -203,7 +222,19 @@ def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) 
         )
         cash_flow -= interest + principal
     flows = DayFlows(
-        sold_btc, usd_f, energy_f, fixed_f, hedge, credits_f, interest, principal, cash_flow
+        sold_btc,
+        usd_f,
+        energy_f,
+        fixed_f,
+        fees_paid,
+        fees_recv,
+        float(fees_s[outside].sum()),
+        hedge,
+        credits_f,
+        interest,
+        principal,
+        cash_flow,
+        float(energy_s.sum()),
     )
     m.books.post_day(op, blocks, flows, price)
     return flows

@@ -2,12 +2,12 @@
 
 Events that change an exogenous path are folded into it when the model is built: price shocks
 into the BTC price path, sovereign programmes into the sovereigns' capacity paths, AI demand
-shocks into the tender arrival rate. Events that act on firms run on their day through
-:class:`EventSchedule`: regional bans (a share of each firm's sites in the region stops; part of
-the rigs relocates and runs again later, the rest is sold), grid emergencies (a region is
-curtailed for some days, with demand-response credits) and tariff changes (power prices and
-levies by region). Firms carry a region (``FirmTable.region``, an index into
-``scenario.firms.region_mix``); every money movement is booked in the model's ledger.
+shocks into the tender arrival rate. Events that act on sites run on their day through
+:class:`EventSchedule`: regional bans (a share of each site in the region stops; part of the
+rigs relocates and runs again later on new sites, the rest is sold), grid emergencies (a region
+is curtailed for some days, with demand-response credits) and tariff changes (power prices and
+levies by region). Sites carry a region (``SiteTable.region``, an index into
+``scenario.firms.region_mix``); every money movement goes through the books.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from abm.components import BaseComponent
-from abm.firms import SOVEREIGN
 from abm.scenario import (
     AIDemandShock,
     GridEmergency,
@@ -29,6 +28,7 @@ from abm.scenario import (
     SovereignProgramme,
     TariffChange,
 )
+from abm.sites import MINING, RELOCATED
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -85,7 +85,7 @@ class Relocation:
 class EventSchedule(BaseComponent):
     """The day-by-day events of one run (bans, grid emergencies, tariffs) and relocations."""
 
-    phases: ClassVar[tuple[str, ...]] = ("environment",)
+    phases: ClassVar[tuple[str, ...]] = ("events", "environment")
 
     def __init__(self, m: MiningIndustry) -> None:
         super().__init__(m)
@@ -105,82 +105,81 @@ class EventSchedule(BaseComponent):
     def region_index(self, name: str) -> int:
         return self.regions.index(name)
 
-    def on_new_firms(self, rows: np.ndarray) -> None:
-        """Regions of new firms drawn from the region mix on the run's own "regions" stream
-        (sovereigns come with theirs)."""
-        t = self.m.firms
-        rows = rows[t.kind[rows] != SOVEREIGN]
-        if rows.size == 0:
-            return
-        mix = np.array(list(self.m.params.firms.region_mix.values()))
-        t.region[rows] = self.m.streams["regions"].choice(
-            len(mix), size=rows.size, p=mix / mix.sum()
-        )
-
     # ----------------------------------------------------------------------------------------
     def daily(self, phase: str, today: Today) -> None:
-        self.apply_day(today.day, today.env.availability)
-
-    def apply_day(self, d: int, avail: np.ndarray) -> None:
-        """Today's events: relocated rigs return, bans and tariffs take effect, and grid
-        emergencies curtail `avail` (in place) and pay demand-response credits."""
-        if self.transit:
-            self._returns(d)
-        for e in self.on_day.get(d, ()):
-            if isinstance(e, RegionalBan):
-                self.ban(e, d)
-            else:
-                self.tariff(e)
-        for first, end, e in self.emergencies:
-            if first <= d < end:
-                self._curtail(e, avail)
+        """Phase events: relocated rigs return, bans and tariffs take effect; phase
+        environment: grid emergencies curtail today's availability (in place) and pay
+        demand-response credits."""
+        d = today.day
+        if phase == "events":
+            if self.transit:
+                self._returns(d)
+            for e in self.on_day.get(d, ()):
+                if isinstance(e, RegionalBan):
+                    self.ban(e, d)
+                else:
+                    self.tariff(e)
+        else:
+            for first, end, e in self.emergencies:
+                if first <= d < end:
+                    self._curtail(e, today.env.availability)
 
     def _in_region(self, region: str) -> np.ndarray:
-        t = self.m.firms
+        """Rows of the sites mining in the region ("all": everywhere)."""
+        s = self.m.sites
+        mining = s.status == MINING
         if region == "all":
-            return np.flatnonzero(t.active)
-        return np.flatnonzero(t.active & (t.region == self.region_index(region)))
+            return np.flatnonzero(mining)
+        return np.flatnonzero(mining & (s.region == self.region_index(region)))
 
     def tariff(self, e: TariffChange) -> None:
-        """Power prices in the region change from today."""
+        """Power prices in the region change from today; owners of own sites pay the new price,
+        hosted clients keep their contracted rates (their hosts bear the change)."""
         rows = self._in_region(e.region)
-        t = self.m.firms
-        t.power_price_usd_per_mwh[rows] = np.maximum(
-            t.power_price_usd_per_mwh[rows] * (1.0 + e.price_change) + e.levy_usd_per_mwh, 0.0
+        s = self.m.sites
+        s.power_price_usd_per_mwh[rows] = np.maximum(
+            s.power_price_usd_per_mwh[rows] * (1.0 + e.price_change) + e.levy_usd_per_mwh, 0.0
         )
+        own = rows[~s.hosted()[rows]]
+        s.rate_usd_per_mwh[own] = s.power_price_usd_per_mwh[own]
         self.m.refresh_costs()
 
     def _curtail(self, e: GridEmergency, avail: np.ndarray) -> None:
-        """A region runs at (1 - curtailed share) of its capacity today; firms are paid the
-        credit for each MWh of capacity released."""
+        """A region runs at (1 - curtailed share) of its capacity today; the sites' hosts are
+        paid the credit for each MWh of capacity released."""
         rows = self._in_region(e.region)
         avail[rows] *= 1.0 - e.curtailed_share
+        s = self.m.sites
+        rows = rows[s.host[rows] >= 0]
         if e.credit_usd_per_mwh > 0 and rows.size:
-            t = self.m.firms
-            credit = e.credit_usd_per_mwh * 24.0 * e.curtailed_share * t.capacity_mw[rows]
-            self.m.books.receive(rows, credit, "usd_demand_response")
+            credit = e.credit_usd_per_mwh * 24.0 * e.curtailed_share * s.capacity_mw[rows]
+            self.m.books.receive(s.host[rows], credit, "usd_demand_response")
 
     def ban(self, e: RegionalBan, d: int) -> None:
-        """A share of every firm's sites in the region stops today; the relocated part of the
-        rigs is paid for and returns after the relocation, the rest is sold at the secondary
-        price; the banned sites are lost."""
-        m, t = self.m, self.m.firms
-        rows = self._in_region(e.region)
-        if rows.size == 0 or e.share == 0:
+        """A share of every site in the region stops today; the relocated part of the rigs is
+        paid for and returns after the relocation, on one new site per owner, the rest is sold
+        at the secondary price; the banned share of the sites is lost."""
+        m, s = self.m, self.m.sites
+        sites = self._in_region(e.region)
+        if sites.size == 0 or e.share == 0:
             return
-        stopped = t.fleet_ths[rows] * e.share
+        stopped = s.fleet_ths[sites] * e.share
         moved = stopped * e.relocate_share
         sold = stopped - moved
-        mw_moved = t.capacity_mw[rows] * e.share * e.relocate_share
+        mw_moved = s.capacity_mw[sites] * e.share * e.relocate_share
         cost = mw_moved * e.relocation_cost_usd_per_mw
-        m.books.stop_in_ban(rows, e.share, stopped, sold, cost)
+        m.books.stop_in_ban(sites, e.share, sold, moved, cost)
         if moved.sum() > 0:
+            owners, at = np.unique(s.owner[sites], return_inverse=True)
+            fleet = np.zeros((owners.size, m.gens.n))
+            np.add.at(fleet, at, moved)
+            mw = np.bincount(at, weights=mw_moved, minlength=owners.size)
             self.transit.append(
                 Relocation(
                     d + e.relocation_days,
-                    rows,
-                    moved,
-                    mw_moved,
+                    owners,
+                    fleet,
+                    mw,
                     self.region_index(e.to_region),
                     e.share >= 1.0,
                     m.params.energy.expansion_price_usd_per_mwh
@@ -193,7 +192,7 @@ class EventSchedule(BaseComponent):
     def _returns(self, d: int) -> None:
         """Relocated rigs run again in their new region, on new sites at the event's power price
         (default: the market price of new power); rigs of firms that exited meanwhile are sold
-        for their former owners."""
+        for their former owners. Firms that moved entirely (a whole ban) have a new home."""
         m, t = self.m, self.m.firms
         due = [r for r in self.transit if r.day <= d]
         if not due:
@@ -202,8 +201,8 @@ class EventSchedule(BaseComponent):
         for r in due:
             self.in_transit_ths -= float(r.fleet_ths.sum())
             price = np.full(r.rows.size, r.price_usd_per_mwh)
-            rows = m.books.install(r.rows, r.mw, r.fleet_ths, price)
+            new = m.interconnection.open_sites(
+                r.rows, r.mw, r.fleet_ths, price, r.to_region, RELOCATED
+            )
             if r.whole:
-                t.region[rows] = r.to_region
-        m.refresh_costs()
-        m.update_live_columns(d)
+                t.region[m.sites.owner[new]] = r.to_region

@@ -1,14 +1,15 @@
 """Columnar firm state and the Mesa agents that view it.
 
 All numeric state of all firms lives in one :class:`FirmTable` (one row per firm, ever; a row
-is never reused) plus a firms x generations fleet matrix. A :class:`MiningFirm` agent is a thin
-view that knows its row: Mesa users can inspect ``model.agents`` and select or aggregate them,
-while the daily economics run as array operations over all rows at once.
+is never reused): balance sheets, strategies, ownership. Their rigs and power are on sites
+(:mod:`abm.sites`). A :class:`MiningFirm` agent is a thin view that knows its row: Mesa users
+can inspect ``model.agents`` and select or aggregate them, while the daily economics run as
+array operations over all rows at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -23,6 +24,8 @@ from abm.markets.energy import (
 )
 from abm.markets.hardware import DAYS_PER_YEAR, GenerationTable
 from abm.scenario import FirmsConfig, Scenario
+from abm.sites import SitePlan, assign_hosting, one_site_each, sites_per_firm, split_into_sites
+from abm.table import ColumnTable
 
 if TYPE_CHECKING:
     from abm.model import MiningIndustry
@@ -33,31 +36,33 @@ SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large", "sovereign")
 SMALL, MEDIUM, LARGE, SOVEREIGN_CLASS = range(4)  # codes of SIZE_CLASSES
 EXIT_CAUSES: tuple[str, ...] = ("", "insolvent", "acquired", "voluntary", "pivot_ai")
 ACTIVE, INSOLVENT, ACQUIRED, VOLUNTARY, PIVOT_AI = range(5)  # codes of EXIT_CAUSES
+UNLIMITED_MW = 1e12  # capacity of the contest limit's sites (no capacity constraint)
 
 # column name -> (dtype, fill value for new rows)
 COLUMNS: dict[str, tuple[Any, Any]] = {
     "active": (bool, True),
-    "kind": (np.int8, 0),
-    "size_class": (np.int8, 0),
-    "source": (np.int8, 0),
-    "region": (np.int8, 0),  # index into scenario.firms.region_mix
-    "seasonal": (bool, False),
-    "power_price_usd_per_mwh": (float, 0.0),
-    "capacity_mw": (float, 0.0),
-    "outage_prob": (float, 0.0),
+    "kind": (np.int8, PRIVATE),
+    "size_class": (np.int8, SMALL),
+    "source": (np.int8, 0),  # home source: of the first site, and of sites it builds
+    "region": (np.int8, 0),  # home region (scenario.firms.region_mix): where it builds
     "hurdle_rate": (float, 0.0),
     "review_offset": (np.int32, 0),
     "cash_usd": (float, 0.0),
     "btc_held": (float, 0.0),
     "initial_hashrate_ehs": (float, 0.0),
+    "initial_power_price_usd_per_mwh": (float, 0.0),  # capacity-weighted, at entry
+    "hosts": (bool, False),  # offers hosting (colocation) on its sites
     "entry_day": (np.int32, 0),
     "exit_day": (np.int32, -1),
-    "exit_cause": (np.int8, 0),
+    "exit_cause": (np.int8, ACTIVE),
+    "dev_site": (np.int32, -1),  # the site under build-out, taking new MW (abm.sites)
     # today's flows (overwritten daily)
     "running_ths": (float, 0.0),
     "revenue_usd": (float, 0.0),
-    "energy_cost_usd": (float, 0.0),
-    "fixed_cost_usd": (float, 0.0),
+    "energy_cost_usd": (float, 0.0),  # energy bought for its own and hosted sites
+    "fixed_cost_usd": (float, 0.0),  # fixed costs of the sites it holds
+    "hosting_fees_usd": (float, 0.0),  # paid to hosts for its rigs on their sites
+    "hosting_income_usd": (float, 0.0),  # received from the firms it hosts
     # cumulative flows since entry
     "cum_btc_mined": (float, 0.0),
     "cum_revenue_usd": (float, 0.0),
@@ -93,79 +98,27 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "hedge_strike_usd": (float, 0.0),  # forward price of the current hedge [USD/BTC]
     "flexible": (bool, False),  # runs each vintage only in the hours it pays
 }
-_TABLE_ARRAYS = {**COLUMNS, "fleet_ths": (float, 0.0)}  # firms x generations [TH/s]
 
 
-class FirmTable:
-    """Columnar state of every firm that ever existed (rows) and its fleet by generation.
+class FirmTable(ColumnTable):
+    """Columnar state of every firm that ever existed (rows): balance sheets, strategies and
+    ownership; its rigs and power are on its sites (:class:`abm.sites.SiteTable`).
 
-    Attributes are numpy arrays of length ``n`` named as in :data:`COLUMNS`, plus
-    ``fleet_ths`` (n x generations) [TH/s installed] and ``name`` (list of str). They are views
-    of the first ``n`` rows of buffers with spare rows (grown x1.5), so appends are amortised
-    O(1) per row; assigning a column (``t.cash_usd = x``) writes into it in place.
-    """
+    Attributes are numpy arrays of length ``n`` named as in :data:`COLUMNS`, plus ``name``
+    (list of str)."""
 
-    def __init__(self, n_generations: int) -> None:
-        self.n_generations = n_generations
+    COLUMNS = COLUMNS
+
+    def __init__(self) -> None:
+        super().__init__(0)
         self.name: list[str] = []
-        self._buf: dict[str, np.ndarray] = {}
-        self._grow(0)
 
-    def __setattr__(self, col: str, value: Any) -> None:
-        view = self.__dict__.get(col) if col in _TABLE_ARRAYS else None
-        if view is None:
-            object.__setattr__(self, col, value)
-        elif value is not view:  # augmented assignment (t.x += y) hands the view back
-            np.copyto(view, value, casting="same_kind")
-
-    @property
-    def n(self) -> int:
-        return len(self.name)
-
-    def _grow(self, n: int) -> None:
-        """Make room for n rows (reallocating x1.5 when full) and expose views of n rows."""
-        cap = self._buf["active"].shape[0] if self._buf else 0
-        if n > cap or not self._buf:
-            new_cap = max(n, cap + cap // 2, 16)
-            old, n_old = self._buf, self.n
-            self._buf = {}
-            for col, (dtype, fill) in _TABLE_ARRAYS.items():
-                shape = (new_cap, self.n_generations) if col == "fleet_ths" else (new_cap,)
-                self._buf[col] = np.full(shape, fill, dtype=dtype)
-                if old:
-                    self._buf[col][:n_old] = old[col][:n_old]
-        for col, buf in self._buf.items():
-            self.__dict__[col] = buf[:n]
-
-    def append(self, names: list[str], fleet_ths: np.ndarray, **cols: np.ndarray) -> np.ndarray:
+    def append(self, names: list[str], **cols: np.ndarray) -> np.ndarray:
         """Add rows (initial population and entry); returns the new row indices."""
-        k = len(names)
-        if fleet_ths.shape != (k, self.n_generations):
-            raise ValueError(f"fleet must be {(k, self.n_generations)}, got {fleet_ths.shape}")
-        unknown = set(cols) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown firm columns {sorted(unknown)}")
-        start = self.n
-        self._grow(start + k)
-        new = slice(start, start + k)
-        for col, (dtype, fill) in COLUMNS.items():
-            value = np.asarray(cols[col], dtype=dtype) if col in cols else fill
-            self._buf[col][new] = value
-        self._buf["fleet_ths"][new] = fleet_ths
+        rows = self.append_rows(len(names), **cols)
         self.name.extend(names)
-        rows = np.arange(start, start + k)
         self.ultimate_owner[rows] = rows  # a new firm owns itself
         return rows
-
-    def fleet_power_mw(self, gens: GenerationTable) -> np.ndarray:
-        """Power drawn by each firm's whole installed fleet if all of it ran [MW]."""
-        return self.fleet_ths @ gens.power_mw_per_th
-
-    def fleet_efficiency_j_per_th(self, gens: GenerationTable) -> np.ndarray:
-        """Hashrate-weighted efficiency of each firm's installed fleet [J/TH] (nan if empty)."""
-        ths = self.fleet_ths.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(ths > 0, (self.fleet_ths @ gens.efficiency_j_per_th) / ths, np.nan)
 
 
 class MiningFirm(mesa.Agent):
@@ -209,19 +162,30 @@ class MiningFirm(mesa.Agent):
 
     @property
     def installed_hashrate_ehs(self) -> float:
-        return float(self.model.firms.fleet_ths[self.row].sum()) / 1e6
+        s = self.model.sites
+        return float(s.fleet_ths[self.site_rows].sum()) / 1e6
 
     @property
     def cash_usd(self) -> float:
         return float(self._get("cash_usd"))
 
     @property
+    def site_rows(self) -> np.ndarray:
+        """Rows of the sites where the firm's rigs run (own or hosted) in ``model.sites``."""
+        return self.model.sites.of_firm(self.row)
+
+    @property
     def power_price_usd_per_mwh(self) -> float:
-        return float(self._get("power_price_usd_per_mwh"))
+        """Capacity-weighted price it pays per MWh across its mining sites (an output: each
+        site runs at its own price) [USD/MWh]."""
+        s, rows = self.model.sites, self.site_rows
+        cap = s.capacity_mw[rows]
+        return float(s.rate_usd_per_mwh[rows] @ cap / cap.sum()) if cap.sum() > 0 else np.nan
 
     @property
     def capacity_mw(self) -> float:
-        return float(self._get("capacity_mw"))
+        """Power capacity of its mining sites [MW]."""
+        return float(self.model.sites.capacity_mw[self.site_rows].sum())
 
     @property
     def debt_usd(self) -> float:
@@ -242,19 +206,19 @@ class MiningFirm(mesa.Agent):
 
     @property
     def fleet_efficiency_j_per_th(self) -> float:
-        f = self.model.firms.fleet_ths[self.row]
+        f = self.model.sites.fleet_ths[self.site_rows].sum(axis=0)
         total = f.sum()
         return float(f @ self.model.gens.efficiency_j_per_th / total) if total > 0 else np.nan
 
     def exit(self, cause: str) -> None:
-        """Leave the industry: record the day and cause, drop out of ``model.agents``."""
+        """Leave the industry: record the day and cause, drop out of ``model.agents`` (the model
+        closes the sites it still holds)."""
         t = self.model.firms
         t.active[self.row] = False
         t.exit_day[self.row] = self.model.day
         t.exit_cause[self.row] = EXIT_CAUSES.index(cause)
-        for col in ("capacity_mw", "fleet_book_usd", "site_book_usd"):
-            getattr(t, col)[self.row] = 0.0
-        t.fleet_ths[self.row] = 0.0
+        t.fleet_book_usd[self.row] = 0.0
+        t.site_book_usd[self.row] = 0.0
         self.model.on_exit(self.row)
         self.remove()
 
@@ -279,11 +243,11 @@ class SovereignMiner(MiningFirm):
 
 @dataclass
 class Population:
-    """Column values for the initial firms, ready for :meth:`FirmTable.append`."""
+    """Column values for new firms, ready for :meth:`FirmTable.append`, and their sites."""
 
     names: list[str]
-    fleet_ths: np.ndarray
-    cols: dict[str, np.ndarray] = field(default_factory=dict)
+    cols: dict[str, np.ndarray]
+    sites: SitePlan
 
 
 def review_offsets(rng: np.random.Generator, n: int, sc: Scenario) -> np.ndarray:
@@ -341,9 +305,15 @@ def fleet_by_vintage(
 
 
 def calibrated_population(
-    rng: np.random.Generator, sc: Scenario, gens: GenerationTable, network_revenue_usd_day: float
+    rng: np.random.Generator,
+    site_rng: np.random.Generator,
+    sc: Scenario,
+    gens: GenerationTable,
+    network_revenue_usd_day: float,
 ) -> Population:
-    """The baseline population: large listed firms (top four share fixed) and a Pareto tail."""
+    """The baseline population: large listed firms (top four share fixed) and a Pareto tail,
+    each on its sites (several for listed firms, one or two for private ones, a share of the
+    small firms hosted at listed hosts' facilities; :mod:`abm.sites`)."""
     cfg = sc.firms
     h = cfg.initial_hashrate_ehs
     top4 = cfg.top4_share * h * rng.dirichlet(np.full(4, 20.0))
@@ -364,24 +334,34 @@ def calibrated_population(
     share = sizes / sizes.sum()
     cash_days = np.where(listed, cfg.cash_days_listed, cfg.cash_days_private)
     names = [f"Listed-{i + 1:02d}" if listed[i] else f"Private-{i + 1:04d}" for i in range(n)]
+    seasonal = (source == HYDRO) & (rng.random(n) < sc.energy.seasonal_share_of_hydro)
+    size_class = size_classes(sizes, cfg)
     cols = {
         "kind": kind,
-        "size_class": size_classes(sizes, cfg),
+        "size_class": size_class,
         "source": source,
-        "seasonal": (source == HYDRO) & (rng.random(n) < sc.energy.seasonal_share_of_hydro),
-        "power_price_usd_per_mwh": price,
-        "capacity_mw": capacity,
-        "outage_prob": outage_probabilities(source, sc.energy),
         "hurdle_rate": np.where(listed, cfg.hurdle_rate_listed, cfg.hurdle_rate_private),
         "review_offset": review_offsets(rng, n, sc),
         "cash_usd": share * network_revenue_usd_day * cash_days,
         "initial_hashrate_ehs": sizes,
     }
-    return Population(names, fleet, cols)
+    plan = split_into_sites(
+        site_rng,
+        sc,
+        sites_per_firm(sizes, listed, sc),
+        capacity,
+        price,
+        source,
+        seasonal,
+        fleet,
+    )
+    plan = assign_hosting(site_rng, sc, plan, size_class == SMALL, listed)
+    return Population(names, cols, plan)
 
 
 def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) -> Population:
-    """Firms listed one by one in the scenario (contest limit, hand-built studies)."""
+    """Firms listed one by one in the scenario (contest limit, hand-built studies), one site
+    each."""
     specs = sc.firms.explicit
     n = len(specs)
     fleet = np.zeros((n, gens.n))
@@ -392,7 +372,7 @@ def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) ->
     headroom = 1 + sc.firms.capacity_headroom_max / 2
     capacity = np.array(
         [
-            1e12 if unlimited else (f.capacity_mw if f.capacity_mw else power[i] * headroom)
+            UNLIMITED_MW if unlimited else (f.capacity_mw if f.capacity_mw else power[i] * headroom)
             for i, f in enumerate(specs)
         ]
     )
@@ -403,10 +383,6 @@ def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) ->
         "kind": kind,
         "size_class": size_classes(sizes, sc.firms),
         "source": source,
-        "seasonal": source == HYDRO,
-        "power_price_usd_per_mwh": np.array([f.power_price_usd_per_mwh for f in specs]),
-        "capacity_mw": capacity,
-        "outage_prob": outage_probabilities(source, sc.energy),
         "hurdle_rate": np.where(
             kind == LISTED, sc.firms.hurdle_rate_listed, sc.firms.hurdle_rate_private
         ),
@@ -414,19 +390,12 @@ def explicit_population(sc: Scenario, gens: GenerationTable, unlimited: bool) ->
         "cash_usd": np.array([f.cash_usd for f in specs]),
         "initial_hashrate_ehs": sizes,
     }
-    return Population([f.name for f in specs], fleet, cols)
-
-
-def add_capacity(
-    t: FirmTable, rows: np.ndarray, mw: np.ndarray, price_usd_per_mwh: np.ndarray
-) -> None:
-    """Add MW at a contracted price; each firm's power price becomes the capacity-weighted mix
-    [USD/MWh] (rows must be distinct)."""
-    old = t.capacity_mw[rows]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t.power_price_usd_per_mwh[rows] = np.where(
-            old + mw > 0,
-            (t.power_price_usd_per_mwh[rows] * old + price_usd_per_mwh * mw) / (old + mw),
-            t.power_price_usd_per_mwh[rows],
-        )
-    t.capacity_mw[rows] += mw
+    plan = one_site_each(
+        capacity,
+        np.array([f.power_price_usd_per_mwh for f in specs]),
+        source,
+        source == HYDRO,
+        outage_probabilities(source, sc.energy),
+        fleet,
+    )
+    return Population([f.name for f in specs], cols, plan)

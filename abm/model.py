@@ -1,7 +1,7 @@
 """MiningIndustry: the Mesa model. One step is one day; ``step`` lists the phases of the day.
 
-The phases (:mod:`abm.day`, ARCHITECTURE.md) run in order: environment -> operate -> mine ->
-account -> expectations -> ai -> decide -> distress -> deals -> entry -> record. Each returns an
+The phases (:mod:`abm.day`, ARCHITECTURE.md) run in order: events -> environment -> operate ->
+mine -> account -> expectations -> ai -> decide -> distress -> deals -> entry -> record. Each returns an
 explicit record that later phases and the recorder read; the components (:mod:`abm.components`:
 sovereigns, scheduled events, the AI market, capabilities, consolidation) run at the phases
 they name. The daily phases are array operations over all firms; per-firm Python code runs only
@@ -25,6 +25,7 @@ from abm.contracts import AIMarket
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
     LISTED,
+    SMALL,
     SOVEREIGN,
     FirmTable,
     MiningFirm,
@@ -39,6 +40,7 @@ from abm.ownership import Ownership
 from abm.recorder import Recorder
 from abm.rng import make_streams
 from abm.scenario import Scenario, load_scenario
+from abm.sites import AI, CLOSED, MINING, OUTSIDE, Colocation, Interconnection, SitePlan, SiteTable
 from abm.sovereigns import Sovereigns
 
 __all__ = ["LEDGER_KEYS", "MiningIndustry"]
@@ -56,14 +58,17 @@ class MiningIndustry(mesa.Model):
 
     Attributes:
         params: the resolved scenario (``self.scenario`` is Mesa's own scenario object).
-        firms: the columnar :class:`~abm.firms.FirmTable`.
+        firms: the columnar :class:`~abm.firms.FirmTable` (balance sheets, strategy, ownership).
+        sites: the columnar :class:`~abm.sites.SiteTable` (owner, host, power, capacity,
+            status, and the sites x generations fleet).
         gens: the hardware :class:`~abm.markets.hardware.GenerationTable`.
         chain: the protocol :class:`~abm.chain.ChainState`.
         books: every movement of money and assets (:class:`~abm.books.Books`); ``ledger`` is
             its cumulative ledger (keys and signs in :data:`abm.books.LEDGER`).
         ownership: the acquisition graph (:class:`~abm.ownership.Ownership`).
         components: the mechanisms run at their phases: ``sovereigns``, ``events``, ``ai``,
-            ``capabilities``, ``consolidation``.
+            ``capabilities``, ``interconnection`` (new sites), ``colocation`` (clients of failed
+            hosts), ``consolidation``.
         recorder: daily model-level series and the periodic firm panel.
         last_day: the records of the last simulated day (:class:`~abm.day.Today`).
     """
@@ -121,14 +126,15 @@ class MiningIndustry(mesa.Model):
         self._rig_prices: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
         self._site_per_mw_day = -1
         self._site_per_mw = np.zeros(0)
-        # firms x generations energy cost at each firm's power price, and the prices it is for
+        # sites x generations energy cost at each site's rate, and the rates it is for
         self.cost_usd_per_th_day = np.zeros((0, self.gens.n))
-        self._cost_pp = np.zeros(0)
+        self._cost_rate = np.zeros(0)
         self.live_columns = slice(0, 1)
         self.rig_prices(0)
 
         # firms and components
-        self.firms = FirmTable(self.gens.n)
+        self.firms = FirmTable()
+        self.sites = SiteTable(self.gens.n)
         self.firm_agents: list[MiningFirm] = []
         self.ownership = Ownership()
         self.n_exits = 0
@@ -138,12 +144,16 @@ class MiningIndustry(mesa.Model):
         self.events = EventSchedule(self)
         self.ai = AIMarket(self)
         self.capabilities = Capabilities(self)
+        self.interconnection = Interconnection(self)
+        self.colocation = Colocation(self)
         self.consolidation = Consolidation(self)
         self.components: list[Component] = [
             self.sovereigns,
             self.events,
             self.ai,
             self.capabilities,
+            self.interconnection,
+            self.colocation,
             self.consolidation,
         ]
         self._hooks: dict[str, list[Component]] = {
@@ -153,8 +163,10 @@ class MiningIndustry(mesa.Model):
             pop = explicit_population(sc, self.gens, unlimited=self.contest)
         else:
             revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.price_usd[0]
-            pop = calibrated_population(self.streams["population"], sc, self.gens, revenue0)
-        self.add_firms(pop.names, pop.fleet_ths, pop.cols)
+            pop = calibrated_population(
+                self.streams["population"], self.streams["sites"], sc, self.gens, revenue0
+            )
+        self.add_firms(pop.names, pop.cols, pop.sites)
         self.sovereigns.add_population()
         if self.finance_on:
             self._initial_financing()
@@ -171,8 +183,9 @@ class MiningIndustry(mesa.Model):
             self.running = False
             return
         today = day.Today(self.day)
+        self.run_hooks("events", today)  # relocated rigs return, bans, tariffs
         today.env = day.environment(self, today.day)
-        self.run_hooks("environment", today)  # sovereigns' policy, scheduled events
+        self.run_hooks("environment", today)  # sovereigns' policy, grid emergencies
         day.price_revenue(self, today.env)
         today.op = day.operate(self, today.env)
         today.blocks = day.mine(self, today.env, today.op)
@@ -183,7 +196,7 @@ class MiningIndustry(mesa.Model):
         if self.contest:
             review.best_response_update(self, today.env)
         else:
-            self.run_hooks("decide", today)  # sites coming online
+            self.run_hooks("decide", today)  # sites coming online, stranded clients moving
             reviewed = review.review_due(self, today.day)
             self.run_hooks("distress", today)  # defaults and auctions
             self.run_hooks("deals", today)  # acquisitions, voluntary exits
@@ -218,21 +231,41 @@ class MiningIndustry(mesa.Model):
 
     # ----------------------------------------------------------------------------------------
     # firms
-    def add_firms(self, names: list[str], fleet_ths: np.ndarray, cols: dict) -> np.ndarray:
-        """Append firms (initial population, entrants): rows, agents, ownership nodes, books;
+    def add_firms(self, names: list[str], cols: dict, plan: SitePlan) -> np.ndarray:
+        """Append firms (initial population, entrants) and their sites: rows, home regions
+        (drawn on the run's "regions" stream unless given), agents, ownership nodes, books;
         every component draws its attributes of the new firms."""
-        t = self.firms
+        t, sc = self.firms, self.params
         cols = {"entry_day": self.day, **cols}
-        rows = t.append(names, fleet_ths, **cols)
+        rows = t.append(names, **cols)
+        if "region" not in cols:
+            mix = np.array(list(sc.firms.region_mix.values()))
+            t.region[rows] = self.streams["regions"].choice(
+                len(mix), size=rows.size, p=mix / mix.sum()
+            )
+        if plan.hosts is not None:
+            t.hosts[rows] = plan.hosts
+        site_rows = self.add_sites(plan, rows)
+        s = self.sites
+        cap, rate = s.capacity_mw[site_rows], s.rate_usd_per_mwh[site_rows]
+        owner = s.owner[site_rows] - rows[0]
+        firm_cap = np.bincount(owner, weights=cap, minlength=rows.size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t.initial_power_price_usd_per_mwh[rows] = (
+                np.bincount(owner, weights=cap * rate, minlength=rows.size) / firm_cap
+            )
         _, used = self.rig_prices(self.day)
         if "fleet_book_usd" not in cols:
-            t.fleet_book_usd[rows] = t.fleet_ths[rows] @ used
+            value = s.fleet_ths[site_rows] @ used
+            t.fleet_book_usd[rows] = np.bincount(owner, weights=value, minlength=rows.size)
         if "site_book_usd" not in cols:
-            t.site_book_usd[rows] = t.capacity_mw[rows] * self.params.energy.capex_usd_per_mw
-        fin = self.params.finance
+            own = s.host[site_rows] == s.owner[site_rows]
+            own_cap = np.bincount(owner, weights=cap * own, minlength=rows.size)
+            t.site_book_usd[rows] = own_cap * sc.energy.capex_usd_per_mw
+        fin = sc.finance
         listed = t.kind[rows] == LISTED
         sovereign = t.kind[rows] == SOVEREIGN
-        small = t.size_class[rows] == 0
+        small = t.size_class[rows] == SMALL
         t.debt_rate[rows] = np.where(
             listed, fin.rate_listed, np.where(small, fin.rate_small, fin.rate_private)
         )
@@ -242,8 +275,8 @@ class MiningIndustry(mesa.Model):
         )
         t.hold_fraction[rows] = np.where(sovereign, t.hold_fraction[rows], hold * self.finance_on)
         self.firm_agents.extend(
-            (SovereignMiner if s else MiningFirm)(self, int(r))
-            for r, s in zip(rows, sovereign, strict=True)
+            (SovereignMiner if v else MiningFirm)(self, int(r))
+            for r, v in zip(rows, sovereign, strict=True)
         )
         self.ownership.add_firms(rows, names)
         for c in self.components:
@@ -251,6 +284,34 @@ class MiningIndustry(mesa.Model):
         self.refresh_costs()
         self.update_live_columns(self.day)
         return rows
+
+    def add_sites(
+        self, plan: SitePlan, firm_rows: np.ndarray, status: int = MINING
+    ) -> np.ndarray:
+        """Append the sites of `plan` for the firms `firm_rows` (the plan's firm index ->
+        row); an own site lies in its owner's home region, a hosted one in its host's
+        facility. Returns the new site rows (the caller refreshes costs and live columns)."""
+        t = self.firms
+        owner = firm_rows[plan.firm]
+        host = np.where(plan.host == OUTSIDE, OUTSIDE, firm_rows[np.maximum(plan.host, 0)])
+        region = t.region[owner]
+        hosted = plan.host_site >= 0
+        region[hosted] = t.region[firm_rows[plan.firm[plan.host_site[hosted]]]]
+        return self.sites.append(
+            owner=owner,
+            host=host,
+            status=np.full(plan.n, status, dtype=np.int8),
+            origin=plan.origin,
+            region=region,
+            source=plan.source,
+            seasonal=plan.seasonal,
+            outage_prob=plan.outage_prob,
+            power_price_usd_per_mwh=plan.power_price_usd_per_mwh,
+            rate_usd_per_mwh=plan.rate_usd_per_mwh,
+            capacity_mw=plan.capacity_mw,
+            open_day=np.full(plan.n, self.day, dtype=np.int32),
+            fleet_ths=plan.fleet_ths,
+        )
 
     def _initial_financing(self) -> None:
         """Debt on day one: leverage x collateral, maturities spread over the term."""
@@ -271,35 +332,48 @@ class MiningIndustry(mesa.Model):
             c.on_liquidate(r)
 
     def on_exit(self, row: int) -> None:
-        """A firm has exited: count it, and let the components release what it held."""
+        """A firm has exited: close the sites it still holds (AI sites stay with their
+        contracts), count it, and let the components release what it held."""
+        s = self.sites
+        left = np.flatnonzero((s.owner == row) & (s.status != CLOSED) & (s.status != AI))
+        self.close_sites(left)
         self.n_exits += 1
         for c in self.components:
             c.on_exit(row)
 
+    def close_sites(self, rows: np.ndarray) -> None:
+        """Sites that stop for good: no capacity, no rigs (their value has been settled)."""
+        if rows.size:
+            s = self.sites
+            s.status[rows] = CLOSED
+            s.capacity_mw[rows] = 0.0
+            s.fleet_ths[rows] = 0.0
+            s.closed_day[rows] = self.day
+
     def refresh_costs(self) -> None:
-        """Update the firms x generations energy-cost matrix for firms whose power price
-        changed or that were added (it changes only with prices and entry)."""
+        """Update the sites x generations energy-cost matrix for sites whose rate changed or
+        that were added (it changes only with prices and new sites)."""
         self._site_per_mw_day = -1
-        pp = self.firms.power_price_usd_per_mwh
+        rate = self.sites.rate_usd_per_mwh
         e = self.gens.energy_mwh_per_th_day
-        k = self._cost_pp.size
+        k = self._cost_rate.size
         if k == 0:
-            self.cost_usd_per_th_day = energy.energy_cost_usd_per_th_day(pp, e)
+            self.cost_usd_per_th_day = energy.energy_cost_usd_per_th_day(rate, e)
         else:
-            changed = np.flatnonzero(pp[:k] != self._cost_pp)
+            changed = np.flatnonzero(rate[:k] != self._cost_rate)
             if changed.size:
                 self.cost_usd_per_th_day[changed] = energy.energy_cost_usd_per_th_day(
-                    pp[changed], e
+                    rate[changed], e
                 )
-            if pp.size > k:
+            if rate.size > k:
                 self.cost_usd_per_th_day = np.concatenate(
-                    [self.cost_usd_per_th_day, energy.energy_cost_usd_per_th_day(pp[k:], e)]
+                    [self.cost_usd_per_th_day, energy.energy_cost_usd_per_th_day(rate[k:], e)]
                 )
-        self._cost_pp = pp.copy()
+        self._cost_rate = rate.copy()
 
     def update_live_columns(self, day: int) -> None:
         """Restrict the daily path to generations someone holds or can buy (others are 0)."""
-        held = np.flatnonzero(self.firms.fleet_ths.any(axis=0))
+        held = np.flatnonzero(self.sites.fleet_ths.any(axis=0))
         hi = max(int(self.released_by_day[day]), int(held[-1]) + 1 if held.size else 1)
         lo = int(held[0]) if held.size else hi - 1
         self.live_columns = slice(lo, hi)
@@ -334,34 +408,60 @@ class MiningIndustry(mesa.Model):
         on_sale = new[np.isfinite(new)]
         return float(on_sale[-1]) if on_sale.size else np.nan
 
-    def collateral_usd(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Market value of rigs (secondary price) and sites that lenders lend against [USD]."""
+    def firm_capacity_mw(self) -> np.ndarray:
+        """Mining capacity of each firm's sites (own and hosted) [MW]."""
+        return self.sites.by_firm(self.sites.mining_capacity_mw(), self.firms.n)
+
+    def firm_installed_ths(self) -> np.ndarray:
+        """Rigs each firm has installed on all its sites [TH/s]."""
+        return self.sites.by_firm(self.sites.fleet_ths.sum(axis=1), self.firms.n)
+
+    def firm_power_price_usd_per_mwh(self) -> np.ndarray:
+        """Capacity-weighted price each firm pays per MWh on its mining sites (an output:
+        nothing in the model uses it for costs) [USD/MWh] (nan without mining sites)."""
+        s = self.sites
+        cap = s.mining_capacity_mw()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return s.by_firm(cap * s.rate_usd_per_mwh, self.firms.n) / s.by_firm(
+                cap, self.firms.n
+            )
+
+    def rig_value_usd(self) -> np.ndarray:
+        """Each site's rigs at today's secondary price [USD]."""
         _, used = self.rig_prices(self.day)
-        return self.firms.fleet_ths[rows] @ used + self.site_value_usd(rows)
+        return self.sites.fleet_ths @ used
+
+    def collateral_usd(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Market value of each firm's rigs (secondary price) and of the sites it holds as host
+        that lenders lend against [USD]."""
+        s, n = self.sites, self.firms.n
+        value = s.by_firm(self.rig_value_usd(), n) + s.by_host(self.site_value_usd(), n)
+        return value[rows]
 
     def lot_market_value_usd(self, r: int) -> float:
-        """Market value of firm r's rigs and sites together [USD]."""
-        _, used = self.rig_prices(self.day)
-        return float(self.firms.fleet_ths[r] @ used + self.site_value_usd(r))
+        """Market value of firm r's rigs and of the sites it holds, together [USD]."""
+        return float(self.collateral_usd(np.array([r]))[0])
 
-    def site_value_usd(self, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
-        """Market value of the firms' powered sites [USD] (see finance.site_value_usd_per_mw)."""
-        return self.firms.capacity_mw[rows] * self.site_value_usd_per_mw(rows)
+    def site_value_usd(self) -> np.ndarray:
+        """Market value of each mining site's power capacity to its host [USD] (hosted sites
+        count for the host; sites not mining are worth nothing here)."""
+        s = self.sites
+        return s.mining_capacity_mw() * self.site_value_usd_per_mw()
 
-    def site_value_usd_per_mw(self, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
-        """Market value of a MW of each firm's sites today [USD/MW] (memoised for the day,
-        until power prices change)."""
-        if self._site_per_mw_day != self.day or self._site_per_mw.size != self.firms.n:
+    def site_value_usd_per_mw(self) -> np.ndarray:
+        """Market value of a MW at each site today [USD/MW] (see finance.site_value_usd_per_mw;
+        memoised for the day, until power prices change)."""
+        if self._site_per_mw_day != self.day or self._site_per_mw.size != self.sites.n:
             g = max(int(self.released_by_day[self.day]) - 1, 0)
             self._site_per_mw = finance.site_value_usd_per_mw(
-                self.firms.power_price_usd_per_mwh,
+                self.sites.power_price_usd_per_mwh,
                 self.gens.energy_mwh_per_th_day[g],
                 self.expected_hashprice_usd_per_th_day,
                 self.params.energy.median_price_usd_per_mwh,
                 self.params.finance.site_value_usd_per_mw,
             )
             self._site_per_mw_day = self.day
-        return self._site_per_mw[rows]
+        return self._site_per_mw
 
     def credit_factor(self) -> float:
         """Share of normal loan-to-value lenders offer today (tightens as hashprice falls)."""
@@ -391,9 +491,10 @@ class MiningIndustry(mesa.Model):
         )
 
     def operating_run_rate_usd(self, rows: np.ndarray) -> np.ndarray:
-        """Today's operating outgoings of the firms in `rows` [USD/day]."""
+        """Today's operating outgoings of the firms in `rows`: energy, fixed costs and hosting
+        fees [USD/day]."""
         t = self.firms
-        return t.energy_cost_usd[rows] + t.fixed_cost_usd[rows]
+        return t.energy_cost_usd[rows] + t.fixed_cost_usd[rows] + t.hosting_fees_usd[rows]
 
     def spare_cash_usd(self, rows: np.ndarray) -> np.ndarray:
         """Cash above each firm's operating reserve [USD]."""
@@ -407,13 +508,15 @@ class MiningIndustry(mesa.Model):
     def independent_rows(self) -> np.ndarray:
         """Active firms that no firm owns, sovereigns excepted."""
         t = self.firms
-        return np.flatnonzero(t.active & (t.ultimate_owner == np.arange(t.n)) & (t.kind != 2))
+        return np.flatnonzero(
+            t.active & (t.ultimate_owner == np.arange(t.n)) & (t.kind != SOVEREIGN)
+        )
 
     @property
     def running_by_gen_ths(self) -> np.ndarray:
-        """Hashrate each firm ran on the last simulated day, by generation [TH/s] (firms that
-        entered after operating that day ran nothing)."""
-        full = np.zeros_like(self.firms.fleet_ths)
+        """Hashrate each site ran on the last simulated day, by generation [TH/s] (sites added
+        after operating that day ran nothing)."""
+        full = np.zeros_like(self.sites.fleet_ths)
         if self.last_day is not None:
             op = self.last_day.op
             full[: op.running_ths.shape[0], op.live] = op.running_ths

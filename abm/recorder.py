@@ -16,6 +16,7 @@ from abm import chain, metrics
 from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES, SOVEREIGN, SOVEREIGN_CLASS
 from abm.markets.ai import STRATEGIES
 from abm.markets.energy import SOURCES
+from abm.sites import CLOSED, MINING, ORIGINS, STATUSES, STRANDED
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -43,8 +44,11 @@ DAILY_COLUMNS: dict[str, str] = {
     "gini_firm": "Gini coefficient of hashrate across active firms [0-1]",
     "entropy_firm": "Shannon entropy of hashrate shares [bits]",
     "fleet_efficiency_j_per_th": "efficiency of the running fleet [J/TH]",
-    "capacity_mw": "power capacity of active firms [MW]",
-    "energy_cost_usd": "energy paid by all firms that day [USD]",
+    "capacity_mw": "power capacity of the mining sites [MW]",
+    "energy_cost_usd": "energy of every site at its power price that day [USD]",
+    "mining_sites": "sites mining (own and hosted) [-]",
+    "hosted_hashrate_share": "share of hashrate run on hosted sites (colocation) [0-1]",
+    "stranded_hashrate_ehs": "rigs stopped at failed hosts, waiting to move [EH/s]",
     "frontier_rig_price_usd_per_th": "price of the newest generation on sale [USD/TH]",
     "share_small": "hashrate share of firms in the initial small class [0-1]",
     "share_medium": "hashrate share of the initial medium class [0-1]",
@@ -89,8 +93,11 @@ PANEL_COLUMNS: dict[str, str] = {
     "kind": "private / listed / sovereign",
     "size_class": "initial size class: small / medium / large",
     "source": "primary energy source",
-    "power_price_usd_per_mwh": "delivered power price [USD/MWh]",
-    "capacity_mw": "power capacity [MW]",
+    "power_price_usd_per_mwh": "capacity-weighted price paid per MWh on its mining sites (an "
+    "output: each site runs at its own price) [USD/MWh]",
+    "capacity_mw": "power capacity of its mining sites [MW]",
+    "sites": "mining sites where its rigs run (own and hosted) [-]",
+    "hosted_share": "share of its capacity on hosted sites [0-1]",
     "hashrate_ehs": "hashrate running that day [EH/s]",
     "installed_hashrate_ehs": "hashrate installed [EH/s]",
     "fleet_efficiency_j_per_th": "installed fleet efficiency [J/TH]",
@@ -106,7 +113,26 @@ PANEL_COLUMNS: dict[str, str] = {
     "ai_mw": "MW under AI/HPC contracts, building or operating [MW]",
     "ai_mw_operating": "MW hosting AI tenants [MW]",
     "cum_ai_income_usd": "AI contract income since entry [USD]",
-    "region": "region of the firm's sites (scenario.firms.region_mix)",
+    "region": "home region: of its first site, where it builds (scenario.firms.region_mix)",
+}
+
+SITE_PANEL_COLUMNS: dict[str, str] = {
+    "day": "day index since the start [day]",
+    "date": "date of the snapshot [date]",
+    "site_id": "row of the site in the model's SiteTable (stable id) [-]",
+    "owner_id": "firm_id of the firm whose rigs run there [-]",
+    "host_id": "firm_id of the firm holding the facility and power contract (-1: outside) [-]",
+    "status": "building / mining / stranded / ai / closed",
+    "origin": "how the site came: initial / built / entrant / relocated / moved / ai_split",
+    "region": "region (scenario.firms.region_mix)",
+    "source": "primary energy source",
+    "power_price_usd_per_mwh": "the host's delivered power price [USD/MWh]",
+    "rate_usd_per_mwh": "what the owner pays per MWh its rigs draw (own site: the power price; "
+    "hosted: the all-in hosting rate) [USD/MWh]",
+    "capacity_mw": "power capacity [MW]",
+    "hashrate_ehs": "hashrate run that day [EH/s]",
+    "installed_hashrate_ehs": "rigs installed [EH/s]",
+    "fleet_efficiency_j_per_th": "installed fleet efficiency [J/TH]",
 }
 
 SURVIVAL_COLUMNS: dict[str, str] = {
@@ -133,6 +159,7 @@ class Recorder:
         self.daily = {c: self._table[:, j] for j, c in enumerate(_NUMERIC_DAILY)}
         self._keys_checked = False
         self.panels: list[dict[str, np.ndarray]] = []
+        self.site_panels: list[dict[str, np.ndarray]] = []
         t = model.firms
         initial = (t.entry_day == 0) & (t.kind != SOVEREIGN)
         self._initial_rows = np.flatnonzero(initial)
@@ -148,8 +175,10 @@ class Recorder:
     def record_day(self, today: Today) -> None:
         """The day's row of the model-level series, from the day's records (and the firm
         panel on its cadence)."""
-        m, t = self.model, self.model.firms
+        m, t, st = self.model, self.model.firms, self.model.sites
         d, env, op, blocks = today.day, today.env, today.op, today.blocks
+        mining = st.status == MINING
+        stranded = st.status == STRANDED
         price_usd, fee_btc_per_block = env.price_usd, env.fee_btc_per_block
         n_blocks = blocks.n_blocks
         running = t.running_ths
@@ -175,7 +204,7 @@ class Recorder:
         row = {
             "btc_price_usd": price_usd,
             "network_hashrate_ehs": op.hashrate_ehs,
-            "installed_hashrate_ehs": t.fleet_ths[:, op.live].sum() / 1e6,
+            "installed_hashrate_ehs": st.fleet_ths[:, op.live].sum() / 1e6,
             "difficulty": m.chain.difficulty,
             "height": m.chain.height,
             "hashprice_usd_per_ph_day": (
@@ -196,8 +225,15 @@ class Recorder:
             "gini_firm": conc["gini"],
             "entropy_firm": conc["entropy"],
             "fleet_efficiency_j_per_th": eff,
-            "capacity_mw": t.capacity_mw.sum(),
-            "energy_cost_usd": t.energy_cost_usd.sum(),
+            "capacity_mw": (st.capacity_mw * mining).sum(),
+            "energy_cost_usd": today.flows.network_energy_usd,
+            "mining_sites": np.count_nonzero(mining),
+            "hosted_hashrate_share": (
+                (op.by_site_ths * st.hosted()[: op.by_site_ths.size]).sum() / total
+                if total > 0
+                else 0.0
+            ),
+            "stranded_hashrate_ehs": st.fleet_ths[stranded].sum() / 1e6 if stranded.any() else 0.0,
             "frontier_rig_price_usd_per_th": frontier,
             "share_small": share[0] / total if total > 0 else 0.0,
             "share_medium": share[1] / total if total > 0 else 0.0,
@@ -238,6 +274,7 @@ class Recorder:
         self._table[d] = tuple(row.values())
         if d % self._cadence == 0 or d == m.n_days - 1:
             self.panels.append(self.snapshot(d))
+            self.site_panels.append(self.site_snapshot(d))
 
     def _row_ids(self) -> np.ndarray:
         """0..n-1 for the current table (cached; the table only grows)."""
@@ -260,19 +297,27 @@ class Recorder:
         """Firm-level snapshot on day `d` of the active firms and of those that left mining for
         AI but still host tenants, as raw arrays (turned into a DataFrame once, by
         :meth:`panel`)."""
-        m, t = self.model, self.model.firms
+        m, t, st = self.model, self.model.firms, self.model.sites
         rows = np.flatnonzero(t.active | (t.ai_mw > 1e-9))
-        installed = t.fleet_ths[rows].sum(axis=1)
+        fleet = st.firm_fleet_ths(t.n, rows)
+        installed = fleet.sum(axis=1)
+        cap = st.mining_capacity_mw()
+        n_sites = st.by_firm((cap > 0).astype(float), t.n)[rows]
+        capacity = st.by_firm(cap, t.n)[rows]
+        hosted = st.by_firm(cap * st.hosted(), t.n)[rows]
         with np.errstate(invalid="ignore", divide="ignore"):
-            eff = (t.fleet_ths[rows] @ m.gens.efficiency_j_per_th) / installed
+            eff = (fleet @ m.gens.efficiency_j_per_th) / installed
+            hosted_share = hosted / capacity
         return {
             "day": np.full(rows.size, d),
             "firm_id": rows,
             "kind": t.kind[rows],
             "size_class": t.size_class[rows],
             "source": t.source[rows],
-            "power_price_usd_per_mwh": t.power_price_usd_per_mwh[rows],
-            "capacity_mw": t.capacity_mw[rows],
+            "power_price_usd_per_mwh": m.firm_power_price_usd_per_mwh()[rows],
+            "capacity_mw": capacity,
+            "sites": n_sites.astype(np.int64),
+            "hosted_share": hosted_share,
             "hashrate_ehs": t.running_ths[rows] / 1e6,
             "installed_hashrate_ehs": installed / 1e6,
             "fleet_efficiency_j_per_th": eff,
@@ -289,6 +334,31 @@ class Recorder:
             "ai_mw_operating": t.ai_mw_operating[rows],
             "cum_ai_income_usd": t.cum_ai_income_usd[rows],
             "region": t.region[rows],
+        }
+
+    def site_snapshot(self, d: int) -> dict[str, np.ndarray]:
+        """Site-level snapshot on day `d` of every site not closed (raw arrays)."""
+        m, st = self.model, self.model.sites
+        rows = np.flatnonzero(st.status != CLOSED)
+        fleet = st.fleet_ths[rows]
+        installed = fleet.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            eff = (fleet @ m.gens.efficiency_j_per_th) / installed
+        return {
+            "day": np.full(rows.size, d),
+            "site_id": rows,
+            "owner_id": st.owner[rows],
+            "host_id": st.host[rows],
+            "status": st.status[rows],
+            "origin": st.origin[rows],
+            "region": st.region[rows],
+            "source": st.source[rows],
+            "power_price_usd_per_mwh": st.power_price_usd_per_mwh[rows],
+            "rate_usd_per_mwh": st.rate_usd_per_mwh[rows],
+            "capacity_mw": st.capacity_mw[rows],
+            "hashrate_ehs": st.running_ths[rows] / 1e6,
+            "installed_hashrate_ehs": installed / 1e6,
+            "fleet_efficiency_j_per_th": eff,
         }
 
     def timeseries(self) -> pd.DataFrame:
@@ -308,6 +378,7 @@ class Recorder:
             "defaults_cum",
             "entries_cum",
             "ai_firms",
+            "mining_sites",
         )
         for c in ints:
             df[c] = df[c].astype("int64")
@@ -338,6 +409,26 @@ class Recorder:
         df["region"] = pd.Categorical.from_codes(raw["region"], self.model.events.regions)
         return df
 
+    def site_panel(self) -> pd.DataFrame:
+        """The site-level panel (all snapshots), columns as in :data:`SITE_PANEL_COLUMNS`."""
+        snaps = self.site_panels or [self.site_snapshot(self.model.day)]
+        raw = {k: np.concatenate([p[k] for p in snaps]) for k in snaps[0]}
+        if not self.site_panels:
+            raw = {k: v[:0] for k, v in raw.items()}
+        df = pd.DataFrame(
+            {
+                "day": raw["day"],
+                "date": pd.Timestamp(self.model.start_date) + pd.to_timedelta(raw["day"], "D"),
+            }
+        )
+        for k in list(SITE_PANEL_COLUMNS)[2:]:
+            df[k] = raw[k]
+        df["status"] = pd.Categorical.from_codes(raw["status"], STATUSES)
+        df["origin"] = pd.Categorical.from_codes(raw["origin"], ORIGINS)
+        df["region"] = pd.Categorical.from_codes(raw["region"], self.model.events.regions)
+        df["source"] = pd.Categorical.from_codes(raw["source"], SOURCES)
+        return df
+
     def firm_outcomes(self) -> pd.DataFrame:
         """One row per firm that ever existed: entry, exit day and cause, initial size class."""
         t = self.model.firms
@@ -348,7 +439,7 @@ class Recorder:
                 "kind": pd.Categorical.from_codes(t.kind, KINDS),
                 "size_class": pd.Categorical.from_codes(t.size_class, SIZE_CLASSES),
                 "initial_hashrate_ehs": t.initial_hashrate_ehs,
-                "power_price_usd_per_mwh": t.power_price_usd_per_mwh,
+                "initial_power_price_usd_per_mwh": t.initial_power_price_usd_per_mwh,
                 "entry_day": t.entry_day,
                 "exit_day": t.exit_day,
                 "exit_cause": [EXIT_CAUSES[c] or "active" for c in t.exit_cause],

@@ -14,6 +14,7 @@ import numpy as np
 from abm import behaviour, chain
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import hardware
+from abm.sites import MINING
 
 if TYPE_CHECKING:
     from abm.day import Environment
@@ -31,12 +32,15 @@ def review_due(m: MiningIndustry, day: int) -> bool:
 
 
 def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
-    """Fleet review of the firms in `rows`: retire, raise equity, then invest with cash and new
-    debt."""
-    sc, t, g, books = m.params, m.firms, m.gens, m.books
+    """Fleet review of the firms in `rows` (ascending) on each of their mining sites: retire,
+    move rigs to cheaper spare capacity, raise equity, then invest with cash and new debt."""
+    sc, t, s, g, books = m.params, m.firms, m.sites, m.gens, m.books
     hp = m.expected_hashprice_usd_per_th_day
-    cost = m.cost_usd_per_th_day[rows]
+    decline, life = sc.behaviour.expected_hashprice_decline_per_year, sc.hardware.economic_life_years
     new_price, _ = m.rig_prices(day)
+    srows = np.flatnonzero(np.isin(s.owner, rows) & (s.status == MINING))
+    pos = np.searchsorted(rows, s.owner[srows])  # each site's firm among `rows`
+    cost = m.cost_usd_per_th_day[srows]
 
     # retire: uneconomic or too old; sold at the secondary price
     retire = behaviour.retire_mask(
@@ -46,13 +50,11 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         day - g.release_day,
         sc.hardware.max_age_years * hardware.DAYS_PER_YEAR,
     )
-    fleet = t.fleet_ths[rows]
-    sold = np.where(retire, fleet, 0.0)
+    sold = np.where(retire, s.fleet_ths[srows], 0.0)
     if sold.any():
-        # the table keeps the rigs until the plan is carried out: lenders' collateral, NAV
-        # and the scale of new power contracts below still count the rigs sold today
-        books.sell_rigs(rows, sold, write_fleet=False)
-        fleet -= sold
+        keep = sold.any(axis=1)
+        books.sell_rigs(srows[keep], sold[keep])
+    move_to_cheaper_sites(m, srows, pos, rows)
 
     reserve = sc.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
     if m.finance_on:
@@ -60,25 +62,17 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         interest = t.debt_usd[rows] * t.debt_rate[rows] / 365
         reserve = reserve + sc.behaviour.cash_reserve_days * interest
     # invest: cash above the reserve first, then new debt within the lenders' limit
-    npv = behaviour.npv_per_th(
-        hp,
-        cost,
-        t.hurdle_rate[rows],
-        new_price,
-        sc.behaviour.expected_hashprice_decline_per_year,
-        sc.hardware.economic_life_years,
-    )
+    npv = behaviour.npv_per_th(hp, cost, t.hurdle_rate[s.owner[srows]], new_price, decline, life)
     # rigs on new capacity run on power bought at the firm's own price of new contracts
-    caps = m.capabilities
-    new_mw_price = caps.new_mw_price_usd_per_mwh(rows)
-    new_mw_capex = caps.new_mw_capex_usd_per_mw(rows)
+    new_mw_price = m.interconnection.new_mw_price_usd_per_mwh(rows)
+    new_mw_capex = m.capabilities.new_mw_capex_usd_per_mw(rows)
     npv_new_site = behaviour.npv_per_th(
         hp,
         new_mw_price[:, None] * g.energy_mwh_per_th_day[None, :],
         t.hurdle_rate[rows],
         new_price,
-        sc.behaviour.expected_hashprice_decline_per_year,
-        sc.hardware.economic_life_years,
+        decline,
+        life,
     )
     cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
     debt_room = m.borrowing_room(rows)
@@ -86,18 +80,55 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     sov = t.kind[rows] == SOVEREIGN
     cash_budget = np.where(sov, np.maximum(t.budget_usd[rows], 0.0), cash_budget)
     debt_room = np.where(sov, 0.0, debt_room)
+    capacity = np.bincount(pos, weights=s.capacity_mw[srows], minlength=rows.size)
     plan = behaviour.plan_investment(
         npv,
         new_price,
         g.power_mw_per_th,
-        t.capacity_mw[rows] - fleet @ g.power_mw_per_th,
-        t.capacity_mw[rows],
+        s.capacity_mw[srows] - s.fleet_ths[srows] @ g.power_mw_per_th,
+        pos,
+        capacity,
         cash_budget + debt_room,
         new_mw_capex,
         np.where(sov, 0.0, sc.behaviour.max_capacity_growth_per_review),
         npv_new_site,
     )
-    books.invest(rows, fleet, plan, cash_budget, sov, new_mw_price)
+    books.invest(rows, srows, plan, cash_budget, sov, new_mw_price)
+
+
+def move_to_cheaper_sites(
+    m: MiningIndustry, srows: np.ndarray, pos: np.ndarray, rows: np.ndarray
+) -> None:
+    """Each reviewing firm moves rigs from its dearest site to its cheapest site with spare
+    capacity, least efficient rigs first, where the saving on energy over the rigs' economic
+    life (at the firm's hurdle rate) beats the cost of moving them (``sites.move_cost``)."""
+    if srows.size < 2:
+        return
+    s, g, sc = m.sites, m.gens, m.params
+    rate = s.rate_usd_per_mwh[srows]
+    fleet = s.fleet_ths[srows]
+    room = s.capacity_mw[srows] - fleet @ g.power_mw_per_th
+    src = behaviour.group_argmax(pos, np.where(fleet.any(axis=1), rate, -np.inf), rows.size)
+    dst = behaviour.group_argmax(pos, np.where(room > 1e-9, -rate, -np.inf), rows.size)
+    pair = (src >= 0) & (dst >= 0)
+    src, dst = src[pair], dst[pair]
+    gain = rate[src] - rate[dst]
+    keep = gain > 0
+    if not keep.any():
+        return
+    src, dst, gain = src[keep], dst[keep], gain[keep]
+    firm = rows[pair][keep]
+    days = hardware.pv_annuity_days(m.firms.hurdle_rate[firm], sc.hardware.economic_life_years)
+    # per TH/s of generation j: energy saved over its life vs the cost of moving it
+    saving = (gain * days)[:, None] * g.energy_mwh_per_th_day[None, :]
+    worth = saving > sc.sites.move_cost_usd_per_th
+    moved = behaviour.move_plan(fleet[src] * worth, g.power_mw_per_th, room[dst])
+    some = moved.sum(axis=1) > 0
+    if some.any():
+        ths = moved[some]
+        m.books.move_rigs(
+            srows[src[some]], srows[dst[some]], ths, ths.sum(axis=1) * sc.sites.move_cost_usd_per_th
+        )
 
 
 def raise_equity(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
@@ -115,19 +146,21 @@ def raise_equity(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
 
 def best_response_update(m: MiningIndustry, env: Environment) -> None:
     """Contest limit: every firm moves part-way to its best response (costless hashrate)."""
-    t, sc = m.firms, m.params
+    sc = m.params
     reward_usd = (
         (env.subsidy_btc + sc.fees.base_btc_per_block)
         * env.price_usd
         * chain.BLOCKS_PER_DAY
         * (1.0 - sc.protocol.pool_fee)
     )
-    x = t.fleet_ths.sum(axis=1)
-    col = np.argmax(t.fleet_ths > 0, axis=1)  # each firm's single generation
-    c = m.cost_usd_per_th_day[np.arange(t.n), col]
+    s = m.sites  # one site per firm in the contest limit
+    fleet = s.fleet_ths
+    x = fleet.sum(axis=1)
+    col = np.argmax(fleet > 0, axis=1)  # each site's single generation
+    c = m.cost_usd_per_th_day[np.arange(s.n), col]
     with np.errstate(divide="ignore", invalid="ignore"):  # sovereigns may have c = 0
         br = behaviour.best_response_ths(x, c, reward_usd)
-    sov = m.sovereigns.rows
+    sov = np.isin(s.owner, m.sovereigns.rows)
     br[sov] = x[sov]  # sovereigns' hashrate is set by policy
     x_new = x + sc.behaviour.best_response_speed * (br - x)
-    t.fleet_ths[np.arange(t.n), col] = x_new
+    fleet[np.arange(s.n), col] = x_new

@@ -28,6 +28,8 @@ STREAMS = (
     "cap_energy",
     "cap_risk",
     "cap_flex",
+    "sites",
+    "hosting",
 )
 
 

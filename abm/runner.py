@@ -2,7 +2,7 @@
 
 Outputs of one run (all in one directory, written atomically: a run that fails writes nothing):
 ``timeseries.parquet`` (daily model-level series), ``firms.parquet`` (firm panel on the
-scenario's cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause),
+scenario's cadence), ``sites.parquet`` (site panel on the same cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause),
 ``survival.parquet`` (Kaplan-Meier survival by initial size class), ``acquisitions.parquet``
 (every acquisition and auction: acquirer, target, day, price, kind), ``contracts.parquet``
 (every AI/HPC hosting contract, columns in :data:`abm.contracts.CONTRACT_COLUMNS`),
@@ -73,6 +73,7 @@ class RunResult:
     seed: int
     timeseries: pd.DataFrame
     firms: pd.DataFrame
+    sites: pd.DataFrame
     firm_outcomes: pd.DataFrame
     survival: pd.DataFrame
     acquisitions: pd.DataFrame
@@ -163,6 +164,7 @@ def run(
         seed=model.seed,
         timeseries=ts,
         firms=model.recorder.panel(),
+        sites=model.recorder.site_panel(),
         firm_outcomes=model.recorder.firm_outcomes(),
         survival=model.recorder.survival(),
         acquisitions=model.ownership.edges_frame(),
@@ -295,6 +297,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
     try:
         result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
         result.firms.to_parquet(staging / "firms.parquet", index=False)
+        result.sites.to_parquet(staging / "sites.parquet", index=False)
         result.firm_outcomes.to_parquet(staging / "firm_outcomes.parquet", index=False)
         result.survival.to_parquet(staging / "survival.parquet", index=False)
         result.acquisitions.to_parquet(staging / "acquisitions.parquet", index=False)

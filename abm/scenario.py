@@ -287,6 +287,86 @@ class EnergyConfig(Section):
         return self
 
 
+class SitesConfig(Section):
+    """How firms' capacity is spread over sites, hosting (colocation), and moving rigs."""
+
+    site_size_ehs_listed: float = _f(
+        5.0,
+        "Typical site of a listed firm on day one [EH/s]: a listed firm runs about its "
+        "hashrate / this sites (2 to max_sites_per_firm). Source: MARA, Riot and CleanSpark "
+        "operate 5-15 sites each at ~50 EH/s (CALIBRATION.md; derived).",
+        gt=0,
+    )
+    max_sites_per_firm: int = _f(15, "Most sites of one firm on day one [-].", ge=1, le=100)
+    two_sites_min_ehs: float = _f(
+        3.0, "Private firms of at least this size run two sites on day one [EH/s]. Assumption.", gt=0
+    )
+    site_share_concentration: float = _f(
+        2.0,
+        "Concentration of the Dirichlet (gamma) shares of a firm's capacity across its sites "
+        "[-]: lower spreads sizes more. Assumption.",
+        gt=0,
+    )
+    within_firm_dispersion_log: float = _f(
+        0.25,
+        "Sd of log power price across one firm's sites [-]; the capacity-weighted mean stays "
+        "the firm's drawn price. Source: Riot's Rockdale ~$20/MWh within a ~$34/MWh fleet "
+        "(CALIBRATION.md); assumption.",
+        ge=0,
+        le=2,
+    )
+    hosted_share_small: float = _f(
+        0.4,
+        "Share of small firms whose rigs are hosted at a listed host's facility on day one "
+        "[0-1]. Source: no public figure; small miners often host (CALIBRATION.md), Core "
+        "Scientific hosted ~100k rigs beside ~143k of its own (2022). Assumption.",
+        ge=0,
+        le=1,
+    )
+    host_share_listed: float = _f(
+        0.5, "Share of listed firms that host other firms' rigs [0-1]. Assumption.", ge=0, le=1
+    )
+    hosting_rate_min_usd_per_mwh: float = _f(
+        60.0,
+        "Lowest all-in hosting rate a client pays per MWh its rigs draw [USD/MWh] (the host "
+        "carries power and site costs). Source: $60-80/MWh (CALIBRATION.md).",
+        gt=0,
+    )
+    hosting_rate_max_usd_per_mwh: float = _f(
+        80.0, "Highest all-in hosting rate [USD/MWh]. Source: CALIBRATION.md.", gt=0
+    )
+    host_default_recovery_days: int = _f(
+        60,
+        "Days a defaulted host's clients' rigs stay stopped before they move [days]. Source: "
+        "Compute North's clients were stranded for weeks to months (Sep 2022).",
+        ge=0,
+    )
+    move_cost_usd_per_th: float = _f(
+        0.5,
+        "Cost of moving rigs to another site (shipping, installation) [USD/TH]. Assumption: "
+        "~$30-60 per rig of 100-200 TH/s.",
+        ge=0,
+    )
+    max_site_mw: float = _f(
+        300.0,
+        "New MW join the firm's site under build-out until it holds this much; then a new site "
+        "opens at the price of a new contract [MW]. Assumption: large sites hold 100-700 MW.",
+        gt=0,
+    )
+    buildout_years: float = _f(
+        2.0,
+        "A site takes new MW at its contract price for this long after it opens [years]. "
+        "Assumption: a power contract covers a site's build-out.",
+        ge=0,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SitesConfig:
+        if self.hosting_rate_min_usd_per_mwh > self.hosting_rate_max_usd_per_mwh:
+            raise ValueError("hosting_rate_min_usd_per_mwh must not exceed the max")
+        return self
+
+
 class FirmSpec(Section):
     """One explicitly listed firm (used by the contest limit and hand-built studies)."""
 
@@ -1053,6 +1133,7 @@ class Scenario(Section):
     hardware: HardwareConfig = HardwareConfig()
     energy: EnergyConfig = EnergyConfig()
     firms: FirmsConfig = FirmsConfig()
+    sites: SitesConfig = SitesConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()

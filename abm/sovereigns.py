@@ -22,6 +22,7 @@ from abm.firms import SOVEREIGN, SOVEREIGN_CLASS, Population
 from abm.markets.energy import SOURCES
 from abm.markets.hardware import GenerationTable
 from abm.scenario import Scenario, SovereignSpec
+from abm.sites import one_site_each
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -87,10 +88,6 @@ def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) ->
         "size_class": np.full(n, SOVEREIGN_CLASS, dtype=np.int8),  # outside the firm classes
         "source": source,
         "region": np.array([list(sc.firms.region_mix).index(s.region) for s in specs], np.int8),
-        "seasonal": np.array([bool(s.off_season_months) for s in specs]),
-        "power_price_usd_per_mwh": np.array([s.power_cost_usd_per_mwh for s in specs]),
-        "capacity_mw": capacity0_mw,
-        "outage_prob": np.zeros(n),
         "hurdle_rate": np.array([s.hurdle_rate for s in specs]),
         "review_offset": np.zeros(n, dtype=np.int32),
         "btc_held": np.array([s.initial_btc for s in specs]),
@@ -98,7 +95,15 @@ def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) ->
         "budget_usd": np.array([s.budget_usd for s in specs]) * sc.sovereign_scale,
         "initial_hashrate_ehs": fleet.sum(axis=1) / 1e6,
     }
-    return Population([s.name for s in specs], fleet, cols)
+    plan = one_site_each(
+        capacity0_mw,
+        np.array([s.power_cost_usd_per_mwh for s in specs]),
+        source,
+        np.array([bool(s.off_season_months) for s in specs]),
+        np.zeros(n),
+        fleet,
+    )
+    return Population([s.name for s in specs], cols, plan)
 
 
 class Sovereigns(BaseComponent):
@@ -111,22 +116,26 @@ class Sovereigns(BaseComponent):
     def __init__(self, m: MiningIndustry) -> None:
         super().__init__(m)
         self.paths = paths(m.params, m.start_date, m.n_days, m.months)
-        self.rows = np.zeros(0, dtype=np.intp)
+        self.rows = np.zeros(0, dtype=np.intp)  # firm rows
+        self.site_rows = np.zeros(0, dtype=np.intp)  # their sites, in the same order
 
     def add_population(self) -> None:
-        """Add the enabled sovereigns to the firm table (capacity filled on day one)."""
+        """Add the enabled sovereigns to the firm table, one site each (capacity filled on
+        day one)."""
         if self.paths.capacity_mw.shape[0]:
             m = self.m
             spop = population(m.params, m.gens, self.paths.capacity_mw[:, 0])
-            self.rows = m.add_firms(spop.names, spop.fleet_ths, spop.cols)
+            self.rows = m.add_firms(spop.names, spop.cols, spop.sites)
+            self.site_rows = np.flatnonzero(np.isin(m.sites.owner, self.rows))
 
     def daily(self, phase: str, today: Today) -> None:
         if self.rows.size == 0:
             return
         t, d, rows = self.m.firms, today.day, self.rows
         if phase == "environment":  # capacity and availability follow the policy paths
-            t.capacity_mw[rows] = self.paths.capacity_mw[:, d]
-            today.env.availability[rows] = self.paths.availability[:, d]
+            sites = self.site_rows
+            self.m.sites.capacity_mw[sites] = self.paths.capacity_mw[:, d]
+            today.env.availability[sites] = self.paths.availability[:, d]
         elif phase == "account":
             if self.paths.sell_rate_per_day.any():
                 self.m.books.sell_btc(rows, t.btc_held[rows] * self.paths.sell_rate_per_day)

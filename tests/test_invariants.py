@@ -16,21 +16,23 @@ from hypothesis import strategies as st
 from abm import MiningIndustry
 from abm.books import LEDGER, expected_balances
 from abm.ownership import ultimate_owners
+from abm.sites import AI, CLOSED, STRANDED
 from tests.conftest import small_scenario
 
 
 def step_checked(m: MiningIndustry) -> None:
-    """One step; running hashrate is bounded by the fleet and capacity it was operated with."""
-    fleet, capacity = m.firms.fleet_ths.copy(), m.firms.capacity_mw.copy()
-    for r in m.events.transit:  # rigs relocated after a ban come back before operating
-        if r.day <= m.day:
-            fleet[r.rows] += r.fleet_ths
-            capacity[r.rows] += r.mw
+    """One step; on every site that existed before it, running hashrate is bounded by the
+    fleet and capacity it was operated with (sites opened during the day are checked by the
+    invariants)."""
+    s = m.sites
+    n0 = s.n
+    fleet, capacity = s.fleet_ths.copy(), s.capacity_mw.copy()
     m.step()
-    running = m.running_by_gen_ths[: fleet.shape[0]]  # entrants arrive after operating
+    running = m.running_by_gen_ths[:n0]
     assert np.all(running <= fleet + 1e-6)
     power = running @ m.gens.power_mw_per_th
-    assert np.all(power <= capacity * (1 + 1e-9) + 1e-9)
+    sov = np.isin(s.owner[:n0], m.sovereigns.rows)  # capacity set by policy during the day
+    assert np.all((power <= capacity * (1 + 1e-9) + 1e-9) | sov)
     check_invariants(m)
 
 
@@ -63,7 +65,6 @@ def check_invariants(m: MiningIndustry) -> None:
     assert np.isclose(t.cash_usd.sum(), expected["cash"], rtol=1e-9, atol=1.0)
     for col in (
         "cash_usd",
-        "capacity_mw",
         "running_ths",
         "btc_held",
         "revenue_usd",
@@ -73,8 +74,19 @@ def check_invariants(m: MiningIndustry) -> None:
         a = getattr(t, col)
         assert np.all(np.isfinite(a)), col
         assert np.all(a >= -1e-6), col
-    assert np.all(np.isfinite(t.fleet_ths)) and np.all(t.fleet_ths >= 0)
-    assert not np.any(t.fleet_ths[~t.active] > 0)
+    s = m.sites
+    for col in ("capacity_mw", "running_ths", "power_price_usd_per_mwh", "rate_usd_per_mwh"):
+        a = getattr(s, col)
+        assert np.all(np.isfinite(a)), col
+        assert np.all(a >= -1e-6), col
+    assert np.all(np.isfinite(s.fleet_ths)) and np.all(s.fleet_ths >= -1e-9)
+    # rigs run only on the sites of active firms; closed sites hold nothing
+    assert not np.any(s.fleet_ths[~t.active[s.owner]] > 1e-9)
+    closed = s.status == CLOSED
+    assert np.all(s.capacity_mw[closed] == 0) and not np.any(s.fleet_ths[closed] > 0)
+    # stranded sites are hosted ones; AI sites hold no rigs
+    assert np.all(s.host[s.status == STRANDED] != s.owner[s.status == STRANDED])
+    assert not np.any(s.fleet_ths[s.status == AI] > 1e-9)
     assert m.chain.difficulty > 0 and np.isfinite(m.chain.difficulty)
 
 
@@ -241,7 +253,7 @@ def test_distress_path_conserves_cash(auctions):
 def test_every_ledger_key_declares_a_balance_and_a_doc():
     for key, entry in LEDGER.items():
         signs = [entry.cash, entry.debt, entry.project_debt, entry.btc, entry.unpaid]
-        assert any(signs), key  # a key that moves nothing would be invisible to the checks
+        assert any(signs) != entry.internal, key  # a key that moves nothing is a transfer
         assert set(signs) <= {-1, 0, 1} and entry.doc, key
         assert key.startswith("btc_") == bool(entry.btc or entry.unpaid), key
 

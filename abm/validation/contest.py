@@ -106,10 +106,11 @@ def run_contest(sc: Scenario) -> ContestOutcome:
     """Run the engine and read each firm's hashrate, cost per TH-day and the reward V."""
     model = run(sc, keep_model=True).model
     assert model is not None
-    t = model.firms
-    x = t.fleet_ths.sum(axis=1)
-    col = np.argmax(t.fleet_ths > 0, axis=1)
-    cost = model.cost_usd_per_th_day[np.arange(t.n), col]
+    s = model.sites  # one site per firm in the contest limit, in the firms' order
+    x = np.bincount(s.owner, weights=s.fleet_ths.sum(axis=1), minlength=model.firms.n)
+    col = np.argmax(s.fleet_ths > 0, axis=1)
+    cost = np.zeros(model.firms.n)
+    cost[s.owner] = model.cost_usd_per_th_day[np.arange(s.n), col]
     subsidy = chain.subsidy_btc(sc.protocol.start_height + 1)
     reward = (
         (subsidy + sc.fees.base_btc_per_block)

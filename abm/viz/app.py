@@ -215,7 +215,7 @@ CHARTS: dict[str, Callable[[MiningIndustry], go.Figure]] = {
     "firms": lambda m: charts.firm_scatter_figure(charts.firm_frame(m), m.date.isoformat()),
     "acquirers": lambda m: charts.acquirers_figure(m.ownership.edges_frame(), m.firms.name),
     "network": lambda m: charts.ownership_network_figure(
-        m.ownership.graph, m.firms.name, m.firms.fleet_ths.sum(axis=1) / 1e6, m.firms.active
+        m.ownership.graph, m.firms.name, m.firm_installed_ths() / 1e6, m.firms.active
     ),
     "ai": lambda m: charts.ai_figure(_frames(m)[0]),
     "events": lambda m: charts.events_figure(_frames(m)[0]),

@@ -22,7 +22,7 @@ import numpy as np
 
 from abm import finance
 from abm.firms import LISTED
-from abm.sites import CLOSED
+from abm.sites import CLOSED, MINING, STRANDED
 
 if TYPE_CHECKING:
     from abm.behaviour import InvestmentPlan
@@ -397,6 +397,11 @@ class Books:
         moved = np.flatnonzero(((s.owner == seller) | (s.host == seller)) & (s.status != CLOSED))
         s.owner[moved[s.owner[moved] == seller]] = buyer
         s.host[moved[s.host[moved] == seller]] = buyer
+        # a client that buys its failed host's facility runs its rigs there again, as its own
+        own = moved[(s.status[moved] == STRANDED) & (s.host[moved] == s.owner[moved])]
+        s.status[own] = MINING
+        s.rate_usd_per_mwh[own] = s.power_price_usd_per_mwh[own]
+        s.stranded_until[own] = -1
         t.fleet_book_usd[buyer] += price_usd * rig_share
         t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
         t.cash_usd[seller] += price_usd

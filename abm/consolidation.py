@@ -121,6 +121,8 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     defaulting host hosts stop for the recovery period and must then move
     (:class:`abm.sites.Colocation`); a host leaving voluntarily hands them to its buyer."""
     t, s, cfg = m.firms, m.sites, m.params.consolidation
+    if not t.active[r]:
+        raise ValueError(f"firm {r} has already left")
     if t.btc_held[r] > 0:
         m.books.sell_btc(np.array([r]), t.btc_held[[r]])
     m.on_liquidate(r)  # components settle: AI contracts are sold with their project debt
@@ -174,8 +176,9 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
         if price <= 0:
             return 0.0
         winner = _entrant_for_lot(m, r, price)
-    m.books.transfer_assets(r, winner, price)
-    m.ownership.record(winner, r, m.day, price, "auction")
+    moved = m.books.transfer_assets(r, winner, price)
+    mw = float(m.sites.capacity_mw[moved].sum())
+    m.ownership.record(winner, r, m.day, price, "auction", sites=moved.size, mw=mw)
     return price
 
 
@@ -313,7 +316,9 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
         return False
     m.books.pay(a, price)
     m.books.post("usd_to_owners", price)  # the target's former owners
-    m.ownership.record(a, tg, m.day, price, "acquisition")
+    m.ownership.record(
+        a, tg, m.day, price, "acquisition", sites=lot.size, mw=float(s.capacity_mw[lot].sum())
+    )
     t.ultimate_owner[t.ultimate_owner == tg] = t.ultimate_owner[a]
     t.acquired_day[tg] = m.day
     t.hurdle_rate[tg] = t.hurdle_rate[a]  # the group's cost of capital
@@ -328,8 +333,17 @@ def empty_plan(n_generations: int) -> SitePlan:
     z = np.zeros(0)
     i = np.zeros(0, dtype=np.intp)
     return SitePlan(
-        i, i, z, z, z, np.zeros(0, np.int8), np.zeros(0, bool), z, np.zeros((0, n_generations)),
-        i, np.zeros(0, np.int8),
+        i,
+        i,
+        z,
+        z,
+        z,
+        np.zeros(0, np.int8),
+        np.zeros(0, bool),
+        z,
+        np.zeros((0, n_generations)),
+        i,
+        np.zeros(0, np.int8),
     )
 
 

@@ -413,7 +413,13 @@ class AIMarket(BaseComponent):
         term = int(tn.term_years[k])
         for w, mw, price in zip(aw.winners, aw.mw, aw.price_usd_per_mw_year, strict=True):
             self.convert(
-                int(rows[w]), float(mw), float(price), term, float(capex[w]), k, n_offers,
+                int(rows[w]),
+                float(mw),
+                float(price),
+                term,
+                float(capex[w]),
+                k,
+                n_offers,
                 int(site[w]),
             )
 

@@ -1,11 +1,12 @@
 """MiningIndustry: the Mesa model. One step is one day; ``step`` lists the phases of the day.
 
-The phases (:mod:`abm.day`, ARCHITECTURE.md) run in order: events -> environment -> operate ->
-mine -> account -> expectations -> ai -> decide -> distress -> deals -> entry -> record. Each returns an
-explicit record that later phases and the recorder read; the components (:mod:`abm.components`:
-sovereigns, scheduled events, the AI market, capabilities, consolidation) run at the phases
-they name. The daily phases are array operations over all firms; per-firm Python code runs only
-for the rare discrete events (defaults, auctions, acquisitions, entry, awards).
+The phases (:mod:`abm.day`, ARCHITECTURE.md) run in order: events -> environment -> operate
+-> mine -> account -> expectations -> ai -> decide -> distress -> deals -> entry -> record. Each
+returns an explicit record that later phases and the recorder read; the components
+(:mod:`abm.components`: sovereigns, scheduled events, the AI market, capabilities, new sites,
+colocation, consolidation) run at the phases they name. The daily phases are array operations
+over all sites and firms; per-firm Python code runs only for the rare discrete events
+(defaults, auctions, acquisitions, entry, awards, stranded clients moving).
 """
 
 from __future__ import annotations
@@ -285,9 +286,7 @@ class MiningIndustry(mesa.Model):
         self.update_live_columns(self.day)
         return rows
 
-    def add_sites(
-        self, plan: SitePlan, firm_rows: np.ndarray, status: int = MINING
-    ) -> np.ndarray:
+    def add_sites(self, plan: SitePlan, firm_rows: np.ndarray, status: int = MINING) -> np.ndarray:
         """Append the sites of `plan` for the firms `firm_rows` (the plan's firm index ->
         row); an own site lies in its owner's home region, a hosted one in its host's
         facility. Returns the new site rows (the caller refreshes costs and live columns)."""
@@ -422,9 +421,7 @@ class MiningIndustry(mesa.Model):
         s = self.sites
         cap = s.mining_capacity_mw()
         with np.errstate(invalid="ignore", divide="ignore"):
-            return s.by_firm(cap * s.rate_usd_per_mwh, self.firms.n) / s.by_firm(
-                cap, self.firms.n
-            )
+            return s.by_firm(cap * s.rate_usd_per_mwh, self.firms.n) / s.by_firm(cap, self.firms.n)
 
     def rig_value_usd(self) -> np.ndarray:
         """Each site's rigs at today's secondary price [USD]."""

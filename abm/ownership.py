@@ -1,8 +1,9 @@
 """Ownership: who owns whom after acquisitions, as a networkx graph and as arrays.
 
-Every acquisition is an edge acquirer -> target with its day, price and kind ("acquisition"
-for a voluntary purchase of a firm that keeps operating as a subsidiary, "auction" for assets
-bought out of a default, "liquidation" for a voluntary exit's assets). The ultimate owner of a
+Every acquisition is an edge acquirer -> target with its day, price, kind ("acquisition" for a
+voluntary purchase of a firm that keeps operating as a subsidiary, with its sites; "auction"
+for the sites and rigs bought out of a defaulted or exiting firm's estate) and the number of
+sites and MW that changed control. The ultimate owner of a
 firm is the root of its chain of acquirers. The model keeps an ``ultimate_owner`` array in step
 with the graph so owner-level concentration is one bincount per day.
 """
@@ -26,16 +27,32 @@ class Ownership:
         for i, name in zip(firm_ids, names, strict=True):
             self.graph.add_node(int(i), name=name)
 
-    def record(self, acquirer: int, target: int, day: int, price_usd: float, kind: str) -> None:
-        """Add the edge acquirer -> target. An acquisition requires an independent target (no
-        current owner) and must not close a cycle of ownership."""
+    def record(
+        self,
+        acquirer: int,
+        target: int,
+        day: int,
+        price_usd: float,
+        kind: str,
+        sites: int = 0,
+        mw: float = 0.0,
+    ) -> None:
+        """Add the edge acquirer -> target, with the number of sites and the MW that changed
+        control. An acquisition requires an independent target (no current owner) and must
+        not close a cycle of ownership."""
         if kind == "acquisition":
             if self.owner_of(target) is not None:
                 raise ValueError(f"firm {target} already has an owner")
             if acquirer == target or target in self._ancestors(acquirer):
                 raise ValueError(f"{acquirer} acquiring {target} would create an ownership cycle")
         self.graph.add_edge(
-            int(acquirer), int(target), day=int(day), price_usd=float(price_usd), kind=kind
+            int(acquirer),
+            int(target),
+            day=int(day),
+            price_usd=float(price_usd),
+            kind=kind,
+            sites=int(sites),
+            mw=float(mw),
         )
 
     def release(self, owner: int, day: int) -> list[int]:
@@ -64,9 +81,11 @@ class Ownership:
         return seen
 
     def edges_frame(self) -> pd.DataFrame:
-        """All acquisitions as a table: acquirer, target, day, price_usd, kind."""
+        """All acquisitions as a table: acquirer, target, day, price_usd, kind, sites and mw
+        (the sites and MW that changed control)."""
         rows = [{"acquirer": a, "target": b, **d} for a, b, d in self.graph.edges(data=True)]
-        return pd.DataFrame(rows, columns=["acquirer", "target", "day", "price_usd", "kind"])
+        cols = ["acquirer", "target", "day", "price_usd", "kind", "sites", "mw"]
+        return pd.DataFrame(rows, columns=cols)
 
 
 def ultimate_owners(graph: nx.DiGraph, kinds: tuple[str, ...] = ("acquisition",)) -> dict[int, int]:

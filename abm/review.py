@@ -36,7 +36,10 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     move rigs to cheaper spare capacity, raise equity, then invest with cash and new debt."""
     sc, t, s, g, books = m.params, m.firms, m.sites, m.gens, m.books
     hp = m.expected_hashprice_usd_per_th_day
-    decline, life = sc.behaviour.expected_hashprice_decline_per_year, sc.hardware.economic_life_years
+    decline, life = (
+        sc.behaviour.expected_hashprice_decline_per_year,
+        sc.hardware.economic_life_years,
+    )
     new_price, _ = m.rig_prices(day)
     srows = np.flatnonzero(np.isin(s.owner, rows) & (s.status == MINING))
     pos = np.searchsorted(rows, s.owner[srows])  # each site's firm among `rows`
@@ -101,7 +104,8 @@ def move_to_cheaper_sites(
 ) -> None:
     """Each reviewing firm moves rigs from its dearest site to its cheapest site with spare
     capacity, least efficient rigs first, where the saving on energy over the rigs' economic
-    life (at the firm's hurdle rate) beats the cost of moving them (``sites.move_cost``)."""
+    life (at the firm's hurdle rate) beats the cost of moving them
+    (``sites.move_cost_usd_per_th``), as many as its spare cash pays for."""
     if srows.size < 2:
         return
     s, g, sc = m.sites, m.gens, m.params
@@ -123,6 +127,10 @@ def move_to_cheaper_sites(
     saving = (gain * days)[:, None] * g.energy_mwh_per_th_day[None, :]
     worth = saving > sc.sites.move_cost_usd_per_th
     moved = behaviour.move_plan(fleet[src] * worth, g.power_mw_per_th, room[dst])
+    cost = moved.sum(axis=1) * sc.sites.move_cost_usd_per_th
+    spare = m.spare_cash_usd(firm)
+    afford = np.divide(spare, cost, out=np.ones_like(cost), where=cost > spare)
+    moved *= afford[:, None]
     some = moved.sum(axis=1) > 0
     if some.any():
         ths = moved[some]

@@ -2,9 +2,10 @@
 
 Outputs of one run (all in one directory, written atomically: a run that fails writes nothing):
 ``timeseries.parquet`` (daily model-level series), ``firms.parquet`` (firm panel on the
-scenario's cadence), ``sites.parquet`` (site panel on the same cadence), ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause),
-``survival.parquet`` (Kaplan-Meier survival by initial size class), ``acquisitions.parquet``
-(every acquisition and auction: acquirer, target, day, price, kind), ``contracts.parquet``
+scenario's cadence), ``sites.parquet`` (site panel on the same cadence),
+``firm_outcomes.parquet`` (one row per firm: entry, exit, cause), ``survival.parquet``
+(Kaplan-Meier survival by initial size class), ``acquisitions.parquet`` (every acquisition and
+auction: acquirer, target, day, price, kind, sites and MW), ``contracts.parquet``
 (every AI/HPC hosting contract, columns in :data:`abm.contracts.CONTRACT_COLUMNS`),
 ``summary.json`` (headline figures at the horizon), ``scenario.toml`` (resolved scenario) and
 ``manifest.json`` (versions, git commit, seed, timings).
@@ -62,6 +63,8 @@ HEADLINE = (
     "ai_mw_contracted",
     "ai_mw_operating",
     "hashrate_to_ai_ehs",
+    "mining_sites",
+    "hosted_hashrate_share",
 )
 
 

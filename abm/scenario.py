@@ -299,7 +299,9 @@ class SitesConfig(Section):
     )
     max_sites_per_firm: int = _f(15, "Most sites of one firm on day one [-].", ge=1, le=100)
     two_sites_min_ehs: float = _f(
-        3.0, "Private firms of at least this size run two sites on day one [EH/s]. Assumption.", gt=0
+        3.0,
+        "Private firms of at least this size run two sites on day one [EH/s]. Assumption.",
+        gt=0,
     )
     site_share_concentration: float = _f(
         2.0,

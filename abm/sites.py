@@ -58,8 +58,8 @@ class SiteTable(ColumnTable):
     """Columnar state of every site that ever existed and its fleet by generation (``fleet_ths``,
     sites x generations [TH/s])."""
 
-    COLUMNS = SITE_COLUMNS
-    MATRICES = {"fleet_ths": (float, 0.0)}
+    COLUMNS: ClassVar[dict[str, tuple[Any, Any]]] = SITE_COLUMNS
+    MATRICES: ClassVar[dict[str, tuple[Any, Any]]] = {"fleet_ths": (float, 0.0)}
 
     def append(self, **cols: Any) -> np.ndarray:
         """Add sites (columns as in :data:`SITE_COLUMNS`, plus ``fleet_ths``)."""
@@ -170,9 +170,7 @@ def one_site_each(
     )
 
 
-def sites_per_firm(
-    hashrate_ehs: np.ndarray, listed: np.ndarray, sc: Scenario
-) -> np.ndarray:
+def sites_per_firm(hashrate_ehs: np.ndarray, listed: np.ndarray, sc: Scenario) -> np.ndarray:
     """How many sites each firm of the initial population runs: listed firms about size /
     ``sites.site_size_ehs_listed`` (2 to ``sites.max_sites_per_firm``), private firms one, two
     from ``sites.two_sites_min_ehs`` [-]."""
@@ -319,7 +317,9 @@ class Interconnection(BaseComponent):
     def _pending_of(self, sites: np.ndarray) -> np.ndarray:
         n = self.m.sites.n
         if self._pending_mw.size < n:
-            self._pending_mw = np.concatenate([self._pending_mw, np.zeros(n - self._pending_mw.size)])
+            self._pending_mw = np.concatenate(
+                [self._pending_mw, np.zeros(n - self._pending_mw.size)]
+            )
         return self._pending_mw[sites]
 
     def new_mw_price_usd_per_mwh(self, rows: np.ndarray) -> np.ndarray:
@@ -365,7 +365,9 @@ class Interconnection(BaseComponent):
         lead = m.capabilities.lead_days(rows)
         for lag in np.unique(lead):
             k = lead == lag
-            self.pending.append(PendingSites(m.day + int(lag), rows[k], site[k], mw[k], fleet_ths[k]))
+            self.pending.append(
+                PendingSites(m.day + int(lag), rows[k], site[k], mw[k], fleet_ths[k])
+            )
             self.pending_ths += float(fleet_ths[k].sum())
 
     def connect(self, day: int) -> None:

@@ -1,12 +1,13 @@
 """The engine's daily rules written the idiomatic Mesa way: a performance (and correctness)
 reference for the vectorised engine.
 
-Each firm is a :class:`RefFirm` (a ``mesa.Agent``) holding plain Python floats and lists (its
-fleet by generation, its energy cost by generation, its cash) and running its own rules in
-per-firm Python. The model calls ``model.agents.shuffle_do("operate")`` (phase 2), aggregates,
-mines, then ``model.agents.shuffle_do("step")`` (phases 4-6: account, fleet review on the firm's
-cadence, distress, idle exit); a ``mesa.DataCollector`` records model reporters every day. This
-is what a Mesa user would write without the columnar engine. It reuses the engine's pure pieces
+Each firm is a :class:`RefFirm` (a ``mesa.Agent``) holding plain Python floats and a list of
+its sites (:class:`RefSite`: power price, capacity, fleet by generation, energy cost by
+generation) and running its own rules in per-firm Python. The model calls
+``model.agents.shuffle_do("operate")`` (phase 2), aggregates, mines, then
+``model.agents.shuffle_do("step")`` (phases 4-6: account, fleet review on the firm's cadence,
+distress, idle exit); a ``mesa.DataCollector`` records model reporters every day. This is
+what a Mesa user would write without the columnar engine. It reuses the engine's pure pieces
 (protocol functions, the exogenous price and fee paths, rig prices, the initial population), so
 what a benchmark compares is per-agent Python against array operations.
 
@@ -17,14 +18,17 @@ model-level aggregate (network hashrate, expectations, reporters) is computed af
 iterating ``model.agents`` in insertion order. The trajectory is therefore the same for any
 shuffle (``tests/test_reference_mesa.py`` checks this with two shuffle seeds).
 
-Rules covered, as in ``abm/behaviour.py``, ``MiningIndustry.step/_review`` and
-``abm/consolidation.py`` with finance, auctions, acquisitions, entry and sovereigns off (see
-:func:`check_covered`): operate or curtail each vintage when expected revenue per TH-day beats
-its energy cost at the firm's power price, capacity filled most-efficient first; pooled revenue
-by hash share minus the pool fee; energy and fixed costs; adaptive hashprice expectations; the
-fleet review (retire uneconomic or too-old vintages at the secondary price, then buy the
-generation with the best NPV per dollar into headroom and new MW at the market power price,
-within a cash budget); fire sales and insolvent exits; exits of firms idle for six months.
+Rules covered, as in ``abm/behaviour.py``, ``abm/day.py``, ``abm/review.py`` and
+``abm/consolidation.py`` with finance, auctions, acquisitions, entry, hosting and sovereigns off
+(see :func:`check_covered`): at each site, operate or curtail each vintage when expected revenue
+per TH-day beats its energy cost at the site's power price, capacity filled most-efficient
+first; pooled revenue by hash share minus the pool fee; energy and fixed costs per site;
+adaptive hashprice expectations; the fleet review (retire uneconomic or too-old vintages at the
+secondary price; move rigs from the dearest site to the cheapest with room when the saving
+beats the move; buy, for each site, the generation with the best NPV per dollar into its
+headroom, the best sites first within a cash budget; new MW at the site under build-out or a
+new site at the market power price); fire sales and insolvent exits; exits of firms idle for
+six months.
 """
 
 from __future__ import annotations
@@ -46,12 +50,16 @@ __all__ = ["RefFirm", "RefModel", "check_covered", "reference_case", "run_refere
 IDLE_CHECK_DAYS = 30  # as abm.consolidation.IDLE_CHECK_DAYS [days]
 
 
-def reference_case(n_firms: int = 30, years: float = 1.0) -> Scenario:
+def reference_case(
+    n_firms: int = 30, years: float = 1.0, drift: float = -0.8, expansion_price: float = 45.0
+) -> Scenario:
     """The deterministic scenario that both the engine and the reference implement.
 
     The single place to switch engine features off: block luck, price noise, outages and
-    seasonality, finance, auctions, acquisitions, entry and sovereigns. The price drifts down
-    80%/yr, so firms retire rigs, fire-sell and exit within a year.
+    seasonality, finance, auctions, acquisitions, entry, hosting and sovereigns. By default the
+    price drifts down 80%/yr, so firms retire rigs, move them to cheaper sites, fire-sell and
+    exit within a year; with a positive `drift` and cheap new power (`expansion_price`
+    [USD/MWh]) they build new sites.
     """
     return Scenario().with_overrides(
         {
@@ -62,7 +70,8 @@ def reference_case(n_firms: int = 30, years: float = 1.0) -> Scenario:
             "protocol.block_luck": False,
             "price.volatility_per_year": 0.0,
             "price.jump_rate_per_year": 0.0,
-            "price.drift_per_year": -0.8,
+            "price.drift_per_year": drift,
+            "energy.expansion_price_usd_per_mwh": expansion_price,
             "energy.outage_prob_per_day": dict.fromkeys(
                 ("hydro", "wind", "solar", "gas", "grid", "stranded"), 0.0
             ),
@@ -72,6 +81,7 @@ def reference_case(n_firms: int = 30, years: float = 1.0) -> Scenario:
             "consolidation.auctions": False,
             "consolidation.acquisitions": False,
             "consolidation.entry": False,
+            "sites.hosted_share_small": 0.0,
             "sovereigns": [],
         }
     )
@@ -96,6 +106,8 @@ def check_covered(sc: Scenario) -> None:
     ]
     if sc.sovereign_scale > 0 and any(s.enabled for s in sc.sovereigns):
         problems.append("sovereigns")
+    if sc.sites.hosted_share_small > 0:
+        problems.append("sites.hosted_share_small")
     if problems:
         raise ValueError(f"the Mesa reference does not model: {', '.join(problems)}")
 
@@ -106,46 +118,60 @@ def _pv_days(rate_per_year: float, years: float) -> float:
     return (1.0 - math.exp(-r * years)) / r * 365.0
 
 
-class RefFirm(mesa.Agent):
-    """A mining firm with its own state: floats, and lists indexed by hardware generation."""
+class RefSite:
+    """One site of a firm: power price, capacity and fleet by generation."""
 
-    def __init__(self, model: RefModel, fleet_ths: list[float], cols: dict[str, float]) -> None:
-        super().__init__(model)
+    def __init__(
+        self, model: RefModel, fleet_ths: list[float], capacity_mw: float, price: float
+    ) -> None:
         self.fleet = fleet_ths  # installed hashrate by generation [TH/s]
-        self.capacity_mw = cols["capacity_mw"]
+        self.capacity_mw = capacity_mw
+        self.power_price = price  # [USD/MWh]
+        self.cost = [price * e for e in model.energy_mwh]  # [USD per TH/s-day]
+        self.running = [0.0] * len(fleet_ths)
+        self.open_day = model.day
+        self.building = False  # opened for new MW, not yet online
+
+    def power_mw(self, model: RefModel) -> float:
+        return sum(f * w for f, w in zip(self.fleet, model.power_mw, strict=True))
+
+
+class RefFirm(mesa.Agent):
+    """A mining firm with its own state: floats and its sites."""
+
+    def __init__(self, model: RefModel, sites: list[RefSite], cols: dict[str, float]) -> None:
+        super().__init__(model)
+        self.sites = sites
         self.hurdle = cols["hurdle_rate"]  # [1/year]
         self.offset = int(cols["review_offset"])  # [days]
         self.cash = cols["cash_usd"]  # [USD]
-        self.set_power_price(cols["power_price_usd_per_mwh"])
-        self.running = [0.0] * len(fleet_ths)  # hashrate running today by generation [TH/s]
         self.running_ths = 0.0  # [TH/s]
         self.energy_cost = 0.0  # today's energy bill [USD]
         self.fixed_cost = 0.0  # today's fixed opex [USD]
         self.idle_days = 0
-
-    def set_power_price(self, usd_per_mwh: float) -> None:
-        """Set the power price and the energy cost of 1 TH/s-day of each generation [USD]."""
-        self.power_price = usd_per_mwh
-        self.cost = [usd_per_mwh * e for e in self.model.energy_mwh]
+        self.dev_site: RefSite | None = None  # the site taking new MW
 
     # phase 2 ----------------------------------------------------------------------------------
     def operate(self) -> None:
-        """Run each vintage whose energy cost is below the revenue per TH-day, most efficient
-        first, within power capacity."""
+        """At each site, run each vintage whose energy cost is below the revenue per TH-day,
+        most efficient first, within the site's power capacity."""
         m = self.model
-        room = self.capacity_mw  # [MW]
-        running = [0.0] * len(self.fleet)
-        for g in range(len(self.fleet) - 1, -1, -1):
-            ths = self.fleet[g]
-            if ths > 0 and self.cost[g] < m.rev_th:
-                want_mw = ths * m.power_mw[g]
-                if want_mw <= room:
-                    running[g] = ths
-                elif room > 0:
-                    running[g] = room / m.power_mw[g]
-                room -= want_mw
-        self.running = running
-        self.running_ths = sum(running)
+        total = 0.0
+        for site in self.sites:
+            room = site.capacity_mw  # [MW]
+            running = [0.0] * len(site.fleet)
+            for g in range(len(site.fleet) - 1, -1, -1):
+                ths = site.fleet[g]
+                if ths > 0 and site.cost[g] < m.rev_th:
+                    want_mw = ths * m.power_mw[g]
+                    if want_mw <= room:
+                        running[g] = ths
+                    elif room > 0:
+                        running[g] = room / m.power_mw[g]
+                    room -= want_mw
+            site.running = running
+            total += sum(running)
+        self.running_ths = total
 
     # phases 4-6 -------------------------------------------------------------------------------
     def step(self) -> None:
@@ -162,78 +188,156 @@ class RefFirm(mesa.Agent):
             self.idle_check()
 
     def account(self) -> None:
-        """Pool payout (all BTC sold at today's price), energy and fixed costs."""
+        """Pool payout (all BTC sold at today's price), energy and fixed costs of each site."""
         m = self.model
         btc = self.running_ths * m.btc_per_ths
-        energy_mwh = sum(r * e for r, e in zip(self.running, m.energy_mwh, strict=True))
-        self.energy_cost = energy_mwh * self.power_price
-        self.fixed_cost = self.capacity_mw * m.sc.energy.fixed_opex_usd_per_mw_day
+        self.energy_cost = self.fixed_cost = 0.0
+        for site in self.sites:
+            mwh = sum(r * e for r, e in zip(site.running, m.energy_mwh, strict=True))
+            self.energy_cost += mwh * site.power_price
+            self.fixed_cost += site.capacity_mw * m.sc.energy.fixed_opex_usd_per_mw_day
         self.cash += btc * m.price - self.energy_cost - self.fixed_cost
 
+    def _npv(self, cost: float, price: float) -> float:
+        m, b = self.model, self.model.sc.behaviour
+        life = m.sc.hardware.economic_life_years
+        pv_rev = _pv_days(self.hurdle + b.expected_hashprice_decline_per_year, life)
+        return m.hp_exp * pv_rev - cost * _pv_days(self.hurdle, life) - price
+
+    def _best(self, costs: list[float]) -> tuple[int, float]:
+        """Generation with the best NPV per dollar at energy costs `costs` (and its NPV)."""
+        best, best_per_dollar, best_npv = -1, -math.inf, 0.0
+        for g, price in enumerate(self.model.new_price):
+            if math.isfinite(price):
+                npv = self._npv(costs[g], price)
+                if npv / price > best_per_dollar:
+                    best, best_per_dollar, best_npv = g, npv / price, npv
+        return best, best_npv
+
     def review(self) -> None:
-        """Retire, then buy the generation with the best NPV per dollar (headroom, new MW)."""
+        """Retire, move rigs to cheaper spare capacity, then buy for each site's headroom (best
+        sites first) and new MW."""
         m = self.model
-        sc, hp = m.sc, m.hp_exp
+        sc = m.sc
         b = sc.behaviour
         new_price, used_price = m.new_price, m.used_price
         max_age = sc.hardware.max_age_years * 365.0
-        for g, ths in enumerate(self.fleet):  # retire: uneconomic or too old, sold used
-            if ths > 0 and (
-                self.cost[g] * (1 + b.retire_margin) > hp or m.day - m.release_day[g] > max_age
-            ):
-                self.cash += ths * used_price[g]
-                self.fleet[g] = 0.0
-        life = sc.hardware.economic_life_years
-        pv_rev = _pv_days(self.hurdle + b.expected_hashprice_decline_per_year, life)
-        pv_cost = _pv_days(self.hurdle, life)
-        best, best_per_dollar, best_npv = -1, -math.inf, 0.0
-        for g, price in enumerate(new_price):
-            if math.isfinite(price):
-                npv = hp * pv_rev - self.cost[g] * pv_cost - price
-                if npv / price > best_per_dollar:
-                    best, best_per_dollar, best_npv = g, npv / price, npv
-        if best < 0 or best_npv <= 0:
-            return
+        for site in self.sites:  # retire: uneconomic or too old, sold used
+            for g, ths in enumerate(site.fleet):
+                if ths > 0 and (
+                    site.cost[g] * (1 + b.retire_margin) > m.hp_exp
+                    or m.day - m.release_day[g] > max_age
+                ):
+                    self.cash += ths * used_price[g]
+                    site.fleet[g] = 0.0
+        self.move_rigs()
         reserve = b.cash_reserve_days * (self.energy_cost + self.fixed_cost)
         budget = max(self.cash - reserve, 0.0) * b.reinvest_fraction
-        price, mw_per_th = new_price[best], m.power_mw[best]
-        fleet_mw = sum(f * w for f, w in zip(self.fleet, m.power_mw, strict=True))
-        headroom = max(self.capacity_mw - fleet_mw, 0.0)
-        spend_head = min(headroom / mw_per_th * price, budget)
-        ths = spend_head / price
-        # new MW, with rigs to fill them, when the NPV at the market power price covers the build
-        infra_per_th = mw_per_th * sc.energy.capex_usd_per_mw
-        new_site_cost = sc.energy.expansion_price_usd_per_mwh * m.energy_mwh[best]
-        npv_new = hp * pv_rev - new_site_cost * pv_cost - price
-        mw_added = 0.0
-        if npv_new > infra_per_th:
-            mw_exp = self.capacity_mw * b.max_capacity_growth_per_review
-            cost_exp = mw_exp / mw_per_th * (price + infra_per_th)
-            if cost_exp > 0:
-                frac = min(cost_exp, budget - spend_head) / cost_exp
-                ths += mw_exp / mw_per_th * frac
-                mw_added = mw_exp * frac
-        self.fleet[best] += ths
-        self.cash -= ths * price + mw_added * sc.energy.capex_usd_per_mw
-        if mw_added > 0:
-            mixed = (
-                self.power_price * self.capacity_mw
-                + sc.energy.expansion_price_usd_per_mwh * mw_added
-            ) / (self.capacity_mw + mw_added)
-            self.capacity_mw += mw_added
-            self.set_power_price(mixed)
+        # spare MW: each site's best generation, the best NPV per dollar first
+        wants = []
+        for i, site in enumerate(self.sites):
+            if site.building:
+                continue
+            g, npv = self._best(site.cost)
+            headroom = site.capacity_mw - site.power_mw(m)
+            if g >= 0 and npv > 0:
+                wants.append((-npv / new_price[g], i, g, max(headroom, 0.0) / m.power_mw[g]))
+        spent = 0.0
+        for _, i, g, want_ths in sorted(wants):
+            spend = min(want_ths * new_price[g], max(budget - spent, 0.0))
+            self.sites[i].fleet[g] += spend / new_price[g]
+            spent += spend
+        self.cash -= spent
+        self.build(budget - spent)
+
+    def move_rigs(self) -> None:
+        """Rigs move from the dearest site with rigs to the cheapest with room, least efficient
+        first, where the energy saved over their life beats the move's cost."""
+        m = self.model
+        sc = m.sc
+        mining = [s for s in self.sites if not s.building]
+        with_rigs = [s for s in mining if any(f > 0 for f in s.fleet)]
+        with_room = [s for s in mining if s.capacity_mw - s.power_mw(m) > 1e-9]
+        if not with_rigs or not with_room:
+            return
+        src = max(with_rigs, key=lambda s: s.power_price)  # the first of equals
+        dst = min(with_room, key=lambda s: s.power_price)
+        gain = src.power_price - dst.power_price
+        if gain <= 0:
+            return
+        days = _pv_days(self.hurdle, sc.hardware.economic_life_years)
+        room = dst.capacity_mw - dst.power_mw(m)
+        moved_mw, moves = 0.0, []
+        for g in range(len(src.fleet)):  # least efficient first
+            if src.fleet[g] <= 0 or gain * days * m.energy_mwh[g] <= sc.sites.move_cost_usd_per_th:
+                continue
+            take_mw = min(max(room - moved_mw, 0.0), src.fleet[g] * m.power_mw[g])
+            moves.append((g, min(take_mw / m.power_mw[g], src.fleet[g])))
+            moved_mw += src.fleet[g] * m.power_mw[g]
+        cost = sum(ths for _, ths in moves) * sc.sites.move_cost_usd_per_th
+        reserve = sc.behaviour.cash_reserve_days * (self.energy_cost + self.fixed_cost)
+        spare = max(self.cash - reserve, 0.0)
+        afford = spare / cost if cost > spare else 1.0  # as many as spare cash pays for
+        for g, ths in moves:
+            src.fleet[g] -= ths * afford
+            dst.fleet[g] += ths * afford
+            self.cash -= ths * afford * sc.sites.move_cost_usd_per_th
+
+    def build(self, budget: float) -> None:
+        """New MW with rigs to fill them, when the NPV at the price of the new MW covers the
+        build: at the site under build-out while it is young and small, else at a new site at
+        the market power price."""
+        m = self.model
+        sc = m.sc
+        b, cfg = sc.behaviour, sc.sites
+        dev = self.dev_site
+        joinable = (
+            dev is not None
+            and dev.capacity_mw < cfg.max_site_mw
+            and m.day - dev.open_day <= cfg.buildout_years * 365
+        )
+        price_mw = dev.power_price if joinable else sc.energy.expansion_price_usd_per_mwh
+        capex = sc.energy.capex_usd_per_mw
+        costs = [price_mw * e for e in m.energy_mwh]
+        best, best_per_dollar = -1, -math.inf
+        for g, price in enumerate(m.new_price):
+            if math.isfinite(price):
+                infra = m.power_mw[g] * capex
+                gain = self._npv(costs[g], price) - infra
+                if gain / (price + infra) > best_per_dollar:
+                    best, best_per_dollar = g, gain / (price + infra)
+        if best < 0 or best_per_dollar <= 0:
+            return
+        mw_per_th, price = m.power_mw[best], m.new_price[best]
+        capacity = sum(s.capacity_mw for s in self.sites)
+        mw_exp = capacity * b.max_capacity_growth_per_review
+        cost_exp = mw_exp / mw_per_th * (price + mw_per_th * capex)
+        if cost_exp <= 0:
+            return
+        frac = min(cost_exp, max(budget, 0.0)) / cost_exp
+        if frac <= 0:
+            return
+        if not joinable:
+            dev = RefSite(m, [0.0] * len(m.energy_mwh), 0.0, price_mw)
+            self.sites.append(dev)
+            self.dev_site = dev
+        dev.capacity_mw += mw_exp * frac
+        dev.fleet[best] += mw_exp / mw_per_th * frac
+        self.cash -= mw_exp / mw_per_th * frac * price + mw_exp * frac * capex
 
     def fire_sale(self) -> None:
-        """Sell just enough rigs at the secondary price to cover the cash gap."""
+        """Sell just enough rigs (the same share at every site) at the secondary price to
+        cover the cash gap."""
         used = self.model.used_price
-        value = sum(f * p for f, p in zip(self.fleet, used, strict=True))
+        value = sum(f * p for s in self.sites for f, p in zip(s.fleet, used, strict=True))
         frac = min(1.0, -self.cash / value) if value > 0 else 1.0
         self.cash += frac * value
-        self.fleet = [f * (1.0 - frac) for f in self.fleet]
+        for site in self.sites:
+            site.fleet = [f * (1.0 - frac) for f in site.fleet]
 
     def idle_check(self) -> None:
         """Count idle days (no rigs at all); exit after the scenario's limit."""
-        idle = not any(f > 0 for f in self.fleet)
+        idle = not any(f > 0 for s in self.sites for f in s.fleet)
         self.idle_days = self.idle_days + IDLE_CHECK_DAYS if idle else 0
         if idle and self.idle_days >= self.model.sc.consolidation.voluntary_exit_idle_days:
             self.leave()
@@ -287,11 +391,22 @@ class RefModel(mesa.Model):
             pop = explicit_population(sc, self.gens, unlimited=False)
         else:
             revenue0 = reward0 * chain.BLOCKS_PER_DAY * self.prices[0]
-            pop = calibrated_population(streams["population"], sc, self.gens, revenue0)
-        fleets = pop.fleet_ths.tolist()
+            pop = calibrated_population(
+                streams["population"], streams["sites"], sc, self.gens, revenue0
+            )
         cols = {k: v.tolist() for k, v in pop.cols.items()}
-        for i, fleet in enumerate(fleets):
-            RefFirm(self, fleet, {k: float(v[i]) for k, v in cols.items()})
+        plan = pop.sites
+        sites: list[list[RefSite]] = [[] for _ in pop.names]
+        for k in range(plan.n):
+            site = RefSite(
+                self,
+                plan.fleet_ths[k].tolist(),
+                float(plan.capacity_mw[k]),
+                float(plan.power_price_usd_per_mwh[k]),
+            )
+            sites[int(plan.firm[k])].append(site)
+        for i, own in enumerate(sites):
+            RefFirm(self, own, {k: float(v[i]) for k, v in cols.items()})
         self.hashrate_ehs = self.hashprice = 0.0
         self.datacollector = mesa.DataCollector(
             model_reporters={

@@ -175,15 +175,15 @@ def _numpy_floor(years: float):
     from abm import chain
 
     m = abm.MiningIndustry(abm.Scenario().with_overrides({"run.years": years}), seed=SEED)
-    t, live = m.firms, m.live_columns
+    s, live = m.sites, m.live_columns  # one row per site, the unit of operation
     heights = m.params.protocol.start_height + np.arange(m.n_days) * chain.BLOCKS_PER_DAY
     subsidy = np.array([chain.subsidy_btc(int(h)) for h in heights])
     args = (
-        np.ascontiguousarray(t.fleet_ths[:, live]),
+        np.ascontiguousarray(s.fleet_ths[:, live]),
         np.ascontiguousarray(m.cost_usd_per_th_day[:, live]),
         m.gens.energy_mwh_per_th_day[live].copy(),
-        t.power_price_usd_per_mwh.copy(),
-        t.capacity_mw * m.params.energy.fixed_opex_usd_per_mw_day,
+        s.rate_usd_per_mwh.copy(),
+        s.capacity_mw * m.params.energy.fixed_opex_usd_per_mw_day,
         m.price_usd[: m.n_days].copy(),
         (subsidy + m.fee_btc_per_block) * chain.BLOCKS_PER_DAY,
     )

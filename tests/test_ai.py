@@ -180,7 +180,7 @@ def test_contract_cash_flows_by_hand():
     # capacity, 20 EH/s x 17.5 J/TH = 350 MW of rigs, 50 MW converted leaves exactly 350) are 0
     assert cash0 - t.cash_usd[0] == pytest.approx(capex - d0)
     assert b.hashrate_removed_ths[c] == pytest.approx(0.0, abs=1e-6)
-    assert t.capacity_mw[0] == pytest.approx(350.0) and t.ai_mw[0] == 50.0
+    assert m.firm_capacity_mw()[0] == pytest.approx(350.0) and t.ai_mw[0] == 50.0
     # build: interest is capitalised daily for 30 days, nothing is earned
     i = cfg.project_rate / 365
     for _ in range(build):
@@ -205,7 +205,7 @@ def test_contract_cash_flows_by_hand():
     assert lg["usd_ai_interest"] == pytest.approx(n * payment - d1, rel=1e-6)
     assert t.cash_usd[0] - cash_before == pytest.approx(income - opex - n * payment, rel=1e-6)
     # at the end (no renewal) the MW return to mining
-    assert t.capacity_mw[0] == pytest.approx(400.0) and t.ai_mw[0] == 0.0
+    assert m.firm_capacity_mw()[0] == pytest.approx(400.0) and t.ai_mw[0] == 0.0
 
 
 def test_eligibility_and_financing():
@@ -233,12 +233,12 @@ def test_eligibility_and_financing():
     t.ai_strategy[0] = PURE  # a pure miner never bids
     assert h.offers(0)[0].size == 0
     t.ai_strategy[0] = HYBRID
-    t.seasonal[0] = True  # seasonal (run-of-river) sites cannot host
+    m.sites.seasonal[0] = True  # seasonal (run-of-river) sites cannot host
     assert h.offers(0)[0].size == 0
-    t.seasonal[0] = False
-    t.outage_prob[0] = 0.02  # above what redundancy can fix (stranded, off-grid)
+    m.sites.seasonal[0] = False
+    m.sites.outage_prob[0] = 0.02  # above what redundancy can fix (stranded, off-grid)
     assert h.offers(0)[0].size == 0
-    t.outage_prob[0] = 0.0
+    m.sites.outage_prob[0] = 0.0
     t.cash_usd[0] = 0.0  # cash gone; the equity it could still raise
     equity_per_mw = ai.capex_usd_per_mw(m.params.ai, np.zeros(1), 0.9998)[0] * 0.2
     expected = min(80.0, h.equity_issuable_usd(np.array([0]))[0] / equity_per_mw)
@@ -325,7 +325,7 @@ def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
     t.flexible[0], t.ai_strategy[0], t.ai_build_days[0] = True, HYBRID, 20
     c = m.ai.convert(0, 150.0, 1.5e6, 10, 7e6)
     b = m.ai.book
-    assert b.handover_deferred[c] and t.capacity_mw[0] == 400.0 and t.ai_mw[0] == 150.0
+    assert b.handover_deferred[c] and m.firm_capacity_mw()[0] == 400.0 and t.ai_mw[0] == 150.0
     # eligibility counts the promised MW as taken: a hybrid may convert 20% of its sites
     assert m.ai._free_mw(0) == pytest.approx(250.0)
     start = int(b.start_day[c])
@@ -333,7 +333,7 @@ def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
         m.step()
     assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)  # still mining
     m.step()  # the start day: mined, then handed over when the contract starts
-    assert t.capacity_mw[0] == pytest.approx(250.0) and b.status[c] == OPERATING
+    assert m.firm_capacity_mw()[0] == pytest.approx(250.0) and b.status[c] == OPERATING
     before = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
     m.step()
     after = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
@@ -348,7 +348,7 @@ def test_pivot_firm_leaves_mining_but_keeps_its_contracts():
     t.ai_build_days[0] = 10
     m.ai.convert(0, 360.0, 1.5e6, 10, 7e6)  # 40 MW left: below a 50 MW block
     assert not t.active[0] and t.exit_cause[0] == 4  # "pivot_ai"
-    assert t.capacity_mw[0] == 0 and t.fleet_ths[0].sum() == 0 and t.debt_usd[0] == 0
+    assert m.firm_capacity_mw()[0] == 0 and m.firm_installed_ths()[0] == 0 and t.debt_usd[0] == 0
     cash = t.cash_usd[0]
     while m.running:
         step_checked(m)

@@ -7,7 +7,15 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from abm.behaviour import operate, plan_investment, retire_mask, row_sums
+from abm.behaviour import (
+    group_argmax,
+    move_plan,
+    operate,
+    plan_investment,
+    retire_mask,
+    row_sums,
+    spend_in_order,
+)
 from abm.markets.energy import energy_cost_usd_per_th_day
 from abm.markets.hardware import build_generations, pv_annuity_days, rig_value_usd_per_th
 from abm.scenario import HardwareConfig
@@ -59,10 +67,12 @@ def test_plan_investment_fills_headroom_then_expands_within_budget():
         price,
         mw_per_th,
         headroom_mw=np.array([1.0, 5.0]),
+        site_firm=np.array([0, 1]),
         capacity_mw=np.array([10.0, 10.0]),
         budget_usd=np.array([1e6, 1e6]),
         capex_usd_per_mw=100_000.0,
         max_growth=0.1,
+        npv_new_site_usd_per_th=npv,
     )
     # firm 0, spare MW: gen 0 (per dollar 5/10 = 10/20, the first wins): 1 MW = 50,000 TH/s x
     # $10 = $500,000. New MW: per dollar of rigs and site, gen 0 (20 J/TH, site $2/TH)
@@ -75,7 +85,7 @@ def test_plan_investment_fills_headroom_then_expands_within_budget():
     assert plan.mw_added[0] == pytest.approx(10 / 42, rel=1e-9)
     assert plan.rigs_usd[0] == pytest.approx(500_000 + 100_000 * 10 / 42 * 20, rel=1e-9)
     assert plan.rigs_usd[0] + plan.infra_usd[0] == pytest.approx(1e6)
-    assert plan.ths[1] == 0 and plan.rigs_usd[1] == 0
+    assert plan.ths_headroom[1] == 0 and plan.ths_new[1] == 0 and plan.rigs_usd[1] == 0
 
 
 def test_plan_investment_builds_new_mw_with_the_rig_that_pays_for_its_site():
@@ -88,10 +98,12 @@ def test_plan_investment_builds_new_mw_with_the_rig_that_pays_for_its_site():
         np.array([20.0, 30.0]),
         np.array([21.5e-6, 13.5e-6]),
         headroom_mw=np.array([0.0]),
+        site_firm=np.array([0]),
         capacity_mw=np.array([100.0]),
         budget_usd=np.array([1e9]),
         capex_usd_per_mw=330_000.0,
         max_growth=0.04,
+        npv_new_site_usd_per_th=np.array([[6.0, 8.0]]),
     )
     assert plan.generation_new[0] == 1
     assert plan.mw_added[0] == pytest.approx(4.0)
@@ -116,12 +128,59 @@ def test_plan_investment_never_buys_negative_amounts():
         np.array([10.0]),
         np.array([20e-6]),
         headroom_mw=np.array([1.0]),
+        site_firm=np.array([0]),
         capacity_mw=np.array([10.0]),
         budget_usd=np.array([-1e-9]),
         capex_usd_per_mw=1e5,
         max_growth=0.1,
+        npv_new_site_usd_per_th=np.array([[5.0]]),
     )
-    assert plan.ths[0] == 0 and plan.rigs_usd[0] == 0 and plan.mw_added[0] == 0
+    assert plan.ths_headroom[0] == 0 and plan.ths_new[0] == 0
+    assert plan.rigs_usd[0] == 0 and plan.mw_added[0] == 0
+
+
+def test_a_firms_budget_goes_to_its_best_sites_first():
+    # one firm, three sites of one generation (10 USD/TH, 10 W/TH): NPV per dollar 0.2, 0.5
+    # and 0.1 at the sites' energy costs; each has 1 MW spare = 100,000 TH/s = $1M of rigs. A
+    # $1.5M budget buys all of site 1 (0.5) and half of site 0 (0.2); nothing at site 2
+    plan = plan_investment(
+        np.array([[2.0], [5.0], [1.0]]),
+        np.array([10.0]),
+        np.array([10e-6]),
+        headroom_mw=np.array([1.0, 1.0, 1.0]),
+        site_firm=np.array([0, 0, 0]),
+        capacity_mw=np.array([30.0]),
+        budget_usd=np.array([1.5e6]),
+        capex_usd_per_mw=1e9,  # no new MW
+        max_growth=0.1,
+        npv_new_site_usd_per_th=np.array([[2.0]]),
+    )
+    np.testing.assert_allclose(plan.ths_headroom, [50_000.0, 100_000.0, 0.0])
+    np.testing.assert_allclose(plan.headroom_usd, [0.5e6, 1e6, 0.0])
+    assert plan.rigs_usd[0] == pytest.approx(1.5e6) and plan.mw_added[0] == 0
+
+
+def test_spend_in_order_by_hand():
+    # group 0: items wanting 5, 5, 5 with priorities 1, 3, 2 and a budget of 7 -> 5 to the
+    # second, 2 to the third, 0 to the first; group 1 (budget 100) takes what it wants
+    got = spend_in_order(
+        np.array([0, 0, 0, 1]),
+        np.array([1.0, 3.0, 2.0, 1.0]),
+        np.full(4, 5.0),
+        np.array([7.0, 100.0]),
+    )
+    np.testing.assert_allclose(got, [0.0, 5.0, 2.0, 5.0])
+
+
+def test_group_argmax_and_move_plan_by_hand():
+    g = np.array([0, 0, 1, 1, 1, 2])
+    v = np.array([1.0, 3.0, 2.0, 2.0, -np.inf, np.nan])
+    # group 0 -> item 1; group 1: a tie at 2.0 -> the first (item 2); group 2, 3: none
+    assert group_argmax(g, v, 4).tolist() == [1, 2, -1, -1]
+    # 1 MW of room; rigs of 40 W/TH (10,000 TH/s = 0.4 MW) and 20 W/TH (50,000 TH/s = 1 MW):
+    # the least efficient first: all 10,000 of the first, then 0.6 MW = 30,000 of the second
+    moved = move_plan(np.array([[10_000.0, 50_000.0]]), np.array([40e-6, 20e-6]), np.array([1.0]))
+    np.testing.assert_allclose(moved, [[10_000.0, 30_000.0]])
 
 
 @pytest.mark.parametrize("cols", [1, 2, 3, 7, 8, 9, 12, 15, 16, 17, 24, 31, 64, 127, 128, 129])

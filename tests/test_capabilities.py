@@ -12,6 +12,7 @@ from abm import MiningIndustry, chain, review
 from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
 from abm.markets.energy import SOURCES
 from abm.runner import run
+from abm.sites import BUILDING, MINING
 from tests.conftest import EXPERIMENTS, small_scenario
 
 ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at once
@@ -48,9 +49,9 @@ def test_energy_access_is_drawn_by_kind_from_its_own_stream():
     assert np.all(off.firms.energy_access == 0)
     # drawing the capability leaves every other draw unchanged
     np.testing.assert_array_equal(on.price_usd, off.price_usd)
-    np.testing.assert_array_equal(on.firms.fleet_ths, off.firms.fleet_ths)
+    np.testing.assert_array_equal(on.sites.fleet_ths, off.sites.fleet_ths)
     np.testing.assert_array_equal(
-        on.firms.power_price_usd_per_mwh, off.firms.power_price_usd_per_mwh
+        on.sites.power_price_usd_per_mwh, off.sites.power_price_usd_per_mwh
     )
 
 
@@ -72,37 +73,42 @@ def test_expansion_with_energy_access_by_hand():
         }
     )
     m = MiningIndustry(sc, seed=1)
-    t, g = m.firms, m.gens
+    t, s, g = m.firms, m.sites, m.gens
     r = 0
-    t.capacity_mw[r] = t.fleet_ths[r] @ g.power_mw_per_th  # no headroom: rigs need new MW
-    mw0, p0, ths0 = t.capacity_mw[r], t.power_price_usd_per_mwh[r], t.fleet_ths[r].sum()
+    own = s.of_firm(r)
+    assert own.size > 1  # a listed firm with several sites
+    s.capacity_mw[own] = s.fleet_ths[own] @ g.power_mw_per_th  # no headroom: rigs need new MW
+    mw0, prices0, ths0 = s.capacity_mw[own].sum(), s.power_price_usd_per_mwh[own].copy(), None
+    ths0 = m.firm_installed_ths()[r]
     t.cash_usd[r] = 1e12  # the budget never binds
     m.expected_hashprice_usd_per_th_day *= 3.0  # new sites pay
     infra0 = m.ledger["usd_capex_infra"]
     day = m.day = 10
     review.review(m, np.array([r]), day)
-    # nothing online yet: the new MW and their rigs wait in the queue
-    assert t.capacity_mw[r] == mw0 and t.power_price_usd_per_mwh[r] == p0
-    (p,) = m.capabilities.pending
-    assert p.day == day + lead and list(p.rows) == [r]
+    # nothing online yet: the new MW and their rigs wait in the queue, at a new site
+    (p,) = m.interconnection.pending
+    new = int(p.site[0])
+    assert p.day == day + lead and list(p.rows) == [r] and new not in own
+    assert s.status[new] == BUILDING and s.capacity_mw[new] == 0 and t.dev_site[r] == new
+    assert np.isclose(m.firm_capacity_mw()[r], mw0)
     mw = 0.1 * mw0
     assert np.isclose(p.mw[0], mw)
-    assert np.isclose(p.price_usd_per_mwh[0], 50.0 * (1 - 0.2))
+    assert np.isclose(s.power_price_usd_per_mwh[new], 50.0 * (1 - 0.2))
     assert np.isclose(m.ledger["usd_capex_infra"] - infra0, mw * 300_000.0 * 0.9)
     gen = int(np.flatnonzero(p.fleet_ths[0])[0])
     assert np.isclose(p.fleet_ths[0, gen], mw / g.power_mw_per_th[gen])
-    assert np.isclose(t.fleet_ths[r].sum(), ths0)  # rigs bought for the new MW wait too
-    m.capabilities.connect(day + lead - 1)
-    assert t.capacity_mw[r] == mw0
-    m.capabilities.connect(day + lead)
-    assert np.isclose(t.capacity_mw[r], mw0 + mw)
-    assert np.isclose(t.power_price_usd_per_mwh[r], (p0 * mw0 + 40.0 * mw) / (mw0 + mw))
-    assert np.isclose(t.fleet_ths[r].sum(), ths0 + mw / g.power_mw_per_th[gen])
-    assert not m.capabilities.pending and np.isclose(m.capabilities.pending_ths, 0.0)
-    # the firm's cost of energy per TH follows its new price
-    assert np.isclose(
-        m.cost_usd_per_th_day[r, gen], t.power_price_usd_per_mwh[r] * g.energy_mwh_per_th_day[gen]
-    )
+    assert np.isclose(m.firm_installed_ths()[r], ths0)  # rigs bought for the new MW wait too
+    m.interconnection.connect(day + lead - 1)
+    assert s.capacity_mw[new] == 0
+    m.interconnection.connect(day + lead)
+    assert np.isclose(s.capacity_mw[new], mw) and s.status[new] == MINING
+    assert np.isclose(m.firm_capacity_mw()[r], mw0 + mw)
+    # nothing averages: the firm's other sites keep their own power prices
+    np.testing.assert_array_equal(s.power_price_usd_per_mwh[own], prices0)
+    assert np.isclose(m.firm_installed_ths()[r], ths0 + mw / g.power_mw_per_th[gen])
+    assert not m.interconnection.pending and np.isclose(m.interconnection.pending_ths, 0.0)
+    # the new site's cost of energy per TH is at its own price
+    assert np.isclose(m.cost_usd_per_th_day[new, gen], 40.0 * g.energy_mwh_per_th_day[gen])
 
 
 def test_new_mw_price_with_scale_and_own_energy_by_hand():
@@ -116,11 +122,14 @@ def test_new_mw_price_with_scale_and_own_energy_by_hand():
         }
     )
     m = MiningIndustry(sc, seed=1)
-    t = m.firms
+    t, s = m.firms, m.sites
     rows = np.arange(5)
-    gen = int(np.flatnonzero(t.fleet_ths[0])[-1])
-    t.fleet_ths[rows] = 0.0
-    t.fleet_ths[rows, gen] = np.array([0.5, 10.0, 100.0, 10.0, 10.0]) * 1e6  # EH/s -> TH/s
+    gen = int(np.flatnonzero(s.fleet_ths[0])[-1])
+    size = np.array([0.5, 10.0, 100.0, 10.0, 10.0]) * 1e6  # EH/s -> TH/s
+    for r, ths in zip(rows, size, strict=True):
+        sites = s.of_firm(r)
+        s.fleet_ths[sites] = 0.0
+        s.fleet_ths[sites[0], gen] = ths
     t.energy_access[rows] = [1, 1, 1, 0, 1]
     grid, hydro = SOURCES.index("grid"), SOURCES.index("hydro")
     t.source[rows] = [grid, grid, grid, grid, hydro]
@@ -148,9 +157,9 @@ def test_new_sites_arrive_exactly_after_the_lead_time_in_a_run():
     m = MiningIndustry(sc, seed=2)
     queued = []  # (batch, day queued, day connected)
     while m.running:
-        d, before = m.day, list(m.capabilities.pending)
+        d, before = m.day, list(m.interconnection.pending)
         m.step()
-        after = m.capabilities.pending
+        after = m.interconnection.pending
         queued += [[p, d, None] for p in after if all(p is not q for q in before)]
         for q in queued:
             if q[2] is None and all(q[0] is not p for p in after):
@@ -261,22 +270,25 @@ def test_a_flexible_firms_day_by_hand():
         }
     )
     m = MiningIndustry(sc, seed=6)
-    caps, t, g = m.capabilities, m.firms, m.gens
+    caps, t, s, g = m.capabilities, m.firms, m.sites, m.gens
     caps.hourly = np.tile(TOY, (caps.hourly.shape[0], 1))
     caps._cum = np.tile(TOY_CUM, (caps.hourly.shape[0], 1))
     r = int(np.flatnonzero(t.kind == 0)[0])
+    site, *rest = s.of_firm(r)
+    assert s.host[site] == r
+    s.fleet_ths[rest] = 0.0  # the firm's rigs all on one site
     us = m.events.region_index("us")
-    t.region[r], t.outage_prob[r] = us, 0.0
-    gen = int(np.argmax(t.fleet_ths[r]))
-    ths = t.fleet_ths[r].sum()
-    t.fleet_ths[r] = 0.0
-    t.fleet_ths[r, gen] = ths
-    t.capacity_mw[r] = 2 * ths * g.power_mw_per_th[gen]
+    s.region[site], s.outage_prob[site], s.seasonal[site] = us, 0.0, False
+    gen = int(np.argmax(s.fleet_ths[site]))
+    ths = s.fleet_ths[site].sum()
+    s.fleet_ths[site] = 0.0
+    s.fleet_ths[site, gen] = ths
+    s.capacity_mw[site] = 2 * ths * g.power_mw_per_th[gen]
     # revenue per TH-day = cost at the mean price: x = 1, half the day runs (blocks 0.5, 0.8)
     sub = chain.subsidy_btc(m.chain.height + 1)
     rev = m.revenue_per_th_day(sub + m.fee_btc_per_block[0], m.price_usd[0])
     price = rev / g.energy_mwh_per_th_day[gen]
-    t.power_price_usd_per_mwh[r] = price
+    s.power_price_usd_per_mwh[site] = s.rate_usd_per_mwh[site] = price
     t.flexible[:] = False  # only firm r schedules by the hour
     t.flexible[r] = True
     m.refresh_costs()
@@ -289,16 +301,13 @@ def test_a_flexible_firms_day_by_hand():
     # credits: the MW that run in the cheap half of the day are released in the dear half
     mwh_released = ths * g.power_mw_per_th[gen] * 24 * 0.5
     assert np.isclose(m.ledger["usd_flex_credits"] - ledger0, mwh_released * credit)
-    # the others run flat: all hours or none, at the mean price
-    others = np.flatnonzero(t.active & (t.kind != 2))
-    others = others[others != r]
-    ran = t.running_ths[others] > 0
-    assert ran.any()
-    assert np.allclose(
-        t.energy_cost_usd[others][ran],
-        (m.running_by_gen_ths[others][ran] @ g.energy_mwh_per_th_day)
-        * t.power_price_usd_per_mwh[others][ran],
-    )
+    # the other sites run flat: all hours or none, at the mean price
+    n = m.last_day.op.running_ths.shape[0]
+    running = m.running_by_gen_ths[:n]
+    others = np.arange(n) != site
+    assert (running[others].sum(axis=1) > 0).any()
+    flat = (running[others] @ g.energy_mwh_per_th_day) * s.power_price_usd_per_mwh[:n][others]
+    assert np.isclose(m.last_day.flows.network_energy_usd, 0.325 * flat_energy + flat.sum())
 
 
 def _study():

@@ -22,6 +22,7 @@ def test_run_writes_all_outputs(tmp_path, capsys):
     assert names == {
         "timeseries.parquet",
         "firms.parquet",
+        "sites.parquet",
         "firm_outcomes.parquet",
         "survival.parquet",
         "acquisitions.parquet",

@@ -31,7 +31,7 @@ def contest(prices: list[float], start_height: int | None = None, years: float =
     if start_height is not None:
         over["protocol.start_height"] = start_height
     r = run(sc.with_overrides(over), keep_model=True)
-    x = r.model.firms.fleet_ths.sum(axis=1)
+    x = r.model.firm_installed_ths()
     return x.sum() / 1e6, x / x.sum()
 
 

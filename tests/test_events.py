@@ -11,6 +11,7 @@ import pytest
 from abm import MiningIndustry
 from abm.events import step_path
 from abm.scenario import Scenario, ScenarioError, load_scenario
+from abm.sites import MINING, RELOCATED
 from tests.conftest import small_scenario
 from tests.test_invariants import step_checked
 
@@ -95,17 +96,17 @@ def test_regional_ban_removes_exactly_that_regions_hashrate_on_its_date():
     china = without.events.region_index("china")
     with_ban.step()
     without.step()
-    in_region = without.firms.region == china
+    in_region = without.sites.region == china
     assert in_region.any()
-    region_ths = without.firms.running_ths[in_region].sum()
+    region_ths = without.sites.running_ths[in_region].sum()
     assert region_ths > 0
     h_with = with_ban.recorder.daily["network_hashrate_ehs"][day]
     h_without = without.recorder.daily["network_hashrate_ehs"][day]
     assert h_without - h_with == pytest.approx(region_ths / 1e6, rel=1e-9)
-    assert with_ban.firms.running_ths[with_ban.firms.region == china].sum() == 0
+    assert with_ban.sites.running_ths[with_ban.sites.region == china].sum() == 0
     # half the rigs relocate (in transit 30 days), half were sold
     transit = with_ban.recorder.daily["hashrate_in_transit_ehs"][day]
-    installed_before = without.firms.fleet_ths[in_region].sum() / 1e6
+    installed_before = without.sites.fleet_ths[in_region].sum() / 1e6
     assert transit == pytest.approx(0.5 * installed_before, rel=1e-9)
     for _ in range(31):
         with_ban.step()
@@ -113,52 +114,66 @@ def test_regional_ban_removes_exactly_that_regions_hashrate_on_its_date():
 
 
 def test_relocated_rigs_pay_the_new_sites_power_price():
-    # a whole-region ban (share 1), half the capacity relocates to sites at $70/MWh: on return a
-    # firm that kept no other capacity pays $70; one with capacity elsewhere would pay the
-    # capacity-weighted mix, so its price is (p x 0 + 70 x MW) / MW = 70 as well
+    # a whole-region ban (share 1), half the capacity relocates to sites at $70/MWh: on return
+    # each firm gets one new site in Kazakhstan with half its banned MW, at $70, and its other
+    # sites keep their own prices
     ban = {**ALL_EVENTS[0], "relocated_price_usd_per_mwh": 70.0}
     day = (ban["date"] - dt.date(2026, 1, 1)).days
     m = MiningIndustry(_deterministic(events=[ban]), seed=3)
+    s = m.sites
     china = m.events.region_index("china")
-    rows = np.flatnonzero(m.firms.active & (m.firms.region == china))
-    mw_before = m.firms.capacity_mw[rows].copy()
+    banned = np.flatnonzero((s.status == MINING) & (s.region == china))
+    mw_before = np.bincount(s.owner[banned], weights=s.capacity_mw[banned], minlength=m.firms.n)
+    elsewhere = np.flatnonzero((s.status == MINING) & (s.region != china))
+    prices_elsewhere = s.power_price_usd_per_mwh[elsewhere].copy()
+    n0 = s.n
     for _ in range(day + 1 + 30):
         m.step()
-    alive = m.firms.active[rows]
-    assert alive.any()
-    back = rows[alive]
-    assert np.allclose(m.firms.power_price_usd_per_mwh[back], 70.0)
-    assert np.allclose(m.firms.capacity_mw[back], 0.5 * mw_before[alive])
-    kazakhstan = m.events.region_index("kazakhstan")
-    assert np.all(m.firms.region[back] == kazakhstan)
+    new = np.flatnonzero((np.arange(s.n) >= n0) & (s.origin == RELOCATED))
+    assert new.size and np.all(m.firms.active[s.owner[new]])
+    assert np.allclose(s.power_price_usd_per_mwh[new], 70.0)
+    assert np.allclose(s.capacity_mw[new], 0.5 * mw_before[s.owner[new]])
+    assert np.all(s.region[new] == m.events.region_index("kazakhstan"))
+    assert np.all(s.capacity_mw[banned] == 0)
+    assert np.array_equal(s.power_price_usd_per_mwh[elsewhere], prices_elsewhere)
 
 
 def test_grid_emergency_curtails_and_pays_credits_by_hand():
     sc = _deterministic(events=[ALL_EVENTS[1]])
     m = MiningIndustry(sc, seed=2)
-    t = m.firms
+    t, s = m.firms, m.sites
     us = m.events.region_index("us")
-    rows = np.flatnonzero(t.active & (t.region == us))
+    rows = np.flatnonzero((s.status == MINING) & (s.region == us))
     cash = t.cash_usd.copy()
-    avail = np.ones(t.n)
+    avail = np.ones(s.n)
     m.events._curtail(sc.events[0], avail)
-    # 80% of capacity released: availability 0.2; credit 60 USD/MWh x 24 h x 0.8 x MW
+    # 80% of capacity released: availability 0.2; credit 60 USD/MWh x 24 h x 0.8 x MW, to the
+    # host of each site
     assert np.allclose(avail[rows], 0.2) and np.all(np.delete(avail, rows) == 1.0)
-    expected = 60.0 * 24 * 0.8 * t.capacity_mw[rows]
-    assert np.allclose(t.cash_usd[rows] - cash[rows], expected)
+    expected = np.bincount(
+        s.host[rows], weights=60.0 * 24 * 0.8 * s.capacity_mw[rows], minlength=t.n
+    )
+    assert np.allclose(t.cash_usd - cash, expected)
     assert m.ledger["usd_demand_response"] == pytest.approx(expected.sum())
 
 
 def test_tariff_change_by_region():
     sc = _deterministic(events=[{**ALL_EVENTS[3], "date": dt.date(2026, 1, 2)}])
     m = MiningIndustry(sc, seed=2)
-    before = m.firms.power_price_usd_per_mwh.copy()
-    m.events.apply_day(0, np.ones(m.firms.n))  # not yet
-    assert np.array_equal(m.firms.power_price_usd_per_mwh, before)
-    m.events.apply_day(1, np.ones(m.firms.n))  # its date
-    ru = m.firms.region == m.events.region_index("russia")
-    assert np.allclose(m.firms.power_price_usd_per_mwh[ru], before[ru] * 1.2 + 5.0)
-    assert np.array_equal(m.firms.power_price_usd_per_mwh[~ru], before[~ru])
+    s = m.sites
+    before, rate = s.power_price_usd_per_mwh.copy(), s.rate_usd_per_mwh.copy()
+    n = before.size
+    m.step()  # not yet
+    assert np.array_equal(s.power_price_usd_per_mwh[:n], before)
+    m.step()  # its date
+    ru = (s.region[:n] == m.events.region_index("russia")) & (s.status[:n] == MINING)
+    price = s.power_price_usd_per_mwh[:n]
+    assert np.allclose(price[ru], before[ru] * 1.2 + 5.0)
+    assert np.array_equal(price[~ru], before[~ru])
+    # own sites pay the new price; hosted clients keep their contracted rate
+    hosted = s.hosted()[:n]
+    assert np.array_equal(s.rate_usd_per_mwh[:n][ru & ~hosted], price[ru & ~hosted])
+    assert np.array_equal(s.rate_usd_per_mwh[:n][ru & hosted], rate[ru & hosted])
 
 
 def test_sovereign_programme_and_ai_demand_shock_paths():
@@ -166,7 +181,8 @@ def test_sovereign_programme_and_ai_demand_shock_paths():
     m = MiningIndustry(sc, seed=1)
     uae = [s.name for s in sc.sovereigns if s.enabled].index("UAE-like")
     stop = (dt.date(2026, 3, 1) - dt.date(2026, 1, 1)).days
-    assert m.sovereigns.paths.capacity_mw[uae, stop - 1] == 250.0 and np.all(m.sovereigns.paths.capacity_mw[uae, stop:] == 0)
+    cap = m.sovereigns.paths.capacity_mw
+    assert cap[uae, stop - 1] == 250.0 and np.all(cap[uae, stop:] == 0)
     # stop then restart: the multiplier is set, not compounded; demand shocks compound
     d0 = dt.date(2026, 1, 1)
     path = step_path([(dt.date(2026, 1, 3), 0.0), (dt.date(2026, 1, 5), 1.0)], d0, 7, False)

@@ -111,6 +111,7 @@ def check_invariants(m: MiningIndustry) -> None:
     access_prob=st.floats(0.0, 1.0),
     risk_prob=st.floats(0.0, 1.0),
     flex_prob=st.floats(0.0, 1.0),
+    hosted=st.floats(0.0, 1.0),
 )
 # found by hypothesis: a ban empties a flexible hybrid's sites before its deferred AI handover
 @example(
@@ -133,6 +134,7 @@ def check_invariants(m: MiningIndustry) -> None:
     access_prob=0.0,
     risk_prob=0.0,
     flex_prob=1.0,
+    hosted=0.0,
 )
 def test_invariants_every_step(
     seed,
@@ -154,6 +156,7 @@ def test_invariants_every_step(
     access_prob,
     risk_prob,
     flex_prob,
+    hosted,
 ):
     sc = small_scenario(
         n_firms=n_firms,
@@ -197,6 +200,12 @@ def test_invariants_every_step(
             "capabilities.hedge_tenor_days": 10,
             "capabilities.flexible_prob_listed": flex_prob,
             "capabilities.flexible_prob_private": flex_prob,
+            # hosting: the private firms count as small, a share of them hosted at listed hosts
+            "firms.small_max_ehs": 50.0,
+            "firms.large_min_ehs": 100.0,
+            "sites.hosted_share_small": hosted,
+            "sites.host_share_listed": 1.0,
+            "sites.host_default_recovery_days": 20,
             # a ban in the largest region, with relocation back within the horizon
             "events": [
                 {
@@ -224,7 +233,8 @@ def test_invariants_every_step(
 
 @pytest.mark.parametrize("auctions", [True, False])
 def test_distress_path_conserves_cash(auctions):
-    # a deep crash with high fixed costs forces defaults: auctions (or fire sales without them)
+    # a deep crash with high fixed costs forces defaults: auctions (or fire sales without them),
+    # hosts among them, whose clients are stranded and then move
     sc = small_scenario(
         n_firms=40,
         years=1.0,
@@ -233,12 +243,21 @@ def test_distress_path_conserves_cash(auctions):
             "price.drift_per_year": -1.0,
             "energy.fixed_opex_usd_per_mw_day": 1500.0,
             "consolidation.auctions": auctions,
+            "firms.small_max_ehs": 50.0,
+            "firms.large_min_ehs": 100.0,
+            "sites.hosted_share_small": 0.8,
+            "sites.host_share_listed": 1.0,
+            "sites.host_default_recovery_days": 20,
         },
     )
     m = MiningIndustry(sc, seed=3)
+    stranded = 0
     while m.running:
         step_checked(m)
+        stranded = max(stranded, int((m.sites.status == STRANDED).sum()))
     assert m.n_defaults > 0
+    if auctions:
+        assert stranded > 0  # some host defaulted with clients
     edges = m.ownership.edges_frame()
     if auctions:
         assert (edges["kind"] == "auction").sum() > 0

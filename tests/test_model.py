@@ -49,7 +49,7 @@ def test_baseline_calibration_day_one(baseline_day0):
     # listed/large firms ~35% of hashrate, top four ~20%
     # the firms (sovereigns are calibrated separately, ~4% of hashrate)
     firms = t.kind != 2
-    h = t.fleet_ths.sum(axis=1)
+    h = m.firm_installed_ths()
     share = h / h.sum()
     assert share[t.kind == 1].sum() == pytest.approx(0.35, abs=0.03)
     assert np.sort(share)[-4:].sum() == pytest.approx(0.20, abs=0.02)
@@ -57,11 +57,26 @@ def test_baseline_calibration_day_one(baseline_day0):
     assert 0.02 <= ts["share_sovereign"].iloc[0] <= 0.06
     # firm-level HHI: derived estimate 150-300; CR4 ~20-23%
     assert 150 <= ts["hhi_firm"].iloc[0] <= 300
-    # median power price ~$45/MWh, larger firms cheaper
-    price = t.power_price_usd_per_mwh[firms]
+    # median delivered power price ~$45/MWh on firms' own sites, larger firms cheaper
+    s = m.sites
+    own_cap = s.mining_capacity_mw() * ~s.hosted()
+    own_mw = s.by_firm(own_cap, t.n)
+    runs_own = firms & (own_mw > 0)
+    price = s.by_firm(own_cap * s.power_price_usd_per_mwh, t.n)[runs_own] / own_mw[runs_own]
     assert np.median(price) == pytest.approx(45, abs=5)
-    assert np.corrcoef(np.log(h[firms]), np.log(price))[0, 1] < -0.2
-    assert t.power_price_usd_per_mwh[t.kind == 1].mean() < 40
+    assert np.corrcoef(np.log(h[runs_own]), np.log(price))[0, 1] < -0.2
+    assert m.firm_power_price_usd_per_mwh()[t.kind == 1].mean() < 40
+    # listed firms run several sites (2-15), private ones one or two
+    n_sites = np.bincount(s.owner, minlength=t.n)
+    assert np.all((n_sites[t.kind == 1] >= 2) & (n_sites[t.kind == 1] <= 15))
+    assert np.all(n_sites[t.kind == 0] <= 2)
+    # ~40% of small firms are hosted at listed hosts' facilities, paying $60-80/MWh all-in
+    hosted = np.flatnonzero(s.hosted())
+    small = t.size_class == 0
+    share = np.isin(np.flatnonzero(small), s.owner[hosted]).mean()
+    assert share == pytest.approx(0.4, abs=3 * np.sqrt(0.24 / small.sum()))
+    assert np.all((s.rate_usd_per_mwh[hosted] >= 60) & (s.rate_usd_per_mwh[hosted] <= 80))
+    assert np.all(t.kind[s.host[hosted]] == 1) and np.all(small[s.owner[hosted]])
     # several hundred firms with a long tail of small miners
     assert 300 <= firms.sum() <= 1000
     assert (t.size_class[firms] == 0).mean() > 0.5

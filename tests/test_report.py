@@ -125,7 +125,7 @@ def test_run_report_files_and_provenance(run_dir):
         "survival",
         "events",
         "km_survival",
-        "firms",
+        "sites",
         "acquirers",
         "ai",
     }
@@ -375,12 +375,14 @@ def test_static_export_png_svg_pdf(run_dir, tmp_path, capsys):
 
 
 def test_breakeven_from_the_panel_by_hand(run_dir):
-    panel = pd.read_parquet(run_dir / "firms.parquet")
-    be = builder.rf.panel_breakeven(panel)
-    last = panel[(panel["date"] == panel["date"].max()) & (panel["size_class"] == "large")]
+    sites = pd.read_parquet(run_dir / "sites.parquet")
+    outcomes = pd.read_parquet(run_dir / "firm_outcomes.parquet")
+    be = builder.rf.panel_breakeven(sites, outcomes)
+    large = outcomes.loc[outcomes["size_class"] == "large", "firm_id"]
+    last = sites[(sites["date"] == sites["date"].max()) & sites["owner_id"].isin(large)]
     last = last[last["hashrate_ehs"] > 0]
     # J/TH x 1,000 TH/s per PH/s = W per PH/s; x 24 h / 1e6 = MWh per PH-day; x USD/MWh
-    cost = last["power_price_usd_per_mwh"] * last["fleet_efficiency_j_per_th"] * 0.024
+    cost = last["rate_usd_per_mwh"] * last["fleet_efficiency_j_per_th"] * 0.024
     expected = (cost * last["hashrate_ehs"]).sum() / last["hashrate_ehs"].sum()
     assert be["large"].iloc[-1] == pytest.approx(expected, rel=1e-12)
     (item,) = [i for i in builder.build(run_dir).figures if i.name == "hashprice"]

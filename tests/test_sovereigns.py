@@ -36,7 +36,7 @@ def test_sovereign_contest_extension():
     ]
     sov = sovereign(mw=2200.0, power_cost_usd_per_mwh=0.0)
     r = run(sc.with_overrides({"firms.explicit": firms, "sovereigns": [sov]}), keep_model=True)
-    x = r.model.firms.fleet_ths.sum(axis=1)
+    x = r.model.firm_installed_ths()
     assert x.sum() / 1e6 == pytest.approx(1946.97, rel=0.05)
     np.testing.assert_allclose(x / x.sum(), [0.53273, 0.29909, 0.06545, 0.10272], atol=0.02)
 
@@ -50,7 +50,7 @@ def test_seasonal_availability_removes_exactly_its_hashrate():
     a.step()
     b.step()
     (row,) = b.sovereigns.rows
-    installed_ths = b.firms.fleet_ths[row].sum()
+    installed_ths = b.firm_installed_ths()[row]
     assert installed_ths > 0 and b.firms.running_ths[row] == 0  # January: off season
     # the same day with the same random numbers: the network loses exactly its hashrate
     assert a.firms.running_ths[row] == pytest.approx(installed_ths)
@@ -122,6 +122,6 @@ def test_sovereign_scale_multiplies_capacity():
     one = MiningIndustry(sc, seed=1)
     three = MiningIndustry(sc.with_overrides({"sovereign_scale": 3.0}), seed=1)
     (r,) = one.sovereigns.rows
-    assert three.firms.capacity_mw[r] == pytest.approx(300.0)
+    assert three.firm_capacity_mw()[r] == pytest.approx(300.0)
     assert three.firms.budget_usd[r] == pytest.approx(3e6)
-    assert one.firms.capacity_mw[r] == pytest.approx(100.0)
+    assert one.firm_capacity_mw()[r] == pytest.approx(100.0)

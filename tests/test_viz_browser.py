@@ -221,7 +221,7 @@ def test_step_advances_the_model_and_the_charts_change(session):
 def test_reset_rebuilds_the_model_with_the_changed_control(session):
     session.button("Step").click()
     session.wait_revision("hashrate", 0)
-    n_before = session.markers("firms")
+    n_before = session.markers("sites")
     slider = session.slider("Number of firms")
     slider.focus()
     slider.press("Home")  # the smallest population the baseline can be drawn with
@@ -232,14 +232,15 @@ def test_reset_rebuilds_the_model_with_the_changed_control(session):
         f"document.body.innerText.includes('Firms on day one: {smallest}')", timeout=60_000
     )
     session.page.wait_for_function(
-        f"document.querySelectorAll('.abm-chart-firms .scatterlayer .point').length"
+        f"document.querySelectorAll('.abm-chart-sites .scatterlayer .point').length"
         f" < {n_before // 2}",
         timeout=60_000,
     )
     assert session.mesa_time() == 0.0
     active = int(re.search(r"active now: (\d+)", session.text()).group(1))
-    assert session.markers("firms") == active  # every active firm has a marker
-    assert smallest <= active < n_before
+    with_rigs = int(re.search(r"Sites with rigs: (\d+)", session.text()).group(1))
+    assert session.markers("sites") == with_rigs  # every site with rigs has a marker
+    assert smallest <= active <= with_rigs < n_before
     session.button("Step").click()
     session.wait_revision("hashrate", 0)
     assert session.points("hashrate") == app.RENDER_INTERVAL

@@ -9,6 +9,7 @@ import pytest
 
 from abm import MiningIndustry
 from abm.firms import KINDS
+from abm.sites import CLOSED
 from abm.viz import charts
 from tests.conftest import small_scenario
 
@@ -86,21 +87,23 @@ def test_hashprice_against_breakeven_by_class(stepped):
 
 
 def test_breakeven_is_energy_cost_of_the_running_fleet(stepped):
-    m, t = stepped, stepped.firms
+    m, t, s = stepped, stepped.firms, stepped.sites
     got = charts.breakeven_by_class(m)
     running = m.running_by_gen_ths
     ths = running.sum(axis=1)
     eff = np.divide(
         running @ m.gens.efficiency_j_per_th, ths, out=np.zeros_like(ths), where=ths > 0
     )
-    per_firm = charts.energy_cost_usd_per_ph_day(t.power_price_usd_per_mwh, eff)
-    for k, cls in enumerate(charts.BREAKEVEN_CLASSES):
-        sel = (t.size_class == k) & (ths > 0)
+    # each site at the rate its owner pays (own: power price; hosted: the hosting rate)
+    per_site = charts.energy_cost_usd_per_ph_day(s.rate_usd_per_mwh, eff)
+    cls = t.size_class[s.owner]
+    for k, name in enumerate(charts.BREAKEVEN_CLASSES):
+        sel = (cls == k) & (ths > 0)
         if not sel.any():
             assert np.isnan(got[k])
             continue
-        expected = np.average(per_firm[sel], weights=ths[sel])
-        assert got[k] == pytest.approx(expected, rel=1e-9), cls
+        expected = np.average(per_site[sel], weights=ths[sel])
+        assert got[k] == pytest.approx(expected, rel=1e-9), name
     # $45/MWh at 20 J/TH: 45 x 20 x 24e-6 x 1000 = 21.6 USD/PH/day
     assert charts.energy_cost_usd_per_ph_day(45.0, 20.0) == pytest.approx(21.6)
 
@@ -129,19 +132,28 @@ def test_survival_figure_by_initial_class(stepped):
     np.testing.assert_allclose(fig.data[0].y, ts["surviving_small"] * 100)
 
 
-def test_firm_scatter_one_marker_per_active_firm(stepped):
-    firms = charts.firm_frame(stepped)
-    assert len(firms) == int(stepped.firms.active.sum())
-    assert set(firms["kind"]) <= set(KINDS)
-    fig = charts.firm_scatter_figure(firms, "2026-05-01")
-    shown = firms["fleet_efficiency_j_per_th"].notna().sum()
+def test_site_scatter_one_marker_per_site_with_rigs(stepped):
+    sites = charts.site_frame(stepped)
+    s = stepped.sites
+    assert len(sites) == int((s.status != CLOSED).sum())
+    assert set(sites["kind"]) <= set(KINDS)
+    assert sites["hosted"].sum() == int(s.hosted()[s.status != CLOSED].sum())
+    fig = charts.site_scatter_figure(sites, "2026-05-01")
+    shown = sites["fleet_efficiency_j_per_th"].notna().sum()
     assert sum(len(t.x) for t in fig.data) == shown
-    assert {t.name for t in fig.data} <= {k for k in KINDS} | {f"{k}, subsidiary" for k in KINDS}
-    assert fig.layout.xaxis.title.text == "power price [USD/MWh]"
+    assert {t.name for t in fig.data} <= {k for k in KINDS} | {f"{k}, hosted" for k in KINDS}
+    assert fig.layout.xaxis.title.text == "power price or hosting rate [USD/MWh]"
     assert fig.layout.yaxis.title.text == "installed fleet efficiency [J/TH]"
     assert "2026-05-01" in _title(fig)
     big = max(fig.data, key=lambda t: max(t.marker.size))
-    assert max(big.marker.size) == pytest.approx(40.0)  # the largest firm
+    assert max(big.marker.size) == pytest.approx(40.0)  # the largest site
+    # hosted sites are drawn open (the small case hosts nobody: mark two sites as hosted)
+    with_rigs = sites.index[sites["fleet_efficiency_j_per_th"].notna()][:2]
+    sites.loc[with_rigs, "hosted"] = True
+    fig = charts.site_scatter_figure(sites)
+    hosted = [t for t in fig.data if t.name.endswith("hosted")]
+    assert sum(len(t.x) for t in hosted) == 2
+    assert all(t.marker.symbol == "circle-open" for t in hosted)
 
 
 def test_acquirers_figure_stacks_by_kind():

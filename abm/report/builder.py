@@ -121,8 +121,11 @@ def build_run(src: Source) -> Report:
             *_provenance(src),
         ],
     )
-    panel = src.parquet("firms.parquet") if src.file("firms.parquet").exists() else None
-    breakeven = rf.panel_breakeven(panel) if panel is not None and not panel.empty else None
+    sites = src.parquet("sites.parquet") if src.file("sites.parquet").exists() else None
+    if sites is not None and (sites.empty or not src.file("firm_outcomes.parquet").exists()):
+        sites = None
+    outcomes = src.parquet("firm_outcomes.parquet") if sites is not None else None
+    breakeven = rf.panel_breakeven(sites, outcomes) if sites is not None else None
     for name, fig, caption in (
         ("price", charts.price_figure(ts), "BTC price and the USD value of block rewards."),
         ("hashrate", charts.hashrate_figure(ts), "Running, installed and implied hashrate."),
@@ -130,8 +133,8 @@ def build_run(src: Source) -> Report:
             "hashprice",
             charts.hashprice_figure(ts, breakeven),
             "Hashprice (expected revenue per PH-day) and, on the panel dates, each size "
-            "class's energy cost per PH-day (power price x installed fleet efficiency, weighted "
-            "by running hashrate).",
+            "class's energy cost per PH-day (the price paid per MWh at each site x its installed "
+            "fleet efficiency, weighted by running hashrate).",
         ),
         ("share", charts.share_figure(ts), "Hashrate share by initial size class."),
         ("concentration", charts.concentration_figure(ts), "HHI and Nakamoto coefficient."),
@@ -149,13 +152,14 @@ def build_run(src: Source) -> Report:
             "Kaplan-Meier survival of independent operation with 95% bands (log-log Greenwood).",
         )
     )
-    if panel is not None and not panel.empty:
-        date = str(pd.Timestamp(panel["date"].max()).date())
+    if sites is not None:
+        date = str(pd.Timestamp(sites["date"].max()).date())
         rep.figures.append(
             FigureItem(
-                "firms",
-                charts.firm_scatter_figure(rf.panel_firm_frame(panel), date),
-                "Firms in the last panel snapshot: power price vs fleet efficiency.",
+                "sites",
+                charts.site_scatter_figure(rf.panel_site_frame(sites, outcomes), date),
+                "Sites in the last panel snapshot: the price the owner pays per MWh vs fleet "
+                "efficiency (size = hashrate, colour = owner's kind, open = hosted).",
             )
         )
     if src.file("acquisitions.parquet").exists() and src.file("firm_outcomes.parquet").exists():

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from abm.firms import KINDS
 from abm.report.halvings import halving_marks
 from abm.report.stats import clip_band
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
@@ -28,14 +29,14 @@ from abm.report.tables import (
     with_unit,
 )
 from abm.stats import LEVEL, t_summary
-from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day
+from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day, owner_columns
 
 __all__ = [
     "arms_figure",
     "effects_figure",
     "km_survival_figure",
     "panel_breakeven",
-    "panel_firm_frame",
+    "panel_site_frame",
     "points_figure",
     "series_band_figure",
     "sobol_figure",
@@ -142,29 +143,41 @@ def km_survival_figure(survival: pd.DataFrame) -> go.Figure:
     )
 
 
-def panel_firm_frame(panel: pd.DataFrame) -> pd.DataFrame:
-    """The last snapshot of a firm panel (``firms.parquet``) in the form of
-    :func:`abm.viz.charts.firm_frame` (adds ``independent``; kind as text)."""
-    last = panel[panel["day"] == panel["day"].max()].copy()
-    last["kind"] = last["kind"].astype(str)
-    last["independent"] = last["owner_id"] == last["firm_id"]
-    return last
+def panel_site_frame(sites: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The last snapshot of a site panel (``sites.parquet``) in the form of
+    :func:`abm.viz.charts.site_frame`, the owners read from ``firm_outcomes.parquet``."""
+    last = sites[sites["day"] == sites["day"].max()]
+    o = outcomes.sort_values("firm_id")
+    kind = pd.Categorical(o["kind"], categories=KINDS).codes
+    return owner_columns(
+        last,
+        o["name"].to_numpy(dtype=object),
+        np.asarray(kind),
+        o["owner_id"].to_numpy(),
+    )
 
 
-def panel_breakeven(panel: pd.DataFrame) -> pd.DataFrame:
+def panel_breakeven(sites: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Energy cost per PH-day of each size class on each panel date [USD/PH/day], in the form
     :func:`abm.viz.charts.hashprice_figure` takes: the running-hashrate-weighted mean over the
-    class's firms of power price x installed fleet efficiency (the panel does not record the
-    efficiency of the running part of a fleet, so this is an upper estimate when old rigs are
-    curtailed)."""
-    df = panel[(panel["hashrate_ehs"] > 0) & panel["fleet_efficiency_j_per_th"].notna()]
+    class's sites of the rate the owner pays there x the site's installed fleet efficiency
+    (the panel does not record the efficiency of the running part of a fleet, so this is an
+    upper estimate when old rigs are curtailed). The class is the owner's initial size
+    class."""
+    df = sites[(sites["hashrate_ehs"] > 0) & sites["fleet_efficiency_j_per_th"].notna()]
+    cls = outcomes.set_index("firm_id")["size_class"].astype(str)
     cost = energy_cost_usd_per_ph_day(
-        df["power_price_usd_per_mwh"].to_numpy(float),
+        df["rate_usd_per_mwh"].to_numpy(float),
         df["fleet_efficiency_j_per_th"].to_numpy(float),
     )
     w = df["hashrate_ehs"].to_numpy(float)
     parts = pd.DataFrame(
-        {"date": df["date"], "cls": df["size_class"].astype(str), "cw": cost * w, "w": w}
+        {
+            "date": df["date"].to_numpy(),
+            "cls": cls.reindex(df["owner_id"]).to_numpy(),
+            "cw": cost * w,
+            "w": w,
+        }
     )
     g = parts.groupby(["date", "cls"], sort=True)[["cw", "w"]].sum()
     out = (g["cw"] / g["w"]).unstack("cls").reset_index()

@@ -212,7 +212,7 @@ CHARTS: dict[str, Callable[[MiningIndustry], go.Figure]] = {
     "share": lambda m: charts.share_figure(_frames(m)[0]),
     "concentration": lambda m: charts.concentration_figure(_frames(m)[0]),
     "survival": lambda m: charts.survival_figure(_frames(m)[0]),
-    "firms": lambda m: charts.firm_scatter_figure(charts.firm_frame(m), m.date.isoformat()),
+    "sites": lambda m: charts.site_scatter_figure(charts.site_frame(m), m.date.isoformat()),
     "acquirers": lambda m: charts.acquirers_figure(m.ownership.edges_frame(), m.firms.name),
     "network": lambda m: charts.ownership_network_figure(
         m.ownership.graph, m.firms.name, m.firm_installed_ths() / 1e6, m.firms.active
@@ -289,6 +289,7 @@ def Summary(model: MiningIndustry) -> None:
         f"Day <b>{model.day}</b> of {model.n_days} ({model.date.isoformat()})",
         f"Firms on day one: <b>{sc.firms.n_firms}</b>; active now: "
         f"<b>{int(model.firms.active.sum())}</b>",
+        f"Sites with rigs: <b>{int(model.sites.fleet_ths.any(axis=1).sum())}</b>",
     ]
     if last >= 0:
         lines += [

@@ -2,7 +2,7 @@
 
 The time-series charts take the daily frame of :meth:`abm.recorder.Recorder.timeseries`
 (columns documented in :data:`abm.recorder.DAILY_COLUMNS`); the firm charts take
-:func:`firm_frame` and the acquisition table of :meth:`abm.ownership.Ownership.edges_frame`.
+:func:`site_frame` and the acquisition table of :meth:`abm.ownership.Ownership.edges_frame`.
 They are used by the interactive page (:mod:`abm.viz.app`) and work as well in a notebook.
 Figures are assembled as one dict and validated once: several times faster than building
 them with ``add_trace``/``update_layout``, which matters when they are redrawn every step.
@@ -37,14 +37,15 @@ __all__ = [
     "display_rows",
     "energy_cost_usd_per_ph_day",
     "events_figure",
-    "firm_frame",
-    "firm_scatter_figure",
     "halving_dates",
     "hashprice_figure",
     "hashrate_figure",
+    "owner_columns",
     "ownership_network_figure",
     "price_figure",
     "share_figure",
+    "site_frame",
+    "site_scatter_figure",
     "survival_figure",
 ]
 
@@ -73,27 +74,45 @@ def breakeven_by_class(model: MiningIndustry) -> np.ndarray:
     """Energy cost of the running fleet per PH-day by size class on the last simulated day
     [USD/PH/day], ordered as :data:`BREAKEVEN_CLASSES` (nan where a class ran nothing).
 
-    It is the hashrate-weighted mean over the class's firms of power price x running fleet
-    efficiency x 24e-6 x 1000, computed as the class's energy bill over its running PH/s.
+    It is the hashrate-weighted mean over the class's sites of the rate its owner pays there
+    (power price, or hosting rate) x running fleet efficiency x 24e-6 x 1000, computed as the
+    class's energy bill over its running PH/s.
     """
-    t = model.firms
+    t, s = model.firms, model.sites
     k = len(BREAKEVEN_CLASSES)
-    cost = np.bincount(t.size_class, weights=t.energy_cost_usd, minlength=k)[:k]
-    ph = np.bincount(t.size_class, weights=t.running_ths, minlength=k)[:k] / 1000.0
+    if model.last_day is None:
+        return np.full(k, np.nan)
+    op = model.last_day.op
+    n = op.running_ths.shape[0]
+    mwh = op.running_ths @ model.gens.energy_mwh_per_th_day[op.live]
+    cls = t.size_class[s.owner[:n]]
+    cost = np.bincount(cls, weights=mwh * s.rate_usd_per_mwh[:n], minlength=k)[:k]
+    ph = np.bincount(cls, weights=op.by_site_ths, minlength=k)[:k] / 1000.0
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(ph > 0, cost / ph, np.nan)
 
 
-def firm_frame(model: MiningIndustry) -> pd.DataFrame:
-    """Active firms today: the recorder's snapshot columns (kind and size class as names),
-    plus ``name`` and ``independent`` (not owned by another firm)."""
-    df = pd.DataFrame(model.recorder.snapshot(model.day))
-    names = np.asarray(model.firms.name, dtype=object)
-    df["name"] = names[df["firm_id"].to_numpy()]
-    df["kind"] = np.asarray(KINDS, dtype=object)[df["kind"].to_numpy()]
-    df["size_class"] = np.asarray(SIZE_CLASSES, dtype=object)[df["size_class"].to_numpy()]
-    df["independent"] = df["owner_id"] == df["firm_id"]
-    return df
+def site_frame(model: MiningIndustry) -> pd.DataFrame:
+    """Sites today that are not closed: the recorder's site snapshot, plus the owner's
+    ``name``, ``kind`` (as text) and ``independent`` (not owned by another firm), and
+    ``hosted`` (on another firm's or an outside facility)."""
+    df = pd.DataFrame(model.recorder.site_snapshot(model.day))
+    t = model.firms
+    return owner_columns(df, np.asarray(t.name, dtype=object), t.kind, t.ultimate_owner)
+
+
+def owner_columns(
+    sites: pd.DataFrame, names: np.ndarray, kind: np.ndarray, ultimate_owner: np.ndarray
+) -> pd.DataFrame:
+    """Add the owner's name, kind and independence and whether the site is hosted to a site
+    frame (columns ``owner_id``, ``host_id``, ``site_id``); shared with the reports."""
+    owner = sites["owner_id"].to_numpy()
+    sites = sites.copy()
+    sites["name"] = [f"{n} (site {i})" for n, i in zip(names[owner], sites["site_id"], strict=True)]
+    sites["kind"] = np.asarray(KINDS, dtype=object)[kind[owner]]
+    sites["independent"] = ultimate_owner[owner] == owner
+    sites["hosted"] = sites["host_id"].to_numpy() != owner
+    return sites
 
 
 def display_rows(ts: pd.DataFrame, max_points: int = 1000) -> np.ndarray:
@@ -369,23 +388,23 @@ def events_figure(ts: pd.DataFrame) -> go.Figure:
 
 # ---------------------------------------------------------------------------------------------
 # firm-level charts
-def firm_scatter_figure(firms: pd.DataFrame, title_date: str | None = None) -> go.Figure:
-    """Firms by power price and installed fleet efficiency; marker area ~ installed hashrate,
-    colour = kind, open markers = subsidiaries of another firm.
+def site_scatter_figure(sites: pd.DataFrame, title_date: str | None = None) -> go.Figure:
+    """Sites by the price their owner pays per MWh (power price, or hosting rate) and installed
+    fleet efficiency; marker area ~ installed hashrate, colour = the owner's kind, open markers =
+    hosted sites (colocation).
 
     Args:
-        firms: :func:`firm_frame` (columns ``power_price_usd_per_mwh``,
-            ``fleet_efficiency_j_per_th``, ``installed_hashrate_ehs``, ``hashrate_ehs``,
-            ``kind``, ``independent``, ``name``).
+        sites: :func:`site_frame` (columns ``rate_usd_per_mwh``, ``fleet_efficiency_j_per_th``,
+            ``installed_hashrate_ehs``, ``hashrate_ehs``, ``kind``, ``hosted``, ``name``).
         title_date: date shown in the title.
     """
-    df = firms[firms["fleet_efficiency_j_per_th"].notna()]
+    df = sites[sites["fleet_efficiency_j_per_th"].notna()]
     hr = df["installed_hashrate_ehs"].to_numpy(dtype=float)
     max_hr = float(hr.max()) if hr.size and hr.max() > 0 else 1.0
     traces = []
     for kind in KINDS:
-        for independent in (True, False):
-            sel = df[(df["kind"] == kind) & (df["independent"] == independent)]
+        for hosted in (False, True):
+            sel = df[(df["kind"] == kind) & (df["hosted"] == hosted)]
             if sel.empty:
                 continue
             installed = sel["installed_hashrate_ehs"].to_numpy(dtype=float)
@@ -393,16 +412,16 @@ def firm_scatter_figure(firms: pd.DataFrame, title_date: str | None = None) -> g
             traces.append(
                 {
                     "type": "scatter",
-                    "x": sel["power_price_usd_per_mwh"].to_numpy(dtype=float),
+                    "x": sel["rate_usd_per_mwh"].to_numpy(dtype=float),
                     "y": sel["fleet_efficiency_j_per_th"].to_numpy(dtype=float),
                     "mode": "markers",
-                    "name": kind if independent else f"{kind}, subsidiary",
+                    "name": f"{kind}, hosted" if hosted else kind,
                     "marker": {
                         "size": 4 + 36 * np.sqrt(installed / max_hr),
                         "color": KIND_COLOURS[kind],
-                        "symbol": "circle" if independent else "circle-open",
+                        "symbol": "circle-open" if hosted else "circle",
                         "opacity": 0.7,
-                        "line": {"width": 0.5 if independent else 1.5, "color": "#333"},
+                        "line": {"width": 1.5 if hosted else 0.5, "color": "#333"},
                     },
                     "text": sel["name"].to_numpy(dtype=object),
                     "customdata": np.column_stack([installed, running]),
@@ -414,11 +433,11 @@ def firm_scatter_figure(firms: pd.DataFrame, title_date: str | None = None) -> g
                 }
             )
     when = f" on {title_date}" if title_date else ""
-    extra = _empty_note("No active firms") if df.empty else {}
+    extra = _empty_note("No sites with rigs") if df.empty else {}
     return _figure(
         traces,
-        f"Firms{when}: power price vs fleet efficiency (size = hashrate)",
-        "power price [USD/MWh]",
+        f"Sites{when}: price paid per MWh vs fleet efficiency (size = hashrate)",
+        "power price or hosting rate [USD/MWh]",
         "installed fleet efficiency [J/TH]",
         hovermode="closest",
         legend={"itemsizing": "constant"},
@@ -513,10 +532,12 @@ def ownership_network_figure(
     graph: Any, names: Sequence[str], hashrate_ehs: np.ndarray, active: np.ndarray
 ) -> go.Figure:
     """The acquisition graph (networkx): firms that bought or were bought, an edge from buyer to
-    what it bought (colour = kind of deal), node area ~ installed hashrate, open nodes = exited.
+    what it bought (colour = kind of deal) with a marker at its middle naming the sites and MW
+    that changed control, node area ~ installed hashrate, open nodes = exited.
 
     Args:
-        graph: :attr:`abm.ownership.Ownership.graph` (edges carry ``kind`` and ``day``).
+        graph: :attr:`abm.ownership.Ownership.graph` (edges carry ``kind``, ``day``,
+            ``price_usd``, ``sites`` and ``mw``).
         names: firm names by firm id; hashrate_ehs, active: per firm id.
     """
     import networkx as nx
@@ -554,6 +575,36 @@ def ownership_network_figure(
                     "hoverinfo": "skip",
                 }
             )
+    # each deal's midpoint: the sites and MW that changed control, the price and the day
+    mids = [(a, b, d) for a, b, d in edges]
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [(pos[a][0] + pos[b][0]) / 2 for a, b, _ in mids],
+            "y": [(pos[a][1] + pos[b][1]) / 2 for a, b, _ in mids],
+            "mode": "markers",
+            "name": "site transfers",
+            "showlegend": False,
+            "marker": {
+                "size": 5,
+                "symbol": "diamond",
+                "color": [EDGE_COLOURS.get(d.get("kind"), "#999") for _, _, d in mids],
+            },
+            "text": [
+                f"{names[a]} → {names[b]} ({d.get('kind')}, day {d.get('day')})" for a, b, d in mids
+            ],
+            "customdata": np.array(
+                [
+                    [d.get("sites", 0), d.get("mw", 0.0), d.get("price_usd", 0.0) / 1e6]
+                    for *_, d in mids
+                ]
+            ),
+            "hovertemplate": (
+                "%{text}<br>%{customdata[0]:.0f} sites, %{customdata[1]:,.0f} MW, "
+                "%{customdata[2]:,.1f} M USD<extra></extra>"
+            ),
+        }
+    )
     nodes = list(sub.nodes)
     hr = np.asarray(hashrate_ehs, dtype=float)[nodes]
     big = float(hr.max()) if hr.size and hr.max() > 0 else 1.0

@@ -14,7 +14,7 @@ import pytest
 from abm.cli import main
 from abm.sweeps import SweepSpecError, sweep
 from abm.sweeps.tasks import run_seed
-from tests.test_sweeps_spec import TINY, write_spec
+from tests.test_sweeps_spec import write_spec
 
 NOT_TIMED = ("wall_time_s",)
 
@@ -61,17 +61,23 @@ def test_timeseries_are_kept_on_the_cadence(tmp_path):
     assert (ts["date"].diff().dropna() == pd.Timedelta(days=5)).all()
 
 
-def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
-    # a replayed price series that ends before the horizon makes one design point fail
-    spec = write_spec(
-        tmp_path,
-        parameters={"run.start_date": {"levels": ["2020-01-01", "2026-02-10"]}},
-        overrides={**TINY, "price.model": "replay"},
-    )
+def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    # the runs of design point 1 (volatility 0.6) raise (serial runs: in this process)
+    import abm.sweeps.tasks
+
+    real_run = abm.sweeps.tasks.run
+
+    def run(sc, seed):
+        if sc.price.volatility_per_year == 0.6:
+            raise FloatingPointError("diverged")
+        return real_run(sc, seed=seed)
+
+    monkeypatch.setattr(abm.sweeps.tasks, "run", run)
+    spec = write_spec(tmp_path)
     res = sweep(spec, tmp_path / "out", progress=False)
     assert res.failed == 2 and res.done == 2
     bad = res.runs[res.runs["status"] == "failed"]
-    assert bad["error"].str.contains("DataFileError").all()
+    assert bad["error"].str.contains("FloatingPointError: diverged").all()
     assert bad["hhi_firm_end"].isna().all()
     by_point = res.summary_by_point.set_index("point_id")
     assert by_point.loc[1, "n_failed"] == 2 and by_point.loc[0, "n_ok"] == 2

@@ -176,7 +176,13 @@ def _dask(
         )
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)
+        except Exception as err:  # refused, timed out, or not a Dask scheduler at all
+            raise SchedulerError(
+                f"scheduler {scheduler}: no Dask scheduler could be reached there "
+                f"({type(err).__name__}: {err})"
+            ) from None
     try:
         threads = sum(client.nthreads().values()) or workers
         # an adaptive cluster may start with few workers: keep a generous window there

@@ -47,13 +47,9 @@ from abm.sweeps.spec import SweepSpec, SweepSpecError
 
 __all__ = ["Store", "write_atomic"]
 
-OUTPUTS = (
-    "runs.parquet",
-    "summary_by_point.csv",
-    "sobol_indices.csv",
-    "manifest.json",
-    "engine.json",
-)
+# what `clear` deletes (manifest.json stays: it marks the directory as a sweep's; its record of
+# runs.parquet no longer matches, so the directory reads as stale until the sweep ends)
+OUTPUTS = ("runs.parquet", "summary_by_point.csv", "sobol_indices.csv", "engine.json")
 
 
 def write_atomic(data: pd.DataFrame | str, path: Path) -> None:
@@ -95,16 +91,18 @@ class Store:
         """
         check(self.dir, "sweep")
         self.dir.mkdir(parents=True, exist_ok=True)
+        if not (self.dir / "manifest.json").exists():  # first: the directory is a sweep's
+            write_atomic(json_text(manifest), self.dir / "manifest.json")
         took_over = self.lock.acquire()
         try:
             if took_over:
                 warnings.warn(took_over, stacklevel=3)
-            self._prepare(spec, manifest, force)
+            self._prepare(spec, force)
         except BaseException:
             self.close()
             raise
 
-    def _prepare(self, spec: SweepSpec, manifest: dict, force: bool) -> None:
+    def _prepare(self, spec: SweepSpec, force: bool) -> None:
         spec_text, base_text = spec.to_toml(), spec.base_scenario().to_toml()
         if not self._holds(spec_text, base_text):
             if not force:
@@ -119,8 +117,6 @@ class Store:
         for d in (self.dir, self.parts, self.series):
             for f in d.glob(".*.tmp"):  # left by a killed writer
                 f.unlink()
-        if not (self.dir / "manifest.json").exists():
-            write_atomic(json_text(manifest), self.dir / "manifest.json")
         write_atomic(spec_text, self.dir / "spec.toml")
         write_atomic(base_text, self.dir / "base_scenario.toml")
 

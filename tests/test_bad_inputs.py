@@ -155,6 +155,7 @@ BAD = [
     (["sweep", "spec.toml", "--scheduler", "tcp://127.0.0.1"], "not 'local' nor"),
     (["sweep", "spec.toml", "--scheduler", "tcp://127.0.0.1:PORT"], "no scheduler answers"),
     (["sweep", "spec.toml", "--out", "user"], "holds files abm did not write"),
+    (["sweep", "spec.toml", "--out", "user", "--force"], "holds files abm did not write"),
     (["sweep", "spec.toml", "--out", "file.txt"], "is a file, not a directory"),
     (["sweep", "spec.toml", "--out", "."], "is the current directory"),
     (["sweep", "spec.toml", "--out", RUN_DIR], "holds the result of `abm run`, not of `abm sweep`"),
@@ -244,3 +245,15 @@ def test_rerunning_replaces_only_abms_result(work, monkeypatch):
     assert main(["run", "s.toml", "--quiet"]) == 2
     assert (work / RUN_DIR / "mine.txt").read_text() == "mine"
     (work / RUN_DIR / "mine.txt").unlink()
+
+
+def test_a_scenario_name_cannot_lead_the_default_path_out_of_results(work, monkeypatch):
+    monkeypatch.chdir(work)
+    small_scenario(n_firms=20, years=TINY["years"]).with_overrides({"name": "../../x"}).save(
+        work / "evil.toml"
+    )
+    before = _snapshot(work)
+    assert main(["run", "evil.toml", "--quiet", "--seed", "1"]) == 0
+    made = {k for k in _snapshot(work).keys() - before.keys()}
+    assert made and all(k.startswith("results/x") for k in made), sorted(made)
+    assert (work / "results" / "x" / "seed-1" / "summary.json").exists()

@@ -451,3 +451,14 @@ def test_a_scheduler_that_answers_but_is_not_dask_is_an_error(monkeypatch):
     monkeypatch.setattr(dask.distributed, "Client", refuse)  # (what execute imports)
     with pytest.raises(SchedulerError, match="no Dask scheduler could be reached there"):
         list(execute(_blas_threads, [0], scheduler="tcp://127.0.0.1:8786"))
+
+
+def test_a_corrupt_part_of_another_engines_sweep_is_not_redone_by_this_one(tmp_path, monkeypatch):
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    sweep(spec, out, progress=False)
+    _as_engine(monkeypatch, "0123456789abcdef")
+    _truncate(out / "parts" / "run-000000.parquet")
+    with pytest.warns(UserWarning), pytest.raises(SweepSpecError, match="another engine"):
+        sweep(spec, out, progress=False)
+    assert not (out / "parts" / "run-000000.parquet").exists()  # set aside, not rerun
+    assert (out / "corrupt" / "run-000000.parquet").exists()

@@ -131,10 +131,11 @@ def _sweep(
     engine = engine_identity()
     retry = store.failed_ids() if retry_failed else set()
     kept, made_by = store.done_ids() - retry, store.made_by()
-    if kept and _other_engine(made_by, engine):
+    other = bool(kept) and _other_engine(made_by, engine)  # the kept runs are another engine's
+    if other:
         if force:
             store.clear()
-            kept, retry = set(), set()
+            kept, retry, other = set(), set(), False
         elif len(kept) < len(tasks):
             raise SweepSpecError(_mixing_message(store, len(kept), made_by, engine))
         else:  # complete: nothing is added; the tables are re-made from the other engine's runs
@@ -151,6 +152,8 @@ def _sweep(
         for _ in range(PASSES):
             done = store.done_ids()
             todo = [t for t in tasks if t.run_id not in done]
+            if todo and other:  # a part of the other engine's was unreadable
+                raise SweepSpecError(_mixing_message(store, len(done), made_by, engine))
             if todo:  # (a complete sweep keeps the record of the engine that made it)
                 store.record_engine(engine)
             for res in execute(execute_task, todo, workers=workers, scheduler=scheduler):

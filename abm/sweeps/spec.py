@@ -25,8 +25,9 @@
     columns = ["network_hashrate_ehs", "hhi_owner"]
     sensitivity = ["hhi_firm_end", "small_firm_survival"]   # Sobol indices of these
 
-Unknown keys and bad values are rejected with a message naming the field; every parameter
-path and value (levels, low, high) is applied to the base scenario to check it.
+Unknown keys and bad values are rejected with a message naming the field; numbers must be
+finite and at most 1e18 in magnitude, as in scenarios; every parameter path and value (levels,
+low, high), the overrides and the horizon are applied to the base scenario to check them.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from abm.recorder import DAILY_COLUMNS
-from abm.scenario import Scenario, ScenarioError, load_scenario
+from abm.scenario import Numbers, Scenario, ScenarioError, load_scenario
 
 __all__ = ["SweepSpec", "SweepSpecError", "load_spec", "spec_from_dict"]
 
@@ -49,7 +50,9 @@ class SweepSpecError(ValueError):
     """A sweep specification is invalid; the message names the field at fault."""
 
 
-class _Section(BaseModel):
+class _Section(Numbers):
+    """Unknown keys are errors; numbers are finite and bounded, as in scenarios."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -159,9 +162,10 @@ class SweepSpec(_Section):
         return self._base_dir / self.base if self.base else None
 
     def resolve(self, base: Scenario) -> Scenario:
-        """`base` with the spec's overrides and horizon applied."""
-        sc = base.with_overrides(self.overrides) if self.overrides else base
-        return sc.with_overrides({"run.years": self.years}) if self.years else sc
+        """`base` with the spec's overrides and horizon applied (together: each may need the
+        other, e.g. a replayed price series and a horizon within its data)."""
+        changes = {**self.overrides, **({"run.years": self.years} if self.years else {})}
+        return base.with_overrides(changes) if changes else base
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
@@ -215,7 +219,9 @@ def spec_from_dict(data: dict, base_dir: Path = Path(), origin: str = "sweep") -
     try:
         base = spec.resolve(base)
     except ScenarioError as err:
-        raise SweepSpecError(f"{head}overrides: {_detail(err)}") from None
+        why = _detail(err)
+        key = "years" if spec.years and why.startswith("run.years") else "overrides"
+        raise SweepSpecError(f"{head}{key}: {why}") from None
     if spec.common_seeds is None:
         spec.common_seeds = spec.design.kind == "sobol"
     dumped = base.model_dump(mode="python")

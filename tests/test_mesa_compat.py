@@ -11,7 +11,6 @@ import pytest
 from abm import MiningIndustry, run
 from abm.mesa_compat import kwarg_name, overrides_from_kwargs
 from abm.scenario import ScenarioError
-
 from tests.conftest import small_scenario
 
 STEPS = 20

@@ -22,8 +22,7 @@ EMA names parameters by Python identifiers: a path's dots become ``__``
 the aggregate over the replications, one value (or series) per experiment, as PRIM and
 feature scoring take it; with ``aggregate=None`` the outcomes keep every replication
 (experiments x replications [x time]: scalar outcomes become ``ArrayOutcome``), for EMA's
-``process_replications``. (EMA registers each outcome name with one class per process: use
-other outcome names, or another process, to mix the two forms.)
+``process_replications``.
 
 ``perform`` runs on EMA's ``SequentialEvaluator`` (``workers=1``) or
 ``MultiprocessingEvaluator`` (one BLAS thread per worker, as the sweep backends). EMA has no
@@ -60,6 +59,7 @@ with warnings.catch_warnings():  # its optional cluster backend: not used here
         SequentialEvaluator,
         TimeSeriesOutcome,
     )
+    from ema_workbench.em_framework import outcomes as outcomes_module
 
 from abm.mesa_compat import kwarg_name, overrides_from_kwargs
 from abm.recorder import DAILY_COLUMNS
@@ -190,6 +190,9 @@ def build_model(
 
 
 def _outcome(kind: type, name: str, aggregate: Callable[..., Any] | None) -> Any:
+    # EMA registers one outcome class per name and process (to save results): the model
+    # built last defines it, so models with and without `aggregate` can share a process
+    outcomes_module.register.outcomes.pop(name, None)
     if aggregate is None:  # keep the replications (a scalar outcome cannot hold them)
         return ArrayOutcome(name) if kind is ScalarOutcome else kind(name)
     if kind is TimeSeriesOutcome:  # replications x time -> time

@@ -103,14 +103,14 @@ def test_replications_kept_without_aggregate_and_model_from_a_sweep_spec():
     m = ema.build_model(
         small_scenario(years=DAYS / 365),
         uncertainties=UNCERTAINTIES,
-        outcomes=["hhi_owner_end"],  # EMA: one outcome class per name and process
+        outcomes=["btc_price_usd_end"],  # the names of small_model's aggregated outcomes
         series=["btc_price_usd"],
         replications=2,
         cadence_days=10,
         aggregate=None,
     )
     _, y = ema.perform(m, scenarios=2)
-    assert y["hhi_owner_end"].shape == (2, 2)  # experiments x replications
+    assert y["btc_price_usd_end"].shape == (2, 2)  # experiments x replications
     assert y["btc_price_usd"].shape == (2, 2, 3)
     assert not np.array_equal(y["btc_price_usd"][0, 0], y["btc_price_usd"][0, 1])  # 2 seeds
     spec = spec_from_dict(
@@ -130,6 +130,8 @@ def test_replications_kept_without_aggregate_and_model_from_a_sweep_spec():
         }
     )
     m = ema.from_spec(spec, outcomes=["btc_price_usd_end"])
+    _, y = ema.perform(m, scenarios=1)  # aggregated again, in the same process
+    assert y["btc_price_usd_end"].shape == (1,)
     assert [p.name for p in m.uncertainties] == ["price__volatility_per_year"]
     assert (
         m.uncertainties["price__volatility_per_year"].lower_bound,

@@ -5,6 +5,7 @@
     abm scenario doc                        print every parameter with default, unit and source
     abm validate [--quick] [--out DIR]      run the validation suite (exit 1 if a check fails)
     abm report RESULTS_DIR [--out DIR]      figures, tables and report.md of a results folder
+    abm discover SWEEP_DIR --outcome M --below X   PRIM box and feature scores of a sweep
 
 Bad input (a scenario file, an argument, a data file, an output directory that may not be
 written, an unreachable scheduler) prints ``error: ...`` naming the problem and exits with

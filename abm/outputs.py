@@ -108,7 +108,9 @@ ENTRIES: dict[str, frozenset[str]] = {
             MANIFEST,
         }
     ),
-    "report": frozenset({"report.md", "index.html", "figures", "tables", MANIFEST}),
+    "report": frozenset(
+        {"report.md", "index.html", "figures", "tables", "discovery.json", MANIFEST}
+    ),
     "validate": frozenset({"validation.csv", "validation.json", "replay.csv", MANIFEST}),
 }
 # leftovers of a replacement (`replacing`) and of an atomic file write (abm.sweeps.store)

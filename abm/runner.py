@@ -203,6 +203,8 @@ _NOT_ENGINE = (
     "validation/",
     "cli.py",
     "compare.py",
+    "discovery.py",
+    "ema.py",
     "stats.py",
     "sweeps/cli.py",
     "sweeps/store.py",

@@ -79,6 +79,7 @@ class Report:
     figures: list[FigureItem] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # other text files: name -> content
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,6 +425,9 @@ def build_sweep(src: Source) -> Report:
             )
     rep.notes.append(CLIP_NOTE)
     _sweep_series(src, runs, by_point, params, rep)
+    from abm.report.discovery import add_to_report
+
+    add_to_report(src, rep)  # abm discover's box and feature scores, if it ran
     return rep
 
 
@@ -601,6 +605,8 @@ def write_report(
         if jobs and progress:
             print(f"report: static images exported in {seconds:.1f} s", file=sys.stderr)
         (staging / "report.md").write_text(_markdown(report, formats))
+        for name, text in report.files.items():
+            (staging / name).write_text(text)
         info = manifest(
             report.source.manifest.get("seed"),
             time.perf_counter() - t0,

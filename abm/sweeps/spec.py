@@ -43,7 +43,15 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from abm.recorder import DAILY_COLUMNS
 from abm.scenario import Numbers, Scenario, ScenarioError, load_scenario
 
-__all__ = ["SweepSpec", "SweepSpecError", "load_spec", "spec_from_dict"]
+__all__ = [
+    "ParamRange",
+    "SweepSpec",
+    "SweepSpecError",
+    "load_spec",
+    "resolve_parameters",
+    "spec_from_dict",
+    "summary_metrics",
+]
 
 
 class SweepSpecError(ValueError):
@@ -224,20 +232,30 @@ def spec_from_dict(data: dict, base_dir: Path = Path(), origin: str = "sweep") -
         raise SweepSpecError(f"{head}{key}: {why}") from None
     if spec.common_seeds is None:
         spec.common_seeds = spec.design.kind == "sobol"
+    resolve_parameters(spec.parameters, base, spec.design.kind, f"{head}parameters")
+    if spec.design.kind == "sobol":
+        _check_metrics(spec.outputs.sensitivity, base, f"{head}outputs.sensitivity")
+    return spec
+
+
+def resolve_parameters(
+    parameters: dict[str, ParamRange], base: Scenario, kind: str | None, where: str
+) -> None:
+    """Resolve each range's `integer` flag from the base scenario's value and apply each of its
+    values (levels; low and high) to `base`, raising SweepSpecError naming ``where.path.key``.
+    `kind` is the design's kind; None checks levels where given, else low and high."""
     dumped = base.model_dump(mode="python")
-    for path, r in spec.parameters.items():
+    for path, r in parameters.items():
         current = lookup(dumped, path)
         if r.integer is None:
             r.integer = isinstance(current, int) and not isinstance(current, bool)
-        for key, value in r.values_to_check(spec.design.kind).items():
+        k = kind or ("grid" if r.levels is not None else "lhs")
+        for key, value in r.values_to_check(k).items():
             try:
                 base.with_overrides({path: value})
             except ScenarioError as err:
                 why = _detail(err).removeprefix(f"{path}: ")
-                raise SweepSpecError(f"{head}parameters.{path}.{key}: {why}") from None
-    if spec.design.kind == "sobol":
-        _check_metrics(spec, base, head)
-    return spec
+                raise SweepSpecError(f"{where}.{path}.{key}: {why}") from None
 
 
 def lookup(data: dict[str, Any], path: str) -> Any:
@@ -248,18 +266,26 @@ def lookup(data: dict[str, Any], path: str) -> Any:
     return node
 
 
-def _check_metrics(spec: SweepSpec, base: Scenario, head: str) -> None:
-    """Sensitivity outputs must be numeric summary metrics: checked on a one-day run."""
+def summary_metrics(base: Scenario) -> set[str] | None:
+    """Names of the numeric metrics of a run summary, from a one-day run of `base` (None if
+    that run fails: the runs themselves will record why)."""
     from abm.runner import run
 
     try:
         summary = run(base, years=1 / 365).summary
-    except Exception:  # the base may fail on its own; the runs will record why
+    except Exception:
+        return None
+    return {k: v for k, v in summary.items() if isinstance(v, int | float)}.keys() - {"seed"}
+
+
+def _check_metrics(names: list[str], base: Scenario, where: str) -> None:
+    """Each of `names` must be a numeric summary metric: checked on a one-day run."""
+    numeric = summary_metrics(base)
+    if numeric is None:
         return
-    numeric = {k for k, v in summary.items() if isinstance(v, int | float)} - {"seed"}
-    for name in spec.outputs.sensitivity:
+    for name in names:
         if name not in numeric:
             raise SweepSpecError(
-                f"{head}outputs.sensitivity: {name!r} is not a numeric summary metric "
+                f"{where}: {name!r} is not a numeric summary metric "
                 f"(e.g. {', '.join(sorted(numeric)[:6])}, ...)"
             )

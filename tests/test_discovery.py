@@ -14,6 +14,7 @@ from abm.cli import main
 from abm.discovery import DiscoveryError, choose_box, discover, prim_box
 from abm.report.builder import make_report
 from abm.sweeps.analysis import summarise_points
+from abm.sweeps.store import Store
 
 # the planted rule: small firms fail (survival 0.1) where power costs more than $48/MWh and
 # debt less than 12% a year; elsewhere survival is 0.3 (+-0.05 noise, never below 0.2)
@@ -62,7 +63,13 @@ def sweep_dir(tmp_path):
         "parameters": {p: {"low": 0.0, "high": 1.0} for p in params},
     }
     (d / "spec.toml").write_text(tomli_w.dumps(spec))
-    (d / "manifest.json").write_text(json.dumps({"kind": "sweep", "sweep": "planted"}))
+    manifest = {
+        "package": "abm-mining",
+        "kind": "sweep",
+        "sweep": "planted",
+        "runs_parquet": Store(d).record(),  # what runs.parquet was built from (not stale)
+    }
+    (d / "manifest.json").write_text(json.dumps(manifest))
     return d
 
 

@@ -9,8 +9,6 @@ narrower than the one from comparing independent runs.
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -20,7 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abm.runner import atomic_dir, commit_dir, manifest, run
+from abm.jsonio import write_json
+from abm.outputs import replacing
+from abm.runner import manifest, run
 from abm.scenario import Scenario, load_scenario
 from abm.stats import t_interval, welch_interval
 from abm.sweeps.backends import execute
@@ -62,8 +62,8 @@ class Comparison:
     series: pd.DataFrame | None = None  # scenario, seed, date, SERIES_COLUMNS (weekly)
 
     def save(self, out_dir: str | Path) -> Path:
-        final, staging = atomic_dir(out_dir)
-        try:
+        """Write the comparison to `out_dir` (by the rule of :mod:`abm.outputs`)."""
+        with replacing(out_dir, "compare") as staging:
             self.runs.to_parquet(staging / "runs.parquet", index=False)
             self.effects.to_csv(staging / "effects.csv", index=False)
             if self.series is not None:
@@ -77,15 +77,9 @@ class Comparison:
                 "seeds": seeds,
                 "effects": self.effects.to_dict(orient="records"),
             }
-            (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            (staging / "manifest.json").write_text(
-                json.dumps(manifest(seeds, self.wall_time_s, kind="compare"), indent=2) + "\n"
-            )
-            commit_dir(staging, final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return final
+            write_json(staging / "summary.json", summary)
+            write_json(staging / "manifest.json", manifest(seeds, self.wall_time_s, kind="compare"))
+        return Path(out_dir)
 
 
 def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:

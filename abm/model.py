@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -37,6 +38,7 @@ from abm.firms import (
 from abm.markets import energy, hardware
 from abm.markets.fees import scenario_fee_path
 from abm.markets.price import scenario_price_path
+from abm.mesa_compat import RecorderCollector, overrides_from_kwargs
 from abm.ownership import Ownership
 from abm.recorder import Recorder
 from abm.rng import make_streams
@@ -56,6 +58,9 @@ class MiningIndustry(mesa.Model):
         seed: root seed of the run (default: ``scenario.run.seed``); every random stream is
             spawned from it by name (:mod:`abm.rng`).
         rng: accepted for Mesa compatibility; an integer is used as the seed.
+        **overrides: scenario parameters as keywords, ``__`` for the dots of their paths
+            (``price__drift_per_year=0.3``; :mod:`abm.mesa_compat`), as ``mesa.batch_run``
+            passes them.
 
     Attributes:
         params: the resolved scenario (``self.scenario`` is Mesa's own scenario object).
@@ -72,6 +77,8 @@ class MiningIndustry(mesa.Model):
             hosts), ``consolidation``.
         recorder: daily model-level series and the periodic firm panel.
         last_day: the records of the last simulated day (:class:`~abm.day.Today`).
+        datacollector: Mesa's view of the recorder's daily series
+            (:class:`~abm.mesa_compat.RecorderCollector`).
     """
 
     def __init__(
@@ -80,8 +87,11 @@ class MiningIndustry(mesa.Model):
         *,
         seed: int | None = None,
         rng: int | None = None,
+        **overrides: Any,
     ) -> None:
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if overrides:
+            sc = sc.with_overrides(overrides_from_kwargs(overrides))
         if seed is None:
             seed = int(rng) if isinstance(rng, int | np.integer) else sc.run.seed
         super().__init__(rng=seed)
@@ -175,6 +185,7 @@ class MiningIndustry(mesa.Model):
         self.initial_debt_usd = float(self.firms.debt_usd.sum())
         self.initial_btc_held = float(self.firms.btc_held.sum())
         self.recorder = Recorder(self)
+        self.datacollector = RecorderCollector(self)
 
     # ----------------------------------------------------------------------------------------
     # the day

@@ -7,21 +7,18 @@ scenario's cadence), ``sites.parquet`` (site panel on the same cadence),
 (Kaplan-Meier survival by initial size class), ``acquisitions.parquet`` (every acquisition and
 auction: acquirer, target, day, price, kind, sites and MW), ``contracts.parquet``
 (every AI/HPC hosting contract, columns in :data:`abm.contracts.CONTRACT_COLUMNS`),
-``summary.json`` (headline figures at the horizon), ``scenario.toml`` (resolved scenario) and
-``manifest.json`` (versions, git commit, seed, timings).
+``summary.json`` (headline figures at the horizon; ``null`` where a figure is not defined, e.g.
+the hashprice of a network with no hashrate), ``scenario.toml`` (resolved scenario) and
+``manifest.json`` (kind "run", versions, git commit, seed, timings).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -31,7 +28,9 @@ from typing import Any
 import pandas as pd
 
 from abm.firms import INSOLVENT
+from abm.jsonio import write_json
 from abm.model import MiningIndustry
+from abm.outputs import replacing
 from abm.scenario import Scenario, load_scenario
 
 __all__ = ["RunResult", "code_digest", "engine_identity", "manifest", "run", "write_outputs"]
@@ -209,12 +208,18 @@ _NOT_ENGINE = (
     "validation/",
     "cli.py",
     "compare.py",
+    "discovery.py",
+    "ema.py",
     "stats.py",
     "sweeps/cli.py",
     "sweeps/store.py",
     "sweeps/backends.py",
     "sweeps/analysis.py",
     "sweeps/sweep.py",
+    "sweeps/lock.py",
+    "outputs.py",
+    "jsonio.py",
+    "plausibility.py",
 )
 
 
@@ -279,25 +284,11 @@ def manifest(seed: int | list[int], wall_time_s: float, **extra: Any) -> dict[st
     }
 
 
-def atomic_dir(out_dir: str | Path) -> tuple[Path, Path]:
-    """(final, staging): write into staging, then :func:`commit_dir` renames it into place."""
-    final = Path(out_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    return final, staging
-
-
-def commit_dir(staging: Path, final: Path) -> None:
-    """Replace `final` by the fully written `staging` directory."""
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-
-
 def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
-    """Write the run's tables, summary, resolved scenario and manifest to `out_dir`."""
-    final, staging = atomic_dir(out_dir)
-    try:
+    """Write the run's tables, summary, resolved scenario and manifest to `out_dir` (by the
+    rule of :mod:`abm.outputs`: a new or empty directory, or an earlier run's, replaced
+    atomically)."""
+    with replacing(out_dir, "run") as staging:
         result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
         result.firms.to_parquet(staging / "firms.parquet", index=False)
         result.sites.to_parquet(staging / "sites.parquet", index=False)
@@ -305,22 +296,14 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.survival.to_parquet(staging / "survival.parquet", index=False)
         result.acquisitions.to_parquet(staging / "acquisitions.parquet", index=False)
         result.contracts.to_parquet(staging / "contracts.parquet", index=False)
-        (staging / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+        write_json(staging / "summary.json", result.summary)
         result.scenario.save(staging / "scenario.toml")
-        (staging / "manifest.json").write_text(
-            json.dumps(
-                manifest(
-                    result.seed,
-                    result.wall_time_s,
-                    scenario=result.scenario.name,
-                    ledger=result.ledger,
-                ),
-                indent=2,
-            )
-            + "\n"
+        info = manifest(
+            result.seed,
+            result.wall_time_s,
+            kind="run",
+            scenario=result.scenario.name,
+            ledger=result.ledger,
         )
-        commit_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return final
+        write_json(staging / "manifest.json", info)
+    return Path(out_dir)

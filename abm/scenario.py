@@ -1,9 +1,14 @@
 """Typed scenario schema: every model parameter with its unit, default and source.
 
 A scenario is data. It is a pydantic model that loads from and saves to TOML; unknown keys and
-out-of-range values are rejected with a message naming the field. The defaults *are* the
-calibrated baseline (2026-01-01), sourced from ../shared/CALIBRATION.md; ``abm scenario show``
-prints it and ``abm scenario doc`` prints the parameter table.
+out-of-range values are rejected with a message naming the field. Every number, wherever it
+sits (a field, a mix table, a list), must be finite and at most 1e18 in magnitude
+(:class:`Numbers`): NaN and +-inf mean nothing here, and larger values overflow the model's
+float arithmetic. A scenario file must give its ``name`` (the default output folder is named
+after it). Scenarios whose parts contradict each other are refused too
+(:mod:`abm.plausibility`). The defaults *are* the calibrated baseline (2026-01-01), sourced from
+../shared/CALIBRATION.md; ``abm scenario show`` prints it and ``abm scenario doc`` prints the
+parameter table and the plausibility rules.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Scenario",
@@ -30,8 +42,48 @@ class ScenarioError(ValueError):
     """A scenario file or override is invalid; the message names the field(s) at fault."""
 
 
-class Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors, assignments are validated."""
+MAX_MAGNITUDE = 1e18  # largest |number| accepted in a scenario or a sweep specification
+DAYS_PER_YEAR = 365  # the horizon is run.years x 365 days
+
+
+class Numbers(BaseModel):
+    """Every number of the model, wherever it sits (a field, a dict such as a mix table, a
+    list), is finite and at most :data:`MAX_MAGNITUDE` in magnitude; errors name the field."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # NaN, inf: "Input should be a finite number"
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_huge(cls, value: Any) -> Any:
+        for where, v in _numbers(value, ""):
+            if abs(v) > MAX_MAGNITUDE:
+                at = f"entry {where} = {v!r} " if where else ""
+                raise ValueError(
+                    f"{at}is beyond +-{MAX_MAGNITUDE:g}, the largest magnitude accepted "
+                    "(larger values overflow the model's arithmetic)"
+                )
+        return value
+
+
+def _numbers(value: Any, where: str) -> list[tuple[str, float]]:
+    """(position, number) of every int or float in `value`, through dicts and lists (nested
+    models check their own fields)."""
+    if isinstance(value, bool | BaseModel):
+        return []
+    if isinstance(value, int | float):
+        return [(where, value)]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return []
+    return [n for k, v in items for n in _numbers(v, f"{where}[{k!r}]")]
+
+
+class Section(Numbers):
+    """Base of every scenario section: unknown keys are errors, assignments are validated,
+    numbers are finite (:class:`Numbers`)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
@@ -48,12 +100,22 @@ def _f(default: Any, desc: str, **kw: Any) -> Any:
 
 class RunConfig(Section):
     start_date: dt.date = _f(dt.date(2026, 1, 1), "First simulated day [date].")
-    years: float = _f(10.0, "Horizon [years of 365 days].", gt=0, le=60)
+    years: float = _f(10.0, "Horizon [years of 365 days], at least one day (1/365).", gt=0, le=60)
     seed: int = _f(42, "Root seed of the run's SeedSequence [integer].", ge=0)
     panel_cadence_days: int = _f(30, "Firm-level panel is recorded every N days [days].", ge=1)
     nakamoto_threshold: float = _f(
         0.5, "Share that the Nakamoto coefficient's entities must exceed [0-1].", gt=0, lt=1
     )
+
+    @field_validator("years")
+    @classmethod
+    def _at_least_a_day(cls, years: float) -> float:
+        if years * DAYS_PER_YEAR < 1:
+            raise ValueError(
+                f"horizon shorter than one day ({years:g} years = {years * DAYS_PER_YEAR:.3g} "
+                f"days); give at least 1/{DAYS_PER_YEAR} = {1 / DAYS_PER_YEAR:.5f} years"
+            )
+        return years
 
 
 class ProtocolConfig(Section):
@@ -1180,6 +1242,15 @@ class Scenario(Section):
                 raise ValueError(f"sovereign {s.name!r}: region {s.region!r} not in region_mix")
         return self
 
+    @model_validator(mode="after")
+    def _plausible(self) -> Scenario:
+        from abm.plausibility import problems  # (it uses the model's own path functions)
+
+        found = problems(self)
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
     # -- I/O -------------------------------------------------------------------------------
     def to_toml(self) -> str:
         """Serialise the resolved scenario (every parameter) as TOML."""
@@ -1208,11 +1279,13 @@ class Scenario(Section):
 def _format_errors(err: ValidationError, origin: str) -> str:
     lines = [f"{origin}: invalid scenario"]
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        loc = ".".join(str(p) for p in e["loc"]) or "scenario"
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown parameter"
-        lines.append(f"  {loc}: {msg} (got {e.get('input')!r})")
+        got = e.get("input")
+        shown = "" if isinstance(got, dict | BaseModel) else f" (got {got!r})"  # (a section)
+        lines.append(f"  {loc}: {msg}{shown}")
     return "\n".join(lines)
 
 
@@ -1225,7 +1298,11 @@ def scenario_from_dict(data: dict[str, Any], origin: str = "scenario") -> Scenar
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Load a scenario TOML file (missing keys take the baseline defaults); None = baseline."""
+    """Load a scenario TOML file (missing keys take the baseline defaults); None = baseline.
+
+    A file must give at least the scenario's ``name``: an empty file, or one without a name,
+    would otherwise run as (and write over the results of) the baseline.
+    """
     if path is None:
         return Scenario()
     p = Path(path)
@@ -1235,7 +1312,15 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ScenarioError(f"{p}: not valid TOML: {err}") from None
-    return scenario_from_dict(data, origin=str(p))
+    if not data:
+        raise ScenarioError(f'{p}: empty scenario: give at least `name = "..."`')
+    sc = scenario_from_dict(data, origin=str(p))
+    if "name" not in data:
+        raise ScenarioError(
+            f'{p}: no `name`: give the scenario a name (name = "..."); without one it would '
+            "run as, and write over the results of, the baseline"
+        )
+    return sc
 
 
 def parameter_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, str]]:

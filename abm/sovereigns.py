@@ -40,6 +40,16 @@ def capacity_path_mw(spec: SovereignSpec, start: dt.date, n_days: int) -> np.nda
     return path
 
 
+def capacity_mw(sc: Scenario, spec: SovereignSpec, start: dt.date, n_days: int) -> np.ndarray:
+    """Capacity of sovereign `spec` on each day: its policy path x ``sovereign_scale`` x its
+    programme events [MW]."""
+    return (
+        capacity_path_mw(spec, start, n_days)
+        * sc.sovereign_scale
+        * sovereign_multiplier(sc, spec.name, start, n_days)
+    )
+
+
 def availability_path(spec: SovereignSpec, months: np.ndarray) -> np.ndarray:
     """Share of capacity available on each day (off-season months at the off-season share)."""
     off = np.isin(months, spec.off_season_months)
@@ -64,11 +74,7 @@ def paths(sc: Scenario, start: dt.date, n_days: int, months: np.ndarray) -> Sove
     cap = np.zeros((len(specs), n_days))
     avail = np.ones((len(specs), n_days))
     for i, s in enumerate(specs):
-        cap[i] = (
-            capacity_path_mw(s, start, n_days)
-            * sc.sovereign_scale
-            * sovereign_multiplier(sc, s.name, start, n_days)
-        )
+        cap[i] = capacity_mw(sc, s, start, n_days)
         avail[i] = availability_path(s, months)
     sell = np.array([s.sell_down_per_year / 365.0 for s in specs])
     return SovereignPaths(cap, avail, sell)

@@ -147,8 +147,14 @@ def test_price_replay_follows_the_observed_series():
 
 
 def test_replay_outside_the_data_is_a_clear_error():
+    """Refused when the scenario is made, before any run; the model itself still says so."""
     from abm.data_io import DataFileError
+    from abm.scenario import ScenarioError
 
-    sc = small_scenario(years=1.0, **{"price.model": "replay", "run.start_date": "2026-01-01"})
+    with pytest.raises(
+        ScenarioError, match=r"2026-01-01 \.\. 2026-12-31 .* 2015-01-01 \.\. 2026-02-13"
+    ):
+        small_scenario(years=1.0, **{"price.model": "replay", "run.start_date": "2026-01-01"})
+    sc = small_scenario(years=3 / 365, **{"price.model": "replay", "run.start_date": "2026-02-10"})
     with pytest.raises(DataFileError, match="2026-02-13"):
-        run(sc, seed=1)
+        MiningIndustry(sc.model_copy(update={"run": sc.run.model_copy(update={"years": 1.0})}))

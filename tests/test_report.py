@@ -16,6 +16,7 @@ from scipy import stats
 
 from abm.cli import main
 from abm.compare import compare
+from abm.outputs import ENTRIES
 from abm.report import builder
 from abm.report.export import ExportError
 from abm.report.inputs import ReportError, detect
@@ -141,6 +142,9 @@ def test_run_report_files_and_provenance(run_dir):
         assert text in md
     html = (rep / "index.html").read_text()
     assert html.count('src="figures/plotly.min.js"') == 1 and html.count("plotly-graph-div") >= 10
+    assert {p.name for p in rep.iterdir()} == ENTRIES["report"] - {"discovery.json"}  # a run
+    made = json.loads((rep / "manifest.json").read_text())
+    assert made["kind"] == "report" and made["source"] == str(run_dir)
     # each interactive figure file references the one plotly.js copy, not an inline one
     price = (rep / "figures" / "price.html").read_text()
     assert 'src="plotly.min.js"' in price and len(price) < 1_000_000

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from abm.cli import main
+from abm.outputs import ENTRIES
 from abm.sweeps import SweepSpecError, sweep
 from abm.sweeps.tasks import run_seed
-from tests.test_sweeps_spec import TINY, write_spec
+from tests.test_sweeps_spec import write_spec
 
 NOT_TIMED = ("wall_time_s",)
 
@@ -38,6 +43,7 @@ def test_store_columns_summary_and_determinism(tmp_path):
         "manifest.json",
         "parts",
     }
+    assert {p.name for p in out.iterdir()} <= ENTRIES["sweep"]
     by_point = pd.read_csv(out / "summary_by_point.csv")
     assert len(by_point) == 2 and (by_point["n_ok"] == 2).all()
     for k in ("hhi_firm_end", "nakamoto_firm_end", "small_firm_survival"):
@@ -61,17 +67,23 @@ def test_timeseries_are_kept_on_the_cadence(tmp_path):
     assert (ts["date"].diff().dropna() == pd.Timedelta(days=5)).all()
 
 
-def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
-    # a replayed price series that ends before the horizon makes one design point fail
-    spec = write_spec(
-        tmp_path,
-        parameters={"run.start_date": {"levels": ["2020-01-01", "2026-02-10"]}},
-        overrides={**TINY, "price.model": "replay"},
-    )
+def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    # the runs of design point 1 (volatility 0.6) raise (serial runs: in this process)
+    import abm.sweeps.tasks
+
+    real_run = abm.sweeps.tasks.run
+
+    def run(sc, seed):
+        if sc.price.volatility_per_year == 0.6:
+            raise FloatingPointError("diverged")
+        return real_run(sc, seed=seed)
+
+    monkeypatch.setattr(abm.sweeps.tasks, "run", run)
+    spec = write_spec(tmp_path)
     res = sweep(spec, tmp_path / "out", progress=False)
     assert res.failed == 2 and res.done == 2
     bad = res.runs[res.runs["status"] == "failed"]
-    assert bad["error"].str.contains("DataFileError").all()
+    assert bad["error"].str.contains("FloatingPointError: diverged").all()
     assert bad["hhi_firm_end"].isna().all()
     by_point = res.summary_by_point.set_index("point_id")
     assert by_point.loc[1, "n_failed"] == 2 and by_point.loc[0, "n_ok"] == 2
@@ -94,7 +106,8 @@ def test_resume_after_kill_runs_only_missing(tmp_path):
     proc.wait()
     finished = {f.name: f.stat().st_mtime_ns for f in parts.glob("run-*.parquet")}
     assert 3 <= len(finished) < 12, "the kill should interrupt the sweep part-way"
-    res = sweep(spec, out, progress=False)
+    with pytest.warns(UserWarning, match=rf"took over the lock of the sweep pid {proc.pid} on"):
+        res = sweep(spec, out, progress=False)
     assert res.ran_now == 12 - len(finished)
     assert len(res.runs) == 12 and res.runs["run_id"].is_unique
     assert all((parts / n).stat().st_mtime_ns == t for n, t in finished.items())
@@ -280,3 +293,172 @@ def test_halving_steps_by_hand():
     assert s["step_ci_low"].iloc[0] == pytest.approx(3.0 - 12.706205, rel=1e-6)
     assert s["before_mean"].iloc[0] == pytest.approx(1.5)
     assert s["after_mean"].iloc[0] == pytest.approx(4.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# safety: corrupt parts, stale runs.parquet, one sweep at a time, the scheduler checked first
+def test_a_corrupt_part_is_set_aside_and_its_run_done_again(tmp_path):
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    clean = sweep(spec, out, progress=False).runs
+    part = out / "parts" / "run-000001.parquet"
+    data = part.read_bytes()
+    part.write_bytes(data[: len(data) // 2])  # truncated, as by a full disk
+    with pytest.warns(UserWarning, match=r"run-000001\.parquet: unreadable part .*moved to"):
+        res = sweep(spec, out, progress=False)
+    assert res.ran_now == 1 and len(res.runs) == 4
+    assert (out / "corrupt" / "run-000001.parquet").read_bytes() == data[: len(data) // 2]
+    cols = [c for c in clean.columns if c not in NOT_TIMED]
+    pd.testing.assert_frame_equal(res.runs[cols], clean[cols])
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet")[cols], clean[cols])
+    # a part holding another run's row is not valid either
+    (out / "parts" / "run-000002.parquet").write_bytes(
+        (out / "parts" / "run-000003.parquet").read_bytes()
+    )
+    with pytest.warns(UserWarning, match=r"run-000002\.parquet: .*one row of run 2"):
+        assert sweep(spec, out, progress=False).ran_now == 1
+    assert sorted(p.name for p in (out / "corrupt").iterdir()) == [
+        "run-000001.parquet",
+        "run-000002.parquet",
+    ]
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:-10])
+
+
+def _forget_record(out):
+    info = json.loads((out / "manifest.json").read_text())
+    del info["runs_parquet"]
+    (out / "manifest.json").write_text(json.dumps(info))
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda out: (out / "parts" / "run-000003.parquet").unlink(), r"\(4 parts then, 3 now\)"),
+        (lambda out: _truncate(out / "parts" / "run-000003.parquet"), "parts/ changed since"),
+        (lambda out: (out / "runs.parquet").write_bytes(b"x"), "runs.parquet changed since"),
+        (_forget_record, "no record of the parts it was built from"),
+    ],
+    ids=["part-removed", "part-changed", "runs-changed", "no-record"],
+)
+def test_report_refuses_a_stale_runs_parquet(tmp_path, capsys, change, why):
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    sweep(spec, out, progress=False)
+    record = json.loads((out / "manifest.json").read_text())["runs_parquet"]
+    assert record["parts"] == 4 and len(record["parts_sha256"]) == 64
+    report = ["report", str(out), "--formats", "none", "--quiet"]
+    change(out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(report) == 2
+    err = capsys.readouterr().err
+    assert re.search(why, err) and "runs.parquet is stale" in err, err
+    assert "abm sweep SPEC.toml --out" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the truncated part is set aside with a warning)
+        sweep(spec, out, progress=False)  # rebuilds runs.parquet from the valid parts
+    assert main(report) == 0
+
+
+def test_a_second_sweep_into_the_same_directory_is_refused(tmp_path, capsys):
+    from abm.sweeps.lock import DirectoryLock
+
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    sweep(spec, out, progress=False)
+    held = DirectoryLock(out)
+    assert held.acquire() is None  # as a running sweep holds it
+    try:
+        before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"another sweep is writing into this directory (pid {os.getpid()} on" in err
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    finally:
+        held.release()
+    assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err.count("took over") == 0  # a released lock names no holder
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(proc.stdout)
+
+
+@pytest.mark.parametrize(
+    ("holder", "refused"),
+    [("dead", False), ("alive", True), ("other-host", True)],
+)
+def test_without_flock_the_recorded_process_decides(tmp_path, monkeypatch, holder, refused):
+    import abm.sweeps.lock as lock
+
+    def no_flock(fd, op):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_flock)
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    sweep(spec, out, progress=False)
+    pid = {"dead": _dead_pid(), "alive": os.getppid(), "other-host": 1}[holder]
+    host = "elsewhere" if holder == "other-host" else socket.gethostname()
+    (out / ".lock").write_text(json.dumps({"host": host, "pid": pid, "started_utc": "T"}))
+    if refused:
+        with pytest.raises(lock.LockError, match=f"pid {pid} on {host}"):
+            sweep(spec, out, progress=False)
+    else:
+        with pytest.warns(UserWarning, match=f"took over the lock of the sweep pid {pid}"):
+            sweep(spec, out, progress=False)
+        assert (out / ".lock").read_text() == ""  # released
+
+
+def test_the_scheduler_is_checked_before_any_directory_is_made(tmp_path, monkeypatch, capsys):
+    import abm.sweeps.backends as backends
+    from abm.sweeps.backends import SchedulerError, check_scheduler
+
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    asked = []
+
+    def silent(address, timeout):  # a host that never answers
+        asked.append((address, timeout))
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(backends.socket, "create_connection", silent)
+    assert main(["sweep", spec, "--out", str(out), "--scheduler", "tcp://node7:8786"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://node7:8786: no scheduler answers there within 3 s (timed out)" in err
+    assert asked == [(("node7", 8786), 3.0)]
+    monkeypatch.undo()
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "nonsense")
+    assert main(["sweep", spec, "--out", str(out), "--quiet"]) == 2
+    assert "DASK_SCHEDULER_ADDRESS 'nonsense': not 'local' nor" in capsys.readouterr().err
+    with pytest.raises(SchedulerError, match="port 0 is not 1-65535"):
+        check_scheduler("tcp://127.0.0.1:0")
+    check_scheduler("local")
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    check_scheduler(None)
+    assert not out.exists()
+
+
+def test_a_scheduler_that_answers_but_is_not_dask_is_an_error(monkeypatch):
+    import dask.distributed
+
+    from abm.sweeps.backends import SchedulerError, execute
+
+    def refuse(address):
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    monkeypatch.setattr(dask.distributed, "Client", refuse)  # (what execute imports)
+    with pytest.raises(SchedulerError, match="no Dask scheduler could be reached there"):
+        list(execute(_blas_threads, [0], scheduler="tcp://127.0.0.1:8786"))
+
+
+def test_a_corrupt_part_of_another_engines_sweep_is_not_redone_by_this_one(tmp_path, monkeypatch):
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    sweep(spec, out, progress=False)
+    _as_engine(monkeypatch, "0123456789abcdef")
+    _truncate(out / "parts" / "run-000000.parquet")
+    with pytest.warns(UserWarning), pytest.raises(SweepSpecError, match="another engine"):
+        sweep(spec, out, progress=False)
+    assert not (out / "parts" / "run-000000.parquet").exists()  # set aside, not rerun
+    assert (out / "corrupt" / "run-000000.parquet").exists()

@@ -26,6 +26,7 @@ from abm import chain
 from abm.behaviour import best_response_ths, tullock_equilibrium
 from abm.cli import main
 from abm.data_io import difficulty_history, price_history
+from abm.outputs import ENTRIES
 from abm.validation import contest, core, protocol, replay
 from abm.validation.cli import validate
 
@@ -155,6 +156,8 @@ def test_abm_validate_quick_exits_0(tmp_path, capsys):
     assert "0 failed" in out and "replay.difficulty_mape" in out and "frozen at its start" in out
     doc = json.loads((tmp_path / "validation.json").read_text())
     assert doc["passed"] and doc["quick"]
+    assert {p.name for p in tmp_path.iterdir()} == ENTRIES["validate"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["kind"] == "validate"
     rows = {r["check"]: r for r in doc["checks"]}
     table = pd.read_csv(tmp_path / "validation.csv")
     assert set(table["check"]) == set(rows)

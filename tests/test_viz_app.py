@@ -3,8 +3,15 @@ render where Step advances the model, and the `abm viz` command line."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -22,7 +29,7 @@ from abm.cli import build_parser, main
 from abm.scenario import Scenario
 from abm.viz import SCENARIO_ENV, app
 from abm.viz import cli as viz_cli
-from tests.conftest import small_scenario
+from tests.conftest import ROOT, small_scenario
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +161,92 @@ def test_the_page_starts_from_the_scenario_named_in_the_environment(tmp_path, mo
     assert app.model_params(loaded)["btc_volatility"]["value"] == 0.8
     monkeypatch.delenv(SCENARIO_ENV)
     assert app._base_scenario() == Scenario()
+
+
+# ---------------------------------------------------------------------------------------------
+# the server: a port in use is an error before any URL; the server dies with `abm viz`
+def test_a_port_in_use_is_an_error_before_any_url(capsys, monkeypatch):
+    started = []
+    monkeypatch.setattr(viz_cli.subprocess, "Popen", lambda *a, **k: started.append(a))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["viz", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert f"error: 127.0.0.1:{port} is already in use" in err and "--port" in err
+    assert "http://" not in out and not started
+    assert viz_cli.port_problem("127.0.0.1", port) is None  # free again
+    assert "not an address of this machine" in viz_cli.port_problem("no-such-host.invalid", 1)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may wait for a reaper in a container)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _running(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+PARENT = """
+import sys, time
+from abm.viz import cli
+if sys.argv[1] == "guard":
+    cli._parent_death_signal = lambda: None  # as where Linux's prctl is not available
+server = cli.start_server([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"])
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("way", ["pdeathsig", "guard"])
+def test_the_server_dies_with_its_parent(way):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, way], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        server = int(parent.stdout.readline())
+        time.sleep(0.5)
+        assert _running(server) and os.getpgid(server) == server  # its own process group
+        parent.send_signal(signal.SIGKILL)  # no clean-up in the parent at all
+        parent.wait()
+        assert _wait_gone(server, 5.0), f"server {server} outlived its parent ({way})"
+    finally:
+        parent.kill()
+        with contextlib.suppress(ProcessLookupError, UnboundLocalError):
+            os.kill(server, signal.SIGKILL)
+
+
+def test_sigkill_of_abm_viz_frees_the_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    viz = subprocess.Popen(
+        [sys.executable, "-m", "abm.cli", "viz", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while viz_cli.port_problem("127.0.0.1", port) is None:  # until the server listens
+            assert viz.poll() is None and time.monotonic() < deadline, "abm viz did not start"
+            time.sleep(0.2)
+        viz.send_signal(signal.SIGKILL)
+        viz.wait()
+        deadline = time.monotonic() + 10
+        while viz_cli.port_problem("127.0.0.1", port) is not None:
+            assert time.monotonic() < deadline, "the Solara server outlived abm viz"
+            time.sleep(0.1)
+    finally:
+        viz.kill()

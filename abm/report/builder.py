@@ -1,9 +1,11 @@
 """Build the report of a results folder (run, paired comparison or sweep).
 
-Report folder (default ``RESULTS_DIR/report``; written to a temporary folder and renamed into
-place, so a failure leaves no half-written report)::
+Report folder (default ``RESULTS_DIR/report``; by the rule of :mod:`abm.outputs`: a new or
+empty folder or an earlier report, written to a staging folder and renamed into place, so a
+failure leaves no half-written report and the earlier report intact)::
 
     report.md                 provenance, every figure and table, notes
+    manifest.json             kind "report", the results folder, versions
     index.html                every figure on one interactive page (plotly.js included once)
     figures/NAME.html         one interactive figure per file (sharing figures/plotly.min.js)
     figures/NAME.png|svg|pdf  static figures (Kaleido; --formats)
@@ -13,8 +15,8 @@ place, so a failure leaves no half-written report)::
 from __future__ import annotations
 
 import html
-import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -25,6 +27,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from abm.jsonio import write_json
+from abm.outputs import check, replacing
 from abm.report import figures as rf
 from abm.report.export import FORMATS, export_static
 from abm.report.halvings import halving_days
@@ -39,11 +43,11 @@ from abm.report.tables import (
     parameter_label,
     value_bounds,
 )
-from abm.runner import atomic_dir, commit_dir, git_commit
+from abm.runner import git_commit, manifest
 from abm.stats import t_summary
 from abm.viz import charts
 
-__all__ = ["FigureItem", "Report", "build", "make_report", "write_report"]
+__all__ = ["FigureItem", "Report", "assemble", "build", "check_out", "make_report", "write_report"]
 
 MAX_SERIES_POINTS = 10  # sweeps: series bands are drawn for at most this many design points
 MAX_INLINE_ROWS = 40  # report.md shows tables up to this many rows (longer: linked only)
@@ -75,6 +79,7 @@ class Report:
     figures: list[FigureItem] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # other text files: name -> content
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,6 +429,9 @@ def build_sweep(src: Source) -> Report:
             )
     rep.notes.append(CLIP_NOTE)
     _sweep_series(src, runs, by_point, params, rep)
+    from abm.report.discovery import add_to_report
+
+    add_to_report(src, rep)  # abm discover's box and feature scores, if it ran
     return rep
 
 
@@ -558,7 +566,11 @@ BUILDERS: dict[str, Callable[[Source], Report]] = {
 
 def build(path: str | Path) -> Report:
     """Recognise the results folder at `path` and assemble its report (nothing written)."""
-    src = detect(path)
+    return assemble(detect(path))
+
+
+def assemble(src: Source) -> Report:
+    """The report of a recognised results folder (nothing written)."""
     try:
         return BUILDERS[src.kind](src)
     except (KeyError, AttributeError, ValueError, OSError) as err:
@@ -570,14 +582,11 @@ def build(path: str | Path) -> Report:
 def write_report(
     report: Report, out: str | Path, formats: Sequence[str] = FORMATS, progress: bool = True
 ) -> Path:
-    """Write `report` to the folder `out` (replaced if it holds an earlier report)."""
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise ReportError(f"unknown static format(s) {bad}: choose from {', '.join(FORMATS)}")
-    out = Path(out)
-    _check_out(out, report.source.path)
-    final, staging = atomic_dir(out)
-    try:
+    """Write `report` to the folder `out` (by the rule of :mod:`abm.outputs`: a new or empty
+    folder, or an earlier report, replaced atomically)."""
+    t0 = time.perf_counter()
+    check_out(out, report.source.path, formats)
+    with replacing(out, "report") as staging:
         figdir, tabdir = staging / "figures", staging / "tables"
         figdir.mkdir()
         tabdir.mkdir()
@@ -600,19 +609,29 @@ def write_report(
         if jobs and progress:
             print(f"report: static images exported in {seconds:.1f} s", file=sys.stderr)
         (staging / "report.md").write_text(_markdown(report, formats))
-        commit_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return final
+        for name, text in report.files.items():
+            (staging / name).write_text(text)
+        info = manifest(
+            report.source.manifest.get("seed"),
+            time.perf_counter() - t0,
+            kind="report",
+            source=str(report.source.path),
+            source_kind=report.source.kind,
+        )
+        write_json(staging / "manifest.json", info)
+    return Path(out)
 
 
-def _check_out(out: Path, results: Path) -> None:
-    o, r = out.resolve(), results.resolve()
+def check_out(out: str | Path, results: str | Path, formats: Sequence[str] = FORMATS) -> None:
+    """Refuse a report folder that may not be written (before any work): the results folder
+    itself or one containing it, a folder :func:`abm.outputs.check` refuses, unknown formats."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ReportError(f"unknown static format(s) {bad}: choose from {', '.join(FORMATS)}")
+    o, r = Path(out).resolve(), Path(results).resolve()
     if o == r or o in r.parents:
         raise ReportError(f"--out {out}: would replace the results folder itself")
-    if o.exists() and (not o.is_dir() or (any(o.iterdir()) and not (o / "report.md").exists())):
-        raise ReportError(f"--out {out}: exists and is not an earlier report; choose another")
+    check(out, "report")
 
 
 def make_report(
@@ -622,10 +641,10 @@ def make_report(
     progress: bool = True,
 ) -> Path:
     """Build and write the report of `results_dir` (default folder: ``results_dir/report``)."""
-    report = build(results_dir)
-    return write_report(
-        report, Path(out) if out else Path(results_dir) / "report", formats, progress
-    )
+    out = Path(out) if out else Path(results_dir) / "report"
+    src = detect(results_dir)  # a bad results folder is named first
+    check_out(out, results_dir, formats)  # then a bad --out, before any figure is made
+    return write_report(assemble(src), out, formats, progress)
 
 
 def _markdown(report: Report, formats: Sequence[str]) -> str:

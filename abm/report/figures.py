@@ -22,6 +22,7 @@ from abm.report.halvings import halving_marks
 from abm.report.stats import clip_band
 from abm.report.style import ARM_COLOURS, CLASS_COLOURS, COLORWAY, STATIC_HEIGHT
 from abm.report.tables import (
+    format_number,
     metric_label,
     parameter_label,
     parameter_unit,
@@ -34,10 +35,12 @@ from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day, owner
 __all__ = [
     "arms_figure",
     "effects_figure",
+    "feature_scores_figure",
     "km_survival_figure",
     "panel_breakeven",
     "panel_site_frame",
     "points_figure",
+    "prim_trajectory_figure",
     "series_band_figure",
     "sobol_figure",
 ]
@@ -446,4 +449,88 @@ def series_band_figure(
         "date",
         label,
         **halving_marks(series),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# scenario discovery (abm.discovery)
+def prim_trajectory_figure(trajectory: pd.DataFrame, title: str) -> go.Figure:
+    """PRIM's peeling trajectory: density against coverage of every box, coloured by the
+    number of restricted parameters, the chosen box ringed (``tables/prim_trajectory.csv``)."""
+    traj = trajectory.sort_values("id")
+    pct = {"coverage": traj["coverage"] * 100, "density": traj["density"] * 100}
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": pct["coverage"].to_numpy(float),
+            "y": pct["density"].to_numpy(float),
+            "mode": "lines+markers",
+            "line": {"color": "#bbb", "width": 1},
+            "marker": {
+                "size": 8,
+                "color": traj["res_dim"].to_numpy(int),
+                "colorscale": "Viridis",
+                "colorbar": {"title": {"text": "restricted<br>parameters"}, "thickness": 12},
+            },
+            "customdata": np.stack([traj["id"], traj["mass"] * 100, traj["res_dim"]], axis=1),
+            "hovertemplate": "box %{customdata[0]}: coverage %{x:.1f}%, density %{y:.1f}%, "
+            "mass %{customdata[1]:.1f}%, %{customdata[2]} restricted<extra></extra>",
+            "name": "boxes on the peeling trajectory",
+        }
+    ]
+    chosen = traj[traj["chosen"].astype(bool)]
+    traces.append(
+        {
+            "type": "scatter",
+            "x": (chosen["coverage"] * 100).to_numpy(float),
+            "y": (chosen["density"] * 100).to_numpy(float),
+            "mode": "markers",
+            "marker": {
+                "size": 16,
+                "color": "rgba(0,0,0,0)",
+                "line": {"color": "#d62728", "width": 2.5},
+            },
+            "name": "chosen box",
+            "hoverinfo": "skip",
+        }
+    )
+    return _figure(
+        traces,
+        title,
+        "coverage: cases of interest inside the box [% of all cases of interest]",
+        "density: cases of interest [% of the runs in the box]",
+        hovermode="closest",
+        xaxis={"range": [0, 103]},
+        yaxis={"range": [0, 103]},
+    )
+
+
+def feature_scores_figure(scores: pd.DataFrame) -> go.Figure:
+    """Heat map of extra-trees feature scores: parameters (rows) x metrics (columns), each
+    metric's scores summing to 1 (``tables/feature_scores.csv``)."""
+    metrics = [c for c in scores.columns if c != "parameter"]
+    z = scores[metrics].to_numpy(float)
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": [metric_label(m)[0] for m in metrics],
+        "y": [parameter_label(p) for p in scores["parameter"]],
+        "zmin": 0.0,
+        "zmax": 1.0,
+        "colorscale": "Blues",
+        "colorbar": {"title": {"text": "score"}, "thickness": 12},
+        "text": [[format_number(v) for v in row] for row in np.round(z, 2)],
+        "texttemplate": "%{text}",
+        "hovertemplate": "%{y}<br>%{x}: %{z:.3f}<extra></extra>",
+        "showlegend": False,
+    }
+    return _figure(
+        [trace],
+        "Feature scores (extra trees) of the headline metrics on the varied parameters",
+        "",
+        "",
+        hovermode="closest",
+        height=max(STATIC_HEIGHT, 200 + 60 * len(scores)),
+        xaxis={"tickangle": -25, "automargin": True},
+        yaxis={"automargin": True},
     )

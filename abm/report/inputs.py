@@ -10,6 +10,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from abm.outputs import manifest_kind
+from abm.sweeps.store import Store
+
 __all__ = ["KINDS", "REQUIRED", "ReportError", "Source", "detect"]
 
 Kind = Literal["run", "compare", "sweep"]
@@ -48,15 +51,12 @@ class Source:
         return tomllib.loads((self.path / name).read_text())
 
 
-def _manifest_kind(manifest: dict[str, Any]) -> str:
-    return str(manifest.get("kind", "run"))  # a run's manifest has no kind
-
-
 def detect(path: str | Path) -> Source:
     """The kind of results folder at `path`, from its files and its manifest.
 
     Raises:
-        ReportError: missing folder, unreadable manifest, or files of no known kind.
+        ReportError: missing folder, unreadable manifest, files of no known kind, or a sweep
+            whose runs.parquet is stale (:meth:`abm.sweeps.store.Store.stale`).
     """
     folder = Path(path)
     if not folder.exists():
@@ -80,12 +80,20 @@ def detect(path: str | Path) -> Source:
         manifest = json.loads(manifest_file.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise ReportError(f"{manifest_file}: unreadable manifest ({err})") from None
-    if not isinstance(manifest, dict):
-        raise ReportError(f"{manifest_file}: not a JSON object")
-    kind = _manifest_kind(manifest)
+    kind = manifest_kind(manifest)
+    if kind is None:
+        raise ReportError(f"{manifest_file}: not a manifest of abm-mining")
     if kind not in present:
         raise ReportError(
             f"{folder}: manifest.json says kind {kind!r} but the folder holds the files of "
             f"{' / '.join(sorted(present))}"
         )
+    if kind == "sweep":
+        stale = Store(folder).stale(manifest)
+        if stale:
+            raise ReportError(
+                f"{folder}/runs.parquet is stale ({stale}): rerun the command that made it, "
+                f"`abm sweep SPEC.toml --out {folder}`: it rebuilds runs.parquet from the valid "
+                "parts, running only what is missing"
+            )
     return Source(kind, folder, manifest)  # type: ignore[arg-type]

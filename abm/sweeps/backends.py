@@ -27,12 +27,27 @@ import itertools
 import logging
 import multiprocessing
 import os
+import re
+import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["ONE_BLAS_THREAD", "describe", "execute", "one_blas_thread_per_process"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "ONE_BLAS_THREAD",
+    "SchedulerError",
+    "check_scheduler",
+    "describe",
+    "execute",
+    "one_blas_thread_per_process",
+]
+
+CONNECT_TIMEOUT_S = 3.0  # a scheduler must accept a TCP connection within this time
+_ADDRESS = re.compile(
+    r"(?P<scheme>tcp|tls)://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\d+)/?"
+)
 
 TASKS_PER_WORKER = 4  # tasks in flight per worker: enough to keep it busy between results
 # one core per run: worker processes get one BLAS/OpenMP thread each, as Dask's nanny gives its
@@ -55,6 +70,43 @@ def one_blas_thread_per_process() -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+class SchedulerError(ValueError):
+    """The Dask scheduler is misnamed, unreachable, or Dask is not installed."""
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    """Refuse (SchedulerError) a scheduler that `execute` could not use, before any work:
+    "local" needs Dask; an address must read ``tcp://HOST:PORT`` (or ``tls://``) and accept a
+    TCP connection within :data:`CONNECT_TIMEOUT_S`. None: ``DASK_SCHEDULER_ADDRESS``, if set."""
+    what = "--scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS"
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not address:
+        return
+    m = None if address == "local" else _ADDRESS.fullmatch(address)
+    if address != "local" and m is None:
+        raise SchedulerError(
+            f"{what} {address!r}: not 'local' nor a Dask scheduler address tcp://HOST:PORT"
+        )
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise SchedulerError(
+            f"{what} {address}: Dask is not installed (pip install -e '.[sweep]')"
+        ) from None
+    if m is None:
+        return
+    host, port = m["host"].strip("[]"), int(m["port"])
+    if not 0 < port < 65536:
+        raise SchedulerError(f"{what} {address}: port {port} is not 1-65535")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        raise SchedulerError(
+            f"{what} {address}: no scheduler answers there within {CONNECT_TIMEOUT_S:g} s "
+            f"({err.strerror or err}); start it (`dask scheduler`) or give another address"
+        ) from None
 
 
 def describe(workers: int | None, scheduler: str | None) -> str:
@@ -124,7 +176,13 @@ def _dask(
         )
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)
+        except Exception as err:  # refused, timed out, or not a Dask scheduler at all
+            raise SchedulerError(
+                f"scheduler {scheduler}: no Dask scheduler could be reached there "
+                f"({type(err).__name__}: {err})"
+            ) from None
     try:
         threads = sum(client.nthreads().values()) or workers
         # an adaptive cluster may start with few workers: keep a generous window there

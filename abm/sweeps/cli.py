@@ -1,8 +1,10 @@
 """`abm sweep SPEC.toml --out DIR [--workers N] [--scheduler ADDRESS] [--force]`.
 
 Prints the per-point table and, for Sobol designs, the indices; exits 0 when every run
-succeeded, 1 when some runs are recorded as failed, 2 on a bad spec or a directory holding
-another sweep, 130 when interrupted (rerun the same command to resume).
+succeeded, 1 when some runs are recorded as failed, 2 on bad input found before the first run
+(a bad spec, a scheduler that is misnamed or does not answer, a directory that is not new,
+empty or this sweep's, or one another sweep is writing into), 130 when interrupted (rerun the
+same command to resume).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ EXIT_INTERRUPTED = 130
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from abm.outputs import default_dir
     from abm.sweeps.analysis import points_table
     from abm.sweeps.sweep import sweep
 
-    out = Path(args.out) if args.out else Path("results") / Path(args.spec).stem
+    out = Path(args.out) if args.out else default_dir(Path(args.spec).stem)
     signal.signal(signal.SIGTERM, _interrupt)  # kill -TERM: stop cleanly, like Ctrl-C
     try:
         res = sweep(
@@ -77,7 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--force",
         action="store_true",
-        help="replace another sweep's results, or runs another engine made",
+        help="replace another sweep's results, or runs another engine made (only a sweep's own "
+        "files are deleted)",
     )
     s.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

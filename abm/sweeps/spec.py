@@ -25,8 +25,9 @@
     columns = ["network_hashrate_ehs", "hhi_owner"]
     sensitivity = ["hhi_firm_end", "small_firm_survival"]   # Sobol indices of these
 
-Unknown keys and bad values are rejected with a message naming the field; every parameter
-path and value (levels, low, high) is applied to the base scenario to check it.
+Unknown keys and bad values are rejected with a message naming the field; numbers must be
+finite and at most 1e18 in magnitude, as in scenarios; every parameter path and value (levels,
+low, high), the overrides and the horizon are applied to the base scenario to check them.
 """
 
 from __future__ import annotations
@@ -37,19 +38,29 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from abm.recorder import DAILY_COLUMNS
-from abm.scenario import Scenario, ScenarioError, load_scenario
+from abm.scenario import Numbers, Scenario, ScenarioError, load_scenario
 
-__all__ = ["SweepSpec", "SweepSpecError", "load_spec", "spec_from_dict"]
+__all__ = [
+    "ParamRange",
+    "SweepSpec",
+    "SweepSpecError",
+    "load_spec",
+    "resolve_parameters",
+    "spec_from_dict",
+    "summary_metrics",
+]
 
 
 class SweepSpecError(ValueError):
     """A sweep specification is invalid; the message names the field at fault."""
 
 
-class _Section(BaseModel):
+class _Section(Numbers):
+    """Unknown keys are errors; numbers are finite and bounded, as in scenarios."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -159,9 +170,10 @@ class SweepSpec(_Section):
         return self._base_dir / self.base if self.base else None
 
     def resolve(self, base: Scenario) -> Scenario:
-        """`base` with the spec's overrides and horizon applied."""
-        sc = base.with_overrides(self.overrides) if self.overrides else base
-        return sc.with_overrides({"run.years": self.years}) if self.years else sc
+        """`base` with the spec's overrides and horizon applied (together: each may need the
+        other, e.g. a replayed price series and a horizon within its data)."""
+        changes = {**self.overrides, **({"run.years": self.years} if self.years else {})}
+        return base.with_overrides(changes) if changes else base
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
@@ -215,23 +227,35 @@ def spec_from_dict(data: dict, base_dir: Path = Path(), origin: str = "sweep") -
     try:
         base = spec.resolve(base)
     except ScenarioError as err:
-        raise SweepSpecError(f"{head}overrides: {_detail(err)}") from None
+        why = _detail(err)
+        key = "years" if spec.years and why.startswith("run.years") else "overrides"
+        raise SweepSpecError(f"{head}{key}: {why}") from None
     if spec.common_seeds is None:
         spec.common_seeds = spec.design.kind == "sobol"
+    resolve_parameters(spec.parameters, base, spec.design.kind, f"{head}parameters")
+    if spec.design.kind == "sobol":
+        _check_metrics(spec.outputs.sensitivity, base, f"{head}outputs.sensitivity")
+    return spec
+
+
+def resolve_parameters(
+    parameters: dict[str, ParamRange], base: Scenario, kind: str | None, where: str
+) -> None:
+    """Resolve each range's `integer` flag from the base scenario's value and apply each of its
+    values (levels; low and high) to `base`, raising SweepSpecError naming ``where.path.key``.
+    `kind` is the design's kind; None checks levels where given, else low and high."""
     dumped = base.model_dump(mode="python")
-    for path, r in spec.parameters.items():
+    for path, r in parameters.items():
         current = lookup(dumped, path)
         if r.integer is None:
             r.integer = isinstance(current, int) and not isinstance(current, bool)
-        for key, value in r.values_to_check(spec.design.kind).items():
+        k = kind or ("grid" if r.levels is not None else "lhs")
+        for key, value in r.values_to_check(k).items():
             try:
                 base.with_overrides({path: value})
             except ScenarioError as err:
                 why = _detail(err).removeprefix(f"{path}: ")
-                raise SweepSpecError(f"{head}parameters.{path}.{key}: {why}") from None
-    if spec.design.kind == "sobol":
-        _check_metrics(spec, base, head)
-    return spec
+                raise SweepSpecError(f"{where}.{path}.{key}: {why}") from None
 
 
 def lookup(data: dict[str, Any], path: str) -> Any:
@@ -242,18 +266,26 @@ def lookup(data: dict[str, Any], path: str) -> Any:
     return node
 
 
-def _check_metrics(spec: SweepSpec, base: Scenario, head: str) -> None:
-    """Sensitivity outputs must be numeric summary metrics: checked on a one-day run."""
+def summary_metrics(base: Scenario) -> set[str] | None:
+    """Names of the numeric metrics of a run summary, from a one-day run of `base` (None if
+    that run fails: the runs themselves will record why)."""
     from abm.runner import run
 
     try:
         summary = run(base, years=1 / 365).summary
-    except Exception:  # the base may fail on its own; the runs will record why
+    except Exception:
+        return None
+    return {k: v for k, v in summary.items() if isinstance(v, int | float)}.keys() - {"seed"}
+
+
+def _check_metrics(names: list[str], base: Scenario, where: str) -> None:
+    """Each of `names` must be a numeric summary metric: checked on a one-day run."""
+    numeric = summary_metrics(base)
+    if numeric is None:
         return
-    numeric = {k for k, v in summary.items() if isinstance(v, int | float)} - {"seed"}
-    for name in spec.outputs.sensitivity:
+    for name in names:
         if name not in numeric:
             raise SweepSpecError(
-                f"{head}outputs.sensitivity: {name!r} is not a numeric summary metric "
+                f"{where}: {name!r} is not a numeric summary metric "
                 f"(e.g. {', '.join(sorted(numeric)[:6])}, ...)"
             )

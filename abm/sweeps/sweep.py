@@ -9,34 +9,41 @@ Results directory (see :mod:`abm.sweeps.store` for the layout of the runs)::
     summary_by_point.csv  mean and 95% t interval across replications of the headline metrics
     sobol_indices.csv     first-order and total Sobol indices (Sobol designs)
     engine.json           the engine that made the runs (abm.runner.engine_identity)
-    spec.toml, base_scenario.toml, manifest.json, parts/, timeseries/
+    spec.toml, base_scenario.toml, manifest.json, parts/, timeseries/, corrupt/, .lock
 
 An interrupted sweep resumes with the same call: finished runs are read from parts/ and only
 the missing ones run. A run that raises is recorded as failed with its error. Runs are added
 only by the engine that made the finished ones (same code digest and numpy), so a directory
 never mixes two engines: after a change to the engine, run the sweep again with ``force``. A
-worker running another engine (a Dask cluster with another installation) stops the sweep.
+worker running another engine (a Dask cluster with another installation) stops the sweep. A
+part found unreadable is moved to ``corrupt/`` and its run done again (:mod:`abm.sweeps.store`);
+a second sweep into a directory being written is refused (:mod:`abm.sweeps.lock`).
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from abm.jsonio import json_text
+from abm.plausibility import warn as warn_scenario
 from abm.runner import engine_identity, manifest
 from abm.sweeps.analysis import sobol_indices, summarise_points
-from abm.sweeps.backends import describe, execute
+from abm.sweeps.backends import check_scheduler, describe, execute
 from abm.sweeps.spec import SweepSpec, SweepSpecError, load_spec, spec_from_dict
 from abm.sweeps.store import Store, write_atomic
 from abm.sweeps.tasks import execute_task, tasks_of
 
 __all__ = ["SweepResult", "sweep"]
+
+PASSES = 3  # runs whose part is found unreadable are done again, at most this many times
 
 
 @dataclass
@@ -70,9 +77,12 @@ def sweep(
 ) -> SweepResult:
     """Run (or resume) a sweep and write its results directory.
 
+    Everything is checked before the first run: the spec, the scheduler (parses and answers),
+    and the directory (new, empty or this tool's sweep, and no other sweep writing into it).
+
     Args:
         spec: a SweepSpec or the path of a sweep TOML.
-        out_dir: the results directory (created; must be empty or hold this same sweep).
+        out_dir: the results directory (created; must be new, empty or hold this same sweep).
         workers: local processes (None or 1: serial), or LocalCluster workers with
             ``scheduler="local"``.
         scheduler: "local" (a Dask LocalCluster), a Dask scheduler address ``tcp://...``, or
@@ -85,53 +95,84 @@ def sweep(
     Raises:
         SweepSpecError: invalid spec; `out_dir` holds another sweep, or runs another engine
             made while some are left to run (without `force`); a worker runs another engine.
+        SchedulerError: the scheduler address is malformed or does not answer.
+        OutputError: `out_dir` may not be written (abm.outputs), or another sweep writes there.
     """
     if isinstance(spec, SweepSpec):  # built in Python: validate it like a file
         spec = spec_from_dict(spec.model_dump(mode="json"), spec.base_dir, "spec")
     else:
         spec = load_spec(spec)
+    check_scheduler(scheduler)  # before any directory is made
+    warn_scenario(spec.base_scenario())
     t0 = time.perf_counter()
     store = Store(out_dir)
-    store.open(spec, force=force)
+    info = functools.partial(
+        manifest, spec.root_seed, kind="sweep", sweep=spec.name, spec_digest=spec.digest()
+    )
+    store.open(spec, info(0.0, status="running"), force=force)
+    try:
+        return _sweep(spec, store, t0, info, workers, scheduler, progress, force, retry_failed)
+    finally:
+        store.close()
+
+
+def _sweep(
+    spec: SweepSpec,
+    store: Store,
+    t0: float,
+    info: Callable[..., dict],
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool,
+    force: bool,
+    retry_failed: bool,
+) -> SweepResult:
     tasks = tasks_of(spec)
     engine = engine_identity()
     retry = store.failed_ids() if retry_failed else set()
     kept, made_by = store.done_ids() - retry, store.made_by()
-    if kept and _other_engine(made_by, engine):
+    other = bool(kept) and _other_engine(made_by, engine)  # the kept runs are another engine's
+    if other:
         if force:
             store.clear()
-            kept, retry = set(), set()
+            kept, retry, other = set(), set(), False
         elif len(kept) < len(tasks):
             raise SweepSpecError(_mixing_message(store, len(kept), made_by, engine))
         else:  # complete: nothing is added; the tables are re-made from the other engine's runs
             warnings.warn(
                 f"{store.dir}: complete, made by another engine; its tables are re-made from "
                 "those runs (--force / force=True runs them again with this engine)",
-                stacklevel=2,
+                stacklevel=3,
             )
     store.forget(retry)
-    done_before = store.done_ids()
-    todo = [t for t in tasks if t.run_id not in done_before]
-    if todo:  # (a complete sweep keeps the record of the engine that made it)
-        store.record_engine(engine)
-    failed_now = 0
-    bar = _bar(spec.name, len(tasks), len(done_before)) if progress and todo else None
+    bar = _Bar(spec.name, len(tasks), len(store.done_ids())) if progress else None
+    ran_now = 0
     try:
-        for res in execute(execute_task, todo, workers=workers, scheduler=scheduler):
-            if res["row"]["code_digest"] != engine["code_digest"]:
-                raise SweepSpecError(
-                    f"a worker ran another engine (code digest {res['row']['code_digest']}) than "
-                    f"this process ({engine['code_digest']}): install the same abm on every worker"
-                )
-            store.write_run(res["row"], res["series"])
-            failed_now += res["row"]["status"] != "ok"
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(failed=failed_now, refresh=False)
+        # a part found unreadable when consolidating is set aside and its run done again
+        for _ in range(PASSES):
+            done = store.done_ids()
+            todo = [t for t in tasks if t.run_id not in done]
+            if todo and other:  # a part of the other engine's was unreadable
+                raise SweepSpecError(_mixing_message(store, len(done), made_by, engine))
+            if todo:  # (a complete sweep keeps the record of the engine that made it)
+                store.record_engine(engine)
+            for res in execute(execute_task, todo, workers=workers, scheduler=scheduler):
+                if res["row"]["code_digest"] != engine["code_digest"]:
+                    raise SweepSpecError(
+                        f"a worker ran another engine (code digest {res['row']['code_digest']}) "
+                        f"than this process ({engine['code_digest']}): install the same abm on "
+                        "every worker"
+                    )
+                store.write_run(res["row"], res["series"])
+                if bar is not None:
+                    bar.update(res["row"]["status"] != "ok")
+            ran_now += len(todo)
+            runs = store.consolidate()
+            if len(runs) == len(tasks):
+                break
     finally:
         if bar is not None:
             bar.close()
-    runs = store.consolidate()
     params = list(spec.parameters)
     by_point = summarise_points(runs, params)
     write_atomic(by_point, store.dir / "summary_by_point.csv")
@@ -139,23 +180,22 @@ def sweep(
     if spec.design.kind == "sobol":
         sob, notes = sobol_indices(spec, runs)
         write_atomic(sob, store.dir / "sobol_indices.csv")
-    failed = int((runs["status"] != "ok").sum())
+    if len(runs) < len(tasks):
+        notes.append(f"{len(tasks) - len(runs)} runs have no valid part: rerun the sweep")
+    failed = int((runs["status"] != "ok").sum()) if len(runs) else 0
     wall = time.perf_counter() - t0
-    info = manifest(
-        spec.root_seed,
+    record = info(
         wall,
-        kind="sweep",
-        sweep=spec.name,
-        spec_digest=spec.digest(),
         runs_total=len(tasks),
         runs_ok=len(runs) - failed,
         runs_failed=failed,
-        runs_this_session=len(todo),
+        runs_this_session=ran_now,
         backend=describe(workers, scheduler),
+        runs_parquet=store.record(),
     )
-    write_atomic(json.dumps(info, indent=2) + "\n", store.dir / "manifest.json")
+    write_atomic(json_text(record), store.dir / "manifest.json")
     return SweepResult(
-        store.dir, spec, runs, by_point, sob, len(runs) - failed, failed, len(todo), wall, notes
+        store.dir, spec, runs, by_point, sob, len(runs) - failed, failed, ran_now, wall, notes
     )
 
 
@@ -175,7 +215,22 @@ def _mixing_message(store: Store, n_kept: int, made_by: dict, engine: dict) -> s
     )
 
 
-def _bar(name: str, total: int, initial: int):
-    from tqdm.auto import tqdm
+class _Bar:
+    """Progress bar of the runs (done, failed, time left), made when the first run finishes."""
 
-    return tqdm(total=total, initial=initial, unit="run", desc=name, file=sys.stderr)
+    def __init__(self, name: str, total: int, initial: int) -> None:
+        self.args, self.bar, self.failed = (name, total, initial), None, 0
+
+    def update(self, failed: bool) -> None:
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            name, total, initial = self.args
+            self.bar = tqdm(total=total, initial=initial, unit="run", desc=name, file=sys.stderr)
+        self.failed += failed
+        self.bar.update(1)
+        self.bar.set_postfix(failed=self.failed, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -6,13 +6,14 @@ any failed check makes the command exit with status 1.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from abm.jsonio import write_json
+from abm.outputs import replacing
 from abm.validation import contest, protocol, replay
 from abm.validation.core import Check, Tolerances
 
@@ -36,23 +37,25 @@ class Suite:
         return pd.DataFrame([c.record() for c in self.checks])
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write validation.csv, validation.json and replay.csv into `out_dir`."""
+        """Write validation.csv, validation.json, replay.csv and manifest.json into `out_dir`
+        (by the rule of :mod:`abm.outputs`: a new or empty directory, or an earlier
+        validation's, replaced atomically)."""
         from abm.runner import manifest
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.frame().to_csv(out / "validation.csv", index=False)
-        doc = {
-            "passed": self.passed,
-            "quick": self.quick,
-            "checks": [c.record() for c in self.checks],
-            "manifest": manifest(
-                list(replay.QUICK_SEEDS if self.quick else replay.FULL_SEEDS), self.wall_time_s
-            ),
-        }
-        (out / "validation.json").write_text(json.dumps(doc, indent=2) + "\n")
-        self.replay.to_csv(out / "replay.csv", index_label="date")
-        return out
+        seeds = list(replay.QUICK_SEEDS if self.quick else replay.FULL_SEEDS)
+        info = manifest(seeds, self.wall_time_s, kind="validate", quick=self.quick)
+        with replacing(out_dir, "validate") as staging:
+            self.frame().to_csv(staging / "validation.csv", index=False)
+            doc = {
+                "passed": self.passed,
+                "quick": self.quick,
+                "checks": [c.record() for c in self.checks],
+                "manifest": info,
+            }
+            write_json(staging / "validation.json", doc)
+            self.replay.to_csv(staging / "replay.csv", index_label="date")
+            write_json(staging / "manifest.json", info)
+        return Path(out_dir)
 
 
 def run_suite(quick: bool = False, tolerances: Tolerances | None = None) -> Suite:

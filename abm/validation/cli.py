@@ -1,6 +1,7 @@
 """`abm validate [--quick] [--out DIR] [--details]`: run the validation suite, print the table.
 
-Exit status 0 when every check passes, 1 when any fails.
+Exit status 0 when every check passes, 1 when any fails, 2 when --out may not be written
+(:mod:`abm.outputs`; checked before the suite runs).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from abm.outputs import check
 from abm.validation.core import Tolerances
 
 EXIT_FAILED = 1
@@ -22,6 +24,8 @@ def validate(
     """Run the suite, print its table, write it to `out` if given; 1 if any check fails."""
     from abm.validation import format_table, run_suite
 
+    if out is not None:
+        check(out, "validate")  # before the suite runs
     suite = run_suite(quick=quick, tolerances=tolerances)
     print(format_table(suite.checks, details=details))
     n_fail = sum(c.passed is False for c in suite.checks)
@@ -42,7 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--quick", action="store_true", help="shorter runs (~15 s): replay to 2023, one seed"
     )
-    v.add_argument("--out", help="write validation.csv, validation.json and replay.csv here")
+    v.add_argument(
+        "--out",
+        help="write validation.csv, validation.json and replay.csv here (a new or empty directory, "
+        "or an earlier validation's)",
+    )
     v.add_argument(
         "--details", action="store_true", help="print how each number was measured under its row"
     )

@@ -14,34 +14,10 @@ from abm.markets.hardware import rig_value_usd_per_th
 
 
 def row_sums(x: np.ndarray) -> np.ndarray:
-    """``x.sum(axis=1)`` bit for bit, as operations on whole columns (several times faster for
-    many rows and few columns, where numpy's per-row reduction loop dominates).
-
-    numpy sums each row of a C-contiguous float array pairwise: sequentially below 8 elements,
-    else in 8 interleaved accumulators combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) +
-    (r6 + r7))`` plus the remainder in order (recursively halved above 128), added to the
-    identity 0.0. This reproduces that order for up to 128 columns and falls back to
-    ``x.sum(axis=1)`` otherwise (tests/test_behaviour.py checks the equality bit for bit).
-    """
-    rows, n = x.shape
-    if n == 0 or n > 128 or rows < 64 or x.dtype != np.float64 or not x.flags.c_contiguous:
-        return x.sum(axis=1)
-    if n < 8:
-        r = x[:, 0] + x[:, 1] if n > 1 else x[:, 0].copy()
-        for j in range(2, n):
-            r += x[:, j]
-    else:
-        m = n - n % 8
-        acc = [x[:, j] + x[:, j + 8] for j in range(8)] if m > 8 else [x[:, j] for j in range(8)]
-        for i in range(16, m, 8):
-            for j in range(8):
-                acc[j] += x[:, i + j]
-        r = (acc[0] + acc[1]) + (acc[2] + acc[3])
-        r += (acc[4] + acc[5]) + (acc[6] + acc[7])
-        for i in range(m, n):
-            r += x[:, i]
-    r += 0.0  # the reduction's identity: a row of -0.0 sums to +0.0
-    return r
+    """Row sums of a rows x columns float array, as a matrix-vector product (BLAS): several
+    times faster than ``x.sum(axis=1)`` for many rows and few columns (the daily sites x live
+    generations sums); the rounding differs from numpy's pairwise sum in the last digits."""
+    return x @ np.ones(x.shape[1])
 
 
 def operate(
@@ -136,10 +112,14 @@ def spend_in_order(
     `budget_usd`."""
     if want_usd.size == 0:
         return want_usd.copy()
+    if np.bincount(group).max() == 1:  # one item per group: it takes what the budget allows
+        return np.clip(budget_usd[group], 0.0, want_usd)
     order = np.lexsort((-priority, group))
     g, want = group[order], want_usd[order]
     cum_before = np.cumsum(want) - want
-    first = np.r_[True, g[1:] != g[:-1]]
+    first = np.empty(g.size, dtype=bool)
+    first[0] = True
+    np.not_equal(g[1:], g[:-1], out=first[1:])
     start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
     within = cum_before - cum_before[start]
     out = np.empty_like(want_usd)
@@ -220,8 +200,11 @@ def group_argmax(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndar
         return out
     idx = np.flatnonzero(ok)
     order = idx[np.lexsort((-np.arange(idx.size), value[idx], group[idx]))]
-    last = np.r_[group[order][1:] != group[order][:-1], True]
-    out[group[order][last]] = order[last]
+    g = group[order]
+    last = np.empty(g.size, dtype=bool)
+    last[-1] = True
+    np.not_equal(g[1:], g[:-1], out=last[:-1])
+    out[g[last]] = order[last]
     return out
 
 

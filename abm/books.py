@@ -137,10 +137,16 @@ class Books:
         """Book an amount under `key` whose balances were already moved by the caller."""
         self.ledger[key] += amount
 
-    def receive(self, rows: np.ndarray | int, usd: np.ndarray | float, key: str) -> None:
-        """Cash in for firm `rows` from outside (a key declaring cash +1)."""
+    def receive(
+        self, rows: np.ndarray | int, usd: np.ndarray | float, key: str, distinct: bool = False
+    ) -> None:
+        """Cash in for firm `rows` (that may repeat, unless `distinct`) from outside (a key
+        declaring cash +1)."""
         _check(key, "cash", +1)
-        np.add.at(self.m.firms.cash_usd, rows, usd)
+        if distinct:
+            self.m.firms.cash_usd[rows] += usd
+        else:
+            np.add.at(self.m.firms.cash_usd, rows, usd)
         self.ledger[key] += float(np.sum(usd))
 
     def spend(self, rows: np.ndarray | int, usd: np.ndarray | float, key: str) -> None:
@@ -164,31 +170,31 @@ class Books:
             t.cum_interest_usd += f.interest_usd
             lg["usd_interest"] += float(f.interest_usd.sum())
             lg["usd_principal"] += float(f.principal_usd.sum())
-            fin = m.params.finance
-            t.fleet_book_usd *= 1.0 - 1.0 / (fin.fleet_depreciation_years * 365)
-            t.site_book_usd *= 1.0 - 1.0 / (fin.site_depreciation_years * 365)
+            fin, s = m.params.finance, m.sites
+            s.rig_book_usd *= 1.0 - 1.0 / (fin.fleet_depreciation_years * 365)
+            s.site_book_usd *= 1.0 - 1.0 / (fin.site_depreciation_years * 365)
         t.cash_usd += f.cash_flow_usd
         revenue = btc_f * price_usd
-        t.running_ths, t.revenue_usd, t.energy_cost_usd, t.fixed_cost_usd = (
-            op.by_firm_ths,
-            revenue,
-            f.energy_usd,
-            f.fixed_usd,
-        )
-        t.hosting_fees_usd, t.hosting_income_usd = f.hosting_fees_usd, f.hosting_income_usd
-        m.sites.running_ths = op.by_site_ths
+        for col, value in (
+            (t.running_ths, op.by_firm_ths),
+            (t.revenue_usd, revenue),
+            (t.site_cost_usd, f.site_costs_usd),
+            (t.hosting_fees_usd, f.hosting_fees_usd),
+            (t.hosting_income_usd, f.hosting_income_usd),
+            (m.sites.running_ths, op.by_site_ths),
+        ):
+            np.copyto(col, value)
         t.cum_btc_mined += btc_f
         t.cum_revenue_usd += revenue
-        t.cum_energy_cost_usd += f.energy_usd + f.hosting_fees_usd
-        t.cum_fixed_cost_usd += f.fixed_usd
+        t.cum_operating_cost_usd += f.site_costs_usd + (f.hosting_fees_usd - f.hosting_income_usd)
         lg["btc_subsidy"] += blocks.chain_day.subsidy_btc
         lg["btc_fees"] += float(blocks.fees_btc)
         lg["btc_to_firms"] += float(btc_f.sum())
         lg["btc_pool_fees"] += float(blocks.reward_btc - blocks.to_firms_btc)
         lg["btc_sold"] += float(f.btc_sold.sum())
         lg["usd_btc_sales"] += float(f.btc_sales_usd.sum())
-        lg["usd_energy"] += float(f.energy_usd.sum())
-        lg["usd_fixed"] += float(f.fixed_usd.sum())
+        lg["usd_energy"] += f.energy_usd
+        lg["usd_fixed"] += f.fixed_usd
         lg["usd_hosting_fees"] += float(f.hosting_income_usd.sum())
         lg["usd_hosting_outside"] += f.outside_fees_usd
 
@@ -275,27 +281,22 @@ class Books:
         t.cash_usd[r] = 0.0
 
     # -- rigs ----------------------------------------------------------------------------------
-    def _shrink_fleet_books(self, owners: np.ndarray, sold_ths: np.ndarray) -> None:
-        """Each owner's fleet book value shrinks by the share of its installed TH/s sold
-        (`owners` may repeat; call before the rigs leave the sites)."""
-        m = self.m
-        t, n = m.firms, m.firms.n
-        held = m.firm_installed_ths()
-        sold = np.bincount(owners, weights=sold_ths, minlength=n)
-        gone = np.divide(sold, held, out=np.zeros(n), where=held > 0)
-        t.fleet_book_usd *= 1.0 - np.minimum(gone, 1.0)
+    def _book_share(self, site_rows: np.ndarray, ths: np.ndarray) -> np.ndarray:
+        """The share of each site's rig book that `ths` (TH/s leaving the site) carry."""
+        held = self.m.sites.fleet_ths[site_rows].sum(axis=1)
+        return np.minimum(np.divide(ths, held, out=np.zeros_like(held), where=held > 0), 1.0)
 
     def sell_rigs(self, site_rows: np.ndarray, sold_ths: np.ndarray) -> np.ndarray:
         """Sell rigs from distinct sites (sites x generations) to the outside at today's
-        secondary price; the owners receive the proceeds and their fleet book values shrink by
-        the share sold. Returns each site's proceeds [USD]."""
+        secondary price; the owners receive the proceeds and each site's rig book shrinks by the
+        share sold. Returns each site's proceeds [USD]."""
         m = self.m
         s = m.sites
         _, used = m.rig_prices(m.day)
         site_rows = np.atleast_1d(site_rows)
         sold_ths = np.atleast_2d(sold_ths)
         owners = s.owner[site_rows]
-        self._shrink_fleet_books(owners, sold_ths.sum(axis=1))
+        s.rig_book_usd[site_rows] *= 1.0 - self._book_share(site_rows, sold_ths.sum(axis=1))
         proceeds = sold_ths @ used
         s.fleet_ths[site_rows] -= sold_ths
         self.receive_asset_sales(owners, proceeds)
@@ -323,9 +324,12 @@ class Books:
     def move_rigs(
         self, src: np.ndarray, dst: np.ndarray, moved_ths: np.ndarray, cost_usd: np.ndarray
     ) -> None:
-        """Move rigs (sources x generations) from sites `src` to sites `dst` of the same owner,
-        who pays the move."""
+        """Move rigs (sources x generations) from distinct sites `src` to sites `dst` of the
+        same owner, who pays the move; the rigs' share of the book goes with them."""
         s = self.m.sites
+        book = s.rig_book_usd[src] * self._book_share(src, moved_ths.sum(axis=1))
+        s.rig_book_usd[src] -= book
+        np.add.at(s.rig_book_usd, dst, book)
         np.subtract.at(s.fleet_ths, src, moved_ths)
         np.add.at(s.fleet_ths, dst, moved_ths)
         self.spend(s.owner[src], cost_usd, "usd_relocation")
@@ -340,15 +344,14 @@ class Books:
     # -- sites ---------------------------------------------------------------------------------
     def sell_capacity(self, site_rows: np.ndarray, mw: np.ndarray, usd: np.ndarray) -> None:
         """Sell `mw` of distinct sites' capacity to the outside for `usd`: the proceeds go to
-        each site's host, whose site book shrinks by the share of its capacity sold."""
-        m = self.m
-        s, t, n = m.sites, m.firms, m.firms.n
-        hosts = s.host[site_rows]
-        held = s.by_host(s.mining_capacity_mw(), n)
-        sold = np.bincount(hosts, weights=mw, minlength=n)
-        t.site_book_usd *= 1.0 - np.divide(sold, held, out=np.zeros(n), where=held > 0)
+        each site's host, and the site's book shrinks by the share of its capacity sold."""
+        s = self.m.sites
+        cap = s.capacity_mw[site_rows]
+        s.site_book_usd[site_rows] *= 1.0 - np.divide(
+            mw, cap, out=np.zeros_like(cap), where=cap > 0
+        )
         s.capacity_mw[site_rows] -= mw
-        self.receive_asset_sales(hosts, usd)
+        self.receive_asset_sales(s.host[site_rows], usd)
 
     def sell_sites(self, site_rows: np.ndarray) -> None:
         """Sell whole sites (their capacity at market value, their rigs at the secondary price)
@@ -369,32 +372,40 @@ class Books:
         sold_ths: np.ndarray,
         moved_ths: np.ndarray,
         relocation_usd: np.ndarray,
-    ) -> None:
+    ) -> np.ndarray:
         """A ban stops `share` of each site: the sold rigs go at today's secondary price, the
-        moved ones leave the site (in transit; their owners pay `relocation_usd`), and the
-        banned share of capacity is lost (the hosts' site books shrink with it)."""
-        m = self.m
-        s, t, n = m.sites, m.firms, m.firms.n
+        moved ones leave the site with their share of the book (in transit; their owners pay
+        `relocation_usd`), and the banned share of capacity and of its book is lost. Returns the
+        moved rigs' book value per site [USD]."""
+        s = self.m.sites
+        left = s.fleet_ths[site_rows] - (sold_ths + moved_ths)
+        moved_book = s.rig_book_usd[site_rows] * self._book_share(site_rows, moved_ths.sum(axis=1))
+        s.rig_book_usd[site_rows] -= moved_book
         self.sell_rigs(site_rows, sold_ths)
-        s.fleet_ths[site_rows] -= moved_ths
-        lost = s.capacity_mw[site_rows] * share
-        held = s.by_host(s.mining_capacity_mw(), n)
-        gone = np.bincount(np.maximum(s.host[site_rows], 0), weights=lost, minlength=n)
-        t.site_book_usd *= 1.0 - np.divide(gone, held, out=np.zeros(n), where=held > 0)
-        s.capacity_mw[site_rows] -= lost
+        s.fleet_ths[site_rows] = np.maximum(left, 0.0)  # exactly 0 when the whole site stops
+        s.capacity_mw[site_rows] *= 1.0 - share
+        s.site_book_usd[site_rows] *= 1.0 - share
         self.spend(s.owner[site_rows], relocation_usd, "usd_relocation")
+        return moved_book
 
     def transfer_assets(self, seller: int, buyer: int, price_usd: float) -> np.ndarray:
         """Move everything the seller holds on sites to the buyer: its rigs (wherever they run)
         and the sites it hosts, each site keeping its own power price; the seller receives the
-        price and the buyer's books take it, split between rigs and sites at market value.
+        price and the buyer's books take it, split over the rigs and sites at market value.
         Returns the site rows that changed hands."""
         m = self.m
         s, t = m.sites, m.firms
-        market = m.lot_market_value_usd(seller)
-        site_value = float(s.by_host(m.site_value_usd(), t.n)[seller])
-        rig_share = 1.0 - site_value / market if market > 0 else 0.0
         moved = np.flatnonzero(((s.owner == seller) | (s.host == seller)) & (s.status != CLOSED))
+        rigs = np.where(s.owner[moved] == seller, m.rig_value_usd()[moved], 0.0)
+        facilities = np.where(s.host[moved] == seller, m.site_value_usd()[moved], 0.0)
+        market = rigs.sum() + facilities.sum()
+        if market > 0:
+            s.rig_book_usd[moved] = np.where(
+                s.owner[moved] == seller, price_usd * rigs / market, s.rig_book_usd[moved]
+            )
+            s.site_book_usd[moved] = np.where(
+                s.host[moved] == seller, price_usd * facilities / market, s.site_book_usd[moved]
+            )
         s.owner[moved[s.owner[moved] == seller]] = buyer
         s.host[moved[s.host[moved] == seller]] = buyer
         # a client that buys its failed host's facility runs its rigs there again, as its own
@@ -402,8 +413,6 @@ class Books:
         s.status[own] = MINING
         s.rate_usd_per_mwh[own] = s.power_price_usd_per_mwh[own]
         s.stranded_until[own] = -1
-        t.fleet_book_usd[buyer] += price_usd * rig_share
-        t.site_book_usd[buyer] += price_usd * (1.0 - rig_share)
         t.cash_usd[seller] += price_usd
         m.refresh_costs()
         return moved
@@ -424,12 +433,24 @@ class Books:
         m = self.m
         s, t = m.sites, m.firms
         s.fleet_ths[site_rows, plan.generation] += plan.ths_headroom
+        s.rig_book_usd[site_rows] += plan.headroom_usd
         grew = plan.mw_added > 0
         if grew.any():
             pending = np.zeros((int(grew.sum()), m.gens.n))
             pending[np.arange(pending.shape[0]), plan.generation_new[grew]] = plan.ths_new[grew]
+            book = (
+                plan.rigs_usd
+                - np.bincount(
+                    np.searchsorted(rows, s.owner[site_rows]), plan.headroom_usd, rows.size
+                )
+            )[grew]
             m.interconnection.queue(
-                rows[grew], plan.mw_added[grew], pending, new_mw_price_usd_per_mwh[grew]
+                rows[grew],
+                plan.mw_added[grew],
+                pending,
+                new_mw_price_usd_per_mwh[grew],
+                book,
+                plan.infra_usd[grew],
             )
         spend = plan.rigs_usd + plan.infra_usd
         if sovereign.any():
@@ -441,8 +462,6 @@ class Books:
         self.borrow(rows, np.where(excess > 1e-6 * (1.0 + spend), excess, 0.0))
         t.cash_usd[rows] -= spend
         t.cum_capex_usd[rows] += spend
-        t.fleet_book_usd[rows] += plan.rigs_usd
-        t.site_book_usd[rows] += plan.infra_usd
         self.ledger["usd_capex_rigs"] += float(plan.rigs_usd.sum())
         self.ledger["usd_capex_infra"] += float(plan.infra_usd.sum())
         if grew.any():

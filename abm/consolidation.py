@@ -401,8 +401,8 @@ def enter(m: MiningIndustry) -> None:
         fleet,
         origin=ENTRANT,
     )
+    plan.rig_book_usd, plan.site_book_usd = np.array([rigs_usd]), np.array([infra_usd])
     cols = _entrant_cols(m, size_ehs, source, working)
-    cols.update(fleet_book_usd=np.array([rigs_usd]), site_book_usd=np.array([infra_usd]))
     cols["cum_capex_usd"] = np.array([rigs_usd + infra_usd])
     m.add_firms([f"Entrant-{m.firms.n + 1:04d}"], cols, plan)
 

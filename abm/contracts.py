@@ -513,7 +513,10 @@ class AIMarket(BaseComponent):
                 np.zeros((1, m.gens.n)),
                 np.full(1, -1),
                 np.full(1, AI_SPLIT, dtype=np.int8),
+                rig_book_usd=np.zeros(1),
+                site_book_usd=s.site_book_usd[[site]] * (mw / cap),
             )
+            s.site_book_usd[site] *= 1.0 - mw / cap
             (ai_site,) = m.add_sites(plan, s.owner[[site]], status=AI)
             s.region[ai_site] = s.region[site]
             s.capacity_mw[site] = cap - mw

@@ -16,7 +16,7 @@ import numpy as np
 
 from abm import behaviour, chain, finance
 from abm.markets import energy
-from abm.sites import MINING, OUTSIDE
+from abm.sites import MINING, OUTSIDE, STRANDED
 
 if TYPE_CHECKING:
     from abm.contracts import AIDay
@@ -39,7 +39,7 @@ PHASES: tuple[str, ...] = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Environment:
     """Phase 1: today's exogenous inputs. Environment components (sovereigns' policy, scheduled
     events) adjust ``availability`` in place before operation."""
@@ -52,7 +52,7 @@ class Environment:
     revenue_usd_per_th_day: float = 0.0  # expected revenue per TH/s-day at today's difficulty
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Operation:
     """Phase 2: what ran today, per site."""
 
@@ -70,7 +70,7 @@ class Operation:
         return self.total_ths / 1e6
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Blocks:
     """Phase 3: blocks found, the chain's day, and the payout to firms."""
 
@@ -83,7 +83,7 @@ class Blocks:
     by_firm_btc: np.ndarray  # paid to each firm [BTC]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DayFlows:
     """Phase 4: each firm's operating cash flows of the day [USD] and BTC kept [BTC].
 
@@ -92,8 +92,9 @@ class DayFlows:
 
     btc_sold: np.ndarray
     btc_sales_usd: np.ndarray
-    energy_usd: np.ndarray  # energy bought for the sites each firm holds
-    fixed_usd: np.ndarray  # fixed costs of the sites each firm holds
+    site_costs_usd: np.ndarray  # energy and fixed costs of the sites each firm holds
+    energy_usd: float  # energy bought by the firms (for the sites they hold)
+    fixed_usd: float  # fixed costs of the sites they hold
     hosting_fees_usd: np.ndarray  # paid by each firm to its hosts
     hosting_income_usd: np.ndarray  # received by each host from its clients
     outside_fees_usd: float  # hosting fees paid to providers outside the model
@@ -105,7 +106,7 @@ class DayFlows:
     network_energy_usd: float  # every site's energy at its power price [USD/day]
 
 
-@dataclass
+@dataclass(slots=True)
 class Today:
     """The records of the day so far, handed to components (each reads what it needs)."""
 
@@ -200,17 +201,24 @@ def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) 
     else:
         mwh = op.running_ths @ gens.energy_mwh_per_th_day[op.live]
     energy_s = mwh * s.power_price_usd_per_mwh
-    fixed_s = s.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day
+    # the facilities of mining (and stranded) sites cost their hosts; AI sites' opex is the
+    # contracts' (abm.contracts), building sites have no capacity yet
+    status = s.status
+    fixed_s = (s.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day) * (
+        (status == MINING) | (status == STRANDED)
+    )
     if m.contest:
         fixed_s = np.where(s.capacity_mw >= 1e11, 0.0, fixed_s)
-    hosted = s.hosted()
-    fees_s = np.where(hosted, mwh * s.rate_usd_per_mwh, 0.0)
-    outside = s.host == OUTSIDE
-    energy_f = s.by_host(energy_s, n)
-    fixed_f = s.by_host(fixed_s, n)
-    fees_paid = s.by_firm(fees_s, n)
-    fees_recv = s.by_host(fees_s, n)
-    cash_flow = usd_f - energy_f - fixed_f - fees_paid + fees_recv
+    site_costs_f = s.by_host(energy_s + fixed_s, n)
+    # hosting fees on the hosted sites only (a minority); sites at outside providers cost the
+    # firms only their fees
+    hosted = np.flatnonzero(s.host != s.owner)
+    fees_h = mwh[hosted] * s.rate_usd_per_mwh[hosted]
+    host_h = s.host[hosted]
+    outside = hosted[host_h == OUTSIDE]
+    fees_paid = np.bincount(s.owner[hosted], weights=fees_h, minlength=n)
+    fees_recv = np.bincount(host_h + 1, weights=fees_h, minlength=n + 1)[1:]
+    cash_flow = usd_f - site_costs_f - fees_paid + fees_recv
     if caps.hedging:
         hedge = caps.hedge(env.day, btc_f, price)
         cash_flow += hedge
@@ -221,20 +229,22 @@ def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) 
             t.debt_usd, t.debt_rate, t.debt_maturity_day, env.day
         )
         cash_flow -= interest + principal
+    network_energy = float(energy_s.sum())
     flows = DayFlows(
         sold_btc,
         usd_f,
-        energy_f,
-        fixed_f,
+        site_costs_f,
+        network_energy - float(energy_s[outside].sum()),
+        float(fixed_s.sum()) - float(fixed_s[outside].sum()),
         fees_paid,
         fees_recv,
-        float(fees_s[outside].sum()),
+        float(fees_h[host_h == OUTSIDE].sum()),
         hedge,
         credits_f,
         interest,
         principal,
         cash_flow,
-        float(energy_s.sum()),
+        network_energy,
     )
     m.books.post_day(op, blocks, flows, price)
     return flows

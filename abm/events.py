@@ -80,6 +80,7 @@ class Relocation:
     to_region: int
     whole: bool  # the firms moved entirely (their region changes)
     price_usd_per_mwh: float  # power price at the new sites
+    rig_book_usd: np.ndarray  # book value of the rigs in transit, per row
 
 
 class EventSchedule(BaseComponent):
@@ -142,7 +143,7 @@ class EventSchedule(BaseComponent):
         )
         own = rows[~s.hosted()[rows]]
         s.rate_usd_per_mwh[own] = s.power_price_usd_per_mwh[own]
-        self.m.refresh_costs()
+        self.m.prices_changed()
 
     def _curtail(self, e: GridEmergency, avail: np.ndarray) -> None:
         """A region runs at (1 - curtailed share) of its capacity today; the sites' hosts are
@@ -168,12 +169,13 @@ class EventSchedule(BaseComponent):
         sold = stopped - moved
         mw_moved = s.capacity_mw[sites] * e.share * e.relocate_share
         cost = mw_moved * e.relocation_cost_usd_per_mw
-        m.books.stop_in_ban(sites, e.share, sold, moved, cost)
+        book = m.books.stop_in_ban(sites, e.share, sold, moved, cost)
         if moved.sum() > 0:
             owners, at = np.unique(s.owner[sites], return_inverse=True)
             fleet = np.zeros((owners.size, m.gens.n))
             np.add.at(fleet, at, moved)
             mw = np.bincount(at, weights=mw_moved, minlength=owners.size)
+            book = np.bincount(at, weights=book, minlength=owners.size)
             self.transit.append(
                 Relocation(
                     d + e.relocation_days,
@@ -185,6 +187,7 @@ class EventSchedule(BaseComponent):
                     m.params.energy.expansion_price_usd_per_mwh
                     if e.relocated_price_usd_per_mwh is None
                     else e.relocated_price_usd_per_mwh,
+                    book,
                 )
             )
             self.in_transit_ths += float(moved.sum())
@@ -202,7 +205,7 @@ class EventSchedule(BaseComponent):
             self.in_transit_ths -= float(r.fleet_ths.sum())
             price = np.full(r.rows.size, r.price_usd_per_mwh)
             new = m.interconnection.open_sites(
-                r.rows, r.mw, r.fleet_ths, price, r.to_region, RELOCATED
+                r.rows, r.mw, r.fleet_ths, price, r.to_region, RELOCATED, r.rig_book_usd
             )
             if r.whole:
                 t.region[m.sites.owner[new]] = r.to_region

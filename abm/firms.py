@@ -59,15 +59,13 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     # today's flows (overwritten daily)
     "running_ths": (float, 0.0),
     "revenue_usd": (float, 0.0),
-    "energy_cost_usd": (float, 0.0),  # energy bought for its own and hosted sites
-    "fixed_cost_usd": (float, 0.0),  # fixed costs of the sites it holds
+    "site_cost_usd": (float, 0.0),  # energy and fixed costs of the sites it holds (as host)
     "hosting_fees_usd": (float, 0.0),  # paid to hosts for its rigs on their sites
     "hosting_income_usd": (float, 0.0),  # received from the firms it hosts
     # cumulative flows since entry
     "cum_btc_mined": (float, 0.0),
     "cum_revenue_usd": (float, 0.0),
-    "cum_energy_cost_usd": (float, 0.0),
-    "cum_fixed_cost_usd": (float, 0.0),
+    "cum_operating_cost_usd": (float, 0.0),  # site costs + hosting fees paid - received
     "cum_capex_usd": (float, 0.0),
     "cum_asset_sales_usd": (float, 0.0),
     # balance sheet and financing
@@ -77,8 +75,6 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "ltv_limit": (float, 0.0),
     "hold_fraction": (float, 0.0),
     "budget_usd": (float, 0.0),  # sovereigns' remaining hardware budget
-    "fleet_book_usd": (float, 0.0),
-    "site_book_usd": (float, 0.0),
     "cum_interest_usd": (float, 0.0),
     # ownership and status
     "ultimate_owner": (np.int32, -1),
@@ -217,8 +213,6 @@ class MiningFirm(mesa.Agent):
         t.active[self.row] = False
         t.exit_day[self.row] = self.model.day
         t.exit_cause[self.row] = EXIT_CAUSES.index(cause)
-        t.fleet_book_usd[self.row] = 0.0
-        t.site_book_usd[self.row] = 0.0
         self.model.on_exit(self.row)
         self.remove()
 

@@ -135,8 +135,9 @@ class MiningIndustry(mesa.Model):
         # caches of values computed at most once a day (see rig_prices, site_value_usd_per_mw)
         self._rig_key: tuple[int, float] | None = None
         self._rig_prices: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
-        self._site_per_mw_day = -1
+        self._site_per_mw_key: tuple[int, int, int] | None = None
         self._site_per_mw = np.zeros(0)
+        self._prices_version = 0  # bumped whenever sites' power prices may have changed
         # sites x generations energy cost at each site's rate, and the rates it is for
         self.cost_usd_per_th_day = np.zeros((0, self.gens.n))
         self._cost_rate = np.zeros(0)
@@ -266,14 +267,6 @@ class MiningIndustry(mesa.Model):
             t.initial_power_price_usd_per_mwh[rows] = (
                 np.bincount(owner, weights=cap * rate, minlength=rows.size) / firm_cap
             )
-        _, used = self.rig_prices(self.day)
-        if "fleet_book_usd" not in cols:
-            value = s.fleet_ths[site_rows] @ used
-            t.fleet_book_usd[rows] = np.bincount(owner, weights=value, minlength=rows.size)
-        if "site_book_usd" not in cols:
-            own = s.host[site_rows] == s.owner[site_rows]
-            own_cap = np.bincount(owner, weights=cap * own, minlength=rows.size)
-            t.site_book_usd[rows] = own_cap * sc.energy.capex_usd_per_mw
         fin = sc.finance
         listed = t.kind[rows] == LISTED
         sovereign = t.kind[rows] == SOVEREIGN
@@ -301,12 +294,20 @@ class MiningIndustry(mesa.Model):
         """Append the sites of `plan` for the firms `firm_rows` (the plan's firm index ->
         row); an own site lies in its owner's home region, a hosted one in its host's
         facility. Returns the new site rows (the caller refreshes costs and live columns)."""
-        t = self.firms
+        t, sc = self.firms, self.params
         owner = firm_rows[plan.firm]
         host = np.where(plan.host == OUTSIDE, OUTSIDE, firm_rows[np.maximum(plan.host, 0)])
         region = t.region[owner]
         hosted = plan.host_site >= 0
         region[hosted] = t.region[firm_rows[plan.firm[plan.host_site[hosted]]]]
+        _, used = self.rig_prices(self.day)
+        # books at market value on arrival: rigs at the secondary price, facilities at cost
+        rig_book = plan.fleet_ths @ used if plan.rig_book_usd is None else plan.rig_book_usd
+        site_book = (
+            plan.capacity_mw * sc.energy.capex_usd_per_mw * (host >= 0)
+            if plan.site_book_usd is None
+            else plan.site_book_usd
+        )
         return self.sites.append(
             owner=owner,
             host=host,
@@ -321,6 +322,8 @@ class MiningIndustry(mesa.Model):
             capacity_mw=plan.capacity_mw,
             open_day=np.full(plan.n, self.day, dtype=np.int32),
             fleet_ths=plan.fleet_ths,
+            rig_book_usd=rig_book,
+            site_book_usd=site_book,
         )
 
     def _initial_financing(self) -> None:
@@ -358,12 +361,13 @@ class MiningIndustry(mesa.Model):
             s.status[rows] = CLOSED
             s.capacity_mw[rows] = 0.0
             s.fleet_ths[rows] = 0.0
+            s.rig_book_usd[rows] = 0.0
+            s.site_book_usd[rows] = 0.0
             s.closed_day[rows] = self.day
 
     def refresh_costs(self) -> None:
         """Update the sites x generations energy-cost matrix for sites whose rate changed or
-        that were added (it changes only with prices and new sites)."""
-        self._site_per_mw_day = -1
+        that were added (it changes only with rates and new sites)."""
         rate = self.sites.rate_usd_per_mwh
         e = self.gens.energy_mwh_per_th_day
         k = self._cost_rate.size
@@ -380,6 +384,12 @@ class MiningIndustry(mesa.Model):
                     [self.cost_usd_per_th_day, energy.energy_cost_usd_per_th_day(rate[k:], e)]
                 )
         self._cost_rate = rate.copy()
+
+    def prices_changed(self) -> None:
+        """Sites' power prices changed (a tariff): refresh the energy costs and the sites'
+        market values."""
+        self._prices_version += 1
+        self.refresh_costs()
 
     def update_live_columns(self, day: int) -> None:
         """Restrict the daily path to generations someone holds or can buy (others are 0)."""
@@ -435,9 +445,11 @@ class MiningIndustry(mesa.Model):
             return s.by_firm(cap * s.rate_usd_per_mwh, self.firms.n) / s.by_firm(cap, self.firms.n)
 
     def rig_value_usd(self) -> np.ndarray:
-        """Each site's rigs at today's secondary price [USD]."""
+        """Each site's rigs at today's secondary price [USD] (over the live generations: every
+        other column of the fleet is empty)."""
         _, used = self.rig_prices(self.day)
-        return self.sites.fleet_ths @ used
+        live = self.live_columns
+        return self.sites.fleet_ths[:, live] @ used[live]
 
     def collateral_usd(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Market value of each firm's rigs (secondary price) and of the sites it holds as host
@@ -459,8 +471,10 @@ class MiningIndustry(mesa.Model):
     def site_value_usd_per_mw(self) -> np.ndarray:
         """Market value of a MW at each site today [USD/MW] (see finance.site_value_usd_per_mw;
         memoised for the day, until power prices change)."""
-        if self._site_per_mw_day != self.day or self._site_per_mw.size != self.sites.n:
+        key = (self.day, self.sites.n, self._prices_version)
+        if self._site_per_mw_key != key:
             g = max(int(self.released_by_day[self.day]) - 1, 0)
+            self._site_per_mw_key = key
             self._site_per_mw = finance.site_value_usd_per_mw(
                 self.sites.power_price_usd_per_mwh,
                 self.gens.energy_mwh_per_th_day[g],
@@ -468,7 +482,6 @@ class MiningIndustry(mesa.Model):
                 self.params.energy.median_price_usd_per_mwh,
                 self.params.finance.site_value_usd_per_mw,
             )
-            self._site_per_mw_day = self.day
         return self._site_per_mw
 
     def credit_factor(self) -> float:
@@ -499,10 +512,10 @@ class MiningIndustry(mesa.Model):
         )
 
     def operating_run_rate_usd(self, rows: np.ndarray) -> np.ndarray:
-        """Today's operating outgoings of the firms in `rows`: energy, fixed costs and hosting
-        fees [USD/day]."""
+        """Today's operating outgoings of the firms in `rows`: energy and fixed costs of the
+        sites they hold, and hosting fees [USD/day]."""
         t = self.firms
-        return t.energy_cost_usd[rows] + t.fixed_cost_usd[rows] + t.hosting_fees_usd[rows]
+        return t.site_cost_usd[rows] + t.hosting_fees_usd[rows]
 
     def spare_cash_usd(self, rows: np.ndarray) -> np.ndarray:
         """Cash above each firm's operating reserve [USD]."""

@@ -105,7 +105,8 @@ PANEL_COLUMNS: dict[str, str] = {
     "btc_held": "BTC treasury [BTC]",
     "cum_btc_mined": "BTC received from pools since entry [BTC]",
     "cum_revenue_usd": "mining revenue since entry [USD]",
-    "cum_energy_cost_usd": "energy cost since entry [USD]",
+    "cum_operating_cost_usd": "energy and fixed costs of the sites it holds, plus hosting fees "
+    "paid less hosting fees received, since entry [USD]",
     "cum_capex_usd": "rigs and power capacity bought since entry [USD]",
     "debt_usd": "debt outstanding [USD]",
     "owner_id": "firm_id of the ultimate owner (itself when independent) [-]",
@@ -325,7 +326,7 @@ class Recorder:
             "btc_held": t.btc_held[rows],
             "cum_btc_mined": t.cum_btc_mined[rows],
             "cum_revenue_usd": t.cum_revenue_usd[rows],
-            "cum_energy_cost_usd": t.cum_energy_cost_usd[rows],
+            "cum_operating_cost_usd": t.cum_operating_cost_usd[rows],
             "cum_capex_usd": t.cum_capex_usd[rows],
             "debt_usd": t.debt_usd[rows],
             "owner_id": t.ultimate_owner[rows],

@@ -41,7 +41,9 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         sc.hardware.economic_life_years,
     )
     new_price, _ = m.rig_prices(day)
-    srows = np.flatnonzero(np.isin(s.owner, rows) & (s.status == MINING))
+    due = np.zeros(t.n, dtype=bool)
+    due[rows] = True
+    srows = np.flatnonzero(due[s.owner] & (s.status == MINING))
     pos = np.searchsorted(rows, s.owner[srows])  # each site's firm among `rows`
     cost = m.cost_usd_per_th_day[srows]
 
@@ -106,8 +108,11 @@ def move_to_cheaper_sites(
     capacity, least efficient rigs first, where the saving on energy over the rigs' economic
     life (at the firm's hurdle rate) beats the cost of moving them
     (``sites.move_cost_usd_per_th``), as many as its spare cash pays for."""
-    if srows.size < 2:
+    multi = np.bincount(pos, minlength=rows.size) > 1
+    if not multi.any():
         return
+    keep = multi[pos]
+    srows, pos = srows[keep], pos[keep]
     s, g, sc = m.sites, m.gens, m.params
     rate = s.rate_usd_per_mwh[srows]
     fleet = s.fleet_ths[srows]

@@ -51,6 +51,8 @@ SITE_COLUMNS: dict[str, tuple[Any, Any]] = {
     "closed_day": (np.int32, -1),
     "stranded_until": (np.int32, -1),  # a stranded site's rigs must move on this day
     "running_ths": (float, 0.0),  # hashrate run today (TH-days per day)
+    "rig_book_usd": (float, 0.0),  # book value of the rigs there (the owner's) [USD]
+    "site_book_usd": (float, 0.0),  # book value of the facility (the host's) [USD]
 }
 
 
@@ -72,8 +74,8 @@ class SiteTable(ColumnTable):
 
     def by_host(self, values: np.ndarray, n_firms: int) -> np.ndarray:
         """Sum of a per-site quantity over the rows each firm hosts (outside hosts dropped)."""
-        keep = self.host >= 0
-        return np.bincount(self.host[keep], weights=values[keep], minlength=n_firms)
+        # OUTSIDE (-1) goes to bin 0, which is dropped
+        return np.bincount(self.host + 1, weights=values, minlength=n_firms + 1)[1:]
 
     def mining_capacity_mw(self) -> np.ndarray:
         """Capacity of each site available to mining (0 unless mining) [MW]."""
@@ -116,6 +118,8 @@ class SitePlan:
     host_site: np.ndarray  # index into this plan, -1 for own sites
     origin: np.ndarray
     hosts: np.ndarray | None = None  # per firm of the batch: offers hosting (default none)
+    rig_book_usd: np.ndarray | None = None  # default: the rigs at today's secondary price
+    site_book_usd: np.ndarray | None = None  # default: the capacity at the build cost
 
     @property
     def n(self) -> int:
@@ -140,6 +144,8 @@ class SitePlan:
             np.where(hs >= 0, new_index[np.maximum(hs, 0)], -1),
             self.origin[idx],
             self.hosts,
+            None if self.rig_book_usd is None else self.rig_book_usd[idx],
+            None if self.site_book_usd is None else self.site_book_usd[idx],
         )
 
 
@@ -305,9 +311,10 @@ class Interconnection(BaseComponent):
         ok = dev >= 0
         d = np.maximum(dev, 0)
         pending = self._pending_of(d)
+        status = s.status[d]
         return (
             ok
-            & np.isin(s.status[d], (BUILDING, MINING))
+            & ((status == BUILDING) | (status == MINING))
             & (s.owner[d] == rows)
             & (s.host[d] == rows)
             & (s.capacity_mw[d] + pending < cfg.max_site_mw)
@@ -315,11 +322,12 @@ class Interconnection(BaseComponent):
         )
 
     def _pending_of(self, sites: np.ndarray) -> np.ndarray:
+        """MW queued for each of `sites` [MW] (the per-site array grows with the table)."""
         n = self.m.sites.n
         if self._pending_mw.size < n:
-            self._pending_mw = np.concatenate(
-                [self._pending_mw, np.zeros(n - self._pending_mw.size)]
-            )
+            grown = np.zeros(n + n // 2 + 16)
+            grown[: self._pending_mw.size] = self._pending_mw
+            self._pending_mw = grown
         return self._pending_mw[sites]
 
     def new_mw_price_usd_per_mwh(self, rows: np.ndarray) -> np.ndarray:
@@ -331,11 +339,18 @@ class Interconnection(BaseComponent):
         return np.where(join, self.m.sites.power_price_usd_per_mwh[np.maximum(dev, 0)], price)
 
     def queue(
-        self, rows: np.ndarray, mw: np.ndarray, fleet_ths: np.ndarray, price: np.ndarray
+        self,
+        rows: np.ndarray,
+        mw: np.ndarray,
+        fleet_ths: np.ndarray,
+        price: np.ndarray,
+        rigs_usd: np.ndarray,
+        infra_usd: np.ndarray,
     ) -> None:
         """Contract new MW (and their rigs) for `rows`: at the site under build-out, or at a
         new site (status building, in the firm's home region) that becomes the firm's site
-        under build-out; online after each firm's lead time."""
+        under build-out; online after each firm's lead time. What they cost (`rigs_usd`,
+        `infra_usd`) is on the site's books from today."""
         m = self.m
         t = m.firms
         join = self._joinable(rows)
@@ -362,6 +377,8 @@ class Interconnection(BaseComponent):
             m.refresh_costs()
         self._pending_of(site)  # grow the per-site array
         np.add.at(self._pending_mw, site, mw)
+        np.add.at(m.sites.rig_book_usd, site, rigs_usd)
+        np.add.at(m.sites.site_book_usd, site, infra_usd)
         lead = m.capabilities.lead_days(rows)
         for lag in np.unique(lead):
             k = lead == lag
@@ -402,10 +419,12 @@ class Interconnection(BaseComponent):
         price: np.ndarray,
         region: int,
         origin: int,
+        rig_book_usd: np.ndarray,
     ) -> np.ndarray:
-        """Sites that open today with their capacity and rigs (relocated rigs after a ban) for
-        the firms still active in `rows`, at `price` in `region`; the rigs of firms that
-        exited meanwhile are sold for their former owners. Returns the new site rows."""
+        """Sites that open today with their capacity and rigs (relocated rigs after a ban, with
+        their book value) for the firms still active in `rows`, at `price` in `region`; the
+        rigs of firms that exited meanwhile are sold for their former owners. Returns the new
+        site rows."""
         m = self.m
         alive = m.firms.active[rows]
         m.books.sell_rigs_of_gone_firms(fleet_ths[~alive])
@@ -425,6 +444,7 @@ class Interconnection(BaseComponent):
             fleet_ths[alive],
             np.full(k, -1),
             np.full(k, origin, dtype=np.int8),
+            rig_book_usd=rig_book_usd[alive],
         )
         new = m.add_sites(plan, rows)
         m.sites.region[new] = region
@@ -472,10 +492,12 @@ class Colocation(BaseComponent):
         if dst >= 0:
             s.fleet_ths[site] = 0.0
             s.fleet_ths[dst] += fleet
+            s.rig_book_usd[dst] += s.rig_book_usd[site]
             m.books.spend(owner, float(fleet.sum()) * cfg.move_cost_usd_per_th, "usd_relocation")
         elif fleet.any():  # the owner has left: its rigs are sold for its former owners
             m.books.sell_rigs_of_gone_firms(fleet[None, :])
             s.fleet_ths[site] = 0.0
+        s.rig_book_usd[site] = 0.0
         host = int(s.host[site])
         if host >= 0 and host != owner and t.active[host]:  # the facility's new holder
             s.owner[site] = host

@@ -146,4 +146,5 @@ class Sovereigns(BaseComponent):
             if self.paths.sell_rate_per_day.any():
                 self.m.books.sell_btc(rows, t.btc_held[rows] * self.paths.sell_rate_per_day)
         elif phase == "distress":  # states cover their miners' shortfalls: no default
-            self.m.books.receive(rows, -np.minimum(t.cash_usd[rows], 0.0), "usd_state_support")
+            gap = -np.minimum(t.cash_usd[rows], 0.0)
+            self.m.books.receive(rows, gap, "usd_state_support", distinct=True)

@@ -291,13 +291,14 @@ def test_a_flexible_firms_day_by_hand():
     s.power_price_usd_per_mwh[site] = s.rate_usd_per_mwh[site] = price
     t.flexible[:] = False  # only firm r schedules by the hour
     t.flexible[r] = True
-    m.refresh_costs()
+    m.prices_changed()
     m.update_live_columns(0)
     ledger0 = m.ledger["usd_flex_credits"]
     m.step()
     assert np.isclose(t.running_ths[r], 0.5 * ths)
     flat_energy = ths * g.energy_mwh_per_th_day[gen] * price
-    assert np.isclose(t.energy_cost_usd[r], 0.325 * flat_energy)
+    fixed = s.capacity_mw[s.of_firm(r, None)].sum() * m.params.energy.fixed_opex_usd_per_mw_day
+    assert np.isclose(t.site_cost_usd[r], 0.325 * flat_energy + fixed)
     # credits: the MW that run in the cheap half of the day are released in the dear half
     mwh_released = ths * g.power_mw_per_th[gen] * 24 * 0.5
     assert np.isclose(m.ledger["usd_flex_credits"] - ledger0, mwh_released * credit)

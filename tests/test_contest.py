@@ -98,7 +98,7 @@ def _symmetric_profit_per_firm(n: int) -> float:
         model.step()
         if model.day > model.n_days - 90:
             t = model.firms
-            profits.append((t.revenue_usd - t.energy_cost_usd).mean())
+            profits.append((t.revenue_usd - t.site_cost_usd).mean())  # no fixed costs here
     return float(np.mean(profits))
 
 

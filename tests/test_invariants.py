@@ -68,8 +68,9 @@ def check_invariants(m: MiningIndustry) -> None:
         "running_ths",
         "btc_held",
         "revenue_usd",
-        "energy_cost_usd",
-        "fixed_cost_usd",
+        "site_cost_usd",
+        "hosting_fees_usd",
+        "hosting_income_usd",
     ):
         a = getattr(t, col)
         assert np.all(np.isfinite(a)), col
@@ -84,6 +85,16 @@ def check_invariants(m: MiningIndustry) -> None:
     assert not np.any(s.fleet_ths[~t.active[s.owner]] > 1e-9)
     closed = s.status == CLOSED
     assert np.all(s.capacity_mw[closed] == 0) and not np.any(s.fleet_ths[closed] > 0)
+    # book values sit with the assets (rigs still in the interconnection queue are on their
+    # site's books): finite, non-negative, none on closed sites
+    for col in ("rig_book_usd", "site_book_usd"):
+        a = getattr(s, col)
+        assert np.all(np.isfinite(a)) and np.all(a >= -1e-6), col
+        assert np.all(a[closed] == 0), col
+    # every rig is of a generation the daily path looks at (the live columns)
+    outside_live = np.ones(s.fleet_ths.shape[1], dtype=bool)
+    outside_live[m.live_columns] = False
+    assert not s.fleet_ths[:, outside_live].any()
     # stranded sites are hosted ones; AI sites hold no rigs
     assert np.all(s.host[s.status == STRANDED] != s.owner[s.status == STRANDED])
     assert not np.any(s.fleet_ths[s.status == AI] > 1e-9)

@@ -91,15 +91,18 @@ def _sell_idle_sites(m: MiningIndustry, rows: np.ndarray) -> None:
     if on.size == 0:
         return
     idle_mw = np.maximum(s.capacity_mw[on] - s.fleet_ths[on] @ g.power_mw_per_th, 0.0)
-    value = idle_mw * m.site_value_usd_per_mw()[on]
-    idle_value = np.bincount(s.owner[on], weights=value, minlength=n)
-    gap = np.maximum(-m.firms.cash_usd, 0.0)
-    share = np.minimum(1.0, np.divide(gap, idle_value, out=np.zeros(n), where=idle_value > 0))
-    sell = share[s.owner[on]] * idle_mw
+    per_mw = m.site_value_usd_per_mw()[on]
+    pos = np.searchsorted(rows, s.owner[on])  # `rows` ascending
+    idle_value = np.bincount(pos, weights=idle_mw * per_mw, minlength=rows.size)
+    gap = np.maximum(-m.firms.cash_usd[rows], 0.0)
+    share = np.minimum(
+        1.0, np.divide(gap, idle_value, out=np.zeros(rows.size), where=idle_value > 0)
+    )
+    sell = share[pos] * idle_mw
     keep = sell > 0
     if keep.any():
         on, sell = on[keep], sell[keep]
-        m.books.sell_capacity(on, sell, sell * m.site_value_usd_per_mw()[on])
+        m.books.sell_capacity(on, sell, sell * per_mw[keep])
 
 
 def _fire_sale(m: MiningIndustry, rows: np.ndarray) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from abm import finance
 from abm.firms import LISTED
-from abm.sites import CLOSED, MINING, STRANDED
+from abm.sites import CLOSED, MINING, OUTSIDE, STRANDED
 
 if TYPE_CHECKING:
     from abm.behaviour import InvestmentPlan
@@ -354,16 +354,46 @@ class Books:
         self.receive_asset_sales(s.host[site_rows], usd)
 
     def sell_sites(self, site_rows: np.ndarray) -> None:
-        """Sell whole sites (their capacity at market value, their rigs at the secondary price)
-        to the outside; they close."""
+        """Sell an owner's sites to the outside: the rigs at the secondary price, the capacity
+        of its own sites at market value (they close); hosted sites go back to their hosts."""
         m = self.m
         s = m.sites
         if site_rows.size == 0:
             return
         self.sell_rigs(site_rows, s.fleet_ths[site_rows].copy())
-        own = site_rows[s.host[site_rows] >= 0]
+        own = site_rows[s.host[site_rows] == s.owner[site_rows]]
         self.sell_capacity(own, s.capacity_mw[own], m.site_value_usd()[own])
-        m.close_sites(site_rows)
+        m.close_sites(own)
+        self.release_to_hosts(site_rows[s.host[site_rows] != s.owner[site_rows]])
+
+    def release_to_hosts(self, site_rows: np.ndarray) -> None:
+        """Hosted sites whose client has gone (its rigs already moved or sold): the capacity
+        returns to the host as an empty own site at its power price; at a host that has left,
+        or an outside provider, the site closes."""
+        m = self.m
+        s, t = m.sites, m.firms
+        if site_rows.size == 0:
+            return
+        host = s.host[site_rows]
+        back = site_rows[(host >= 0) & t.active[np.maximum(host, 0)]]
+        s.owner[back] = s.host[back]
+        s.rate_usd_per_mwh[back] = s.power_price_usd_per_mwh[back]
+        s.status[back] = MINING
+        s.stranded_until[back] = -1
+        s.rig_book_usd[site_rows] = 0.0
+        m.close_sites(np.setdiff1d(site_rows, back))
+        m.refresh_costs()
+
+    def sell_facilities(self, site_rows: np.ndarray) -> None:
+        """A host sells the facilities where it hosts clients to an operator outside the model,
+        at their market value; the clients stay, now hosted outside (``host = OUTSIDE``)."""
+        m = self.m
+        s = m.sites
+        if site_rows.size == 0:
+            return
+        self.receive_asset_sales(s.host[site_rows], m.site_value_usd()[site_rows])
+        s.host[site_rows] = OUTSIDE
+        s.site_book_usd[site_rows] = 0.0
 
     def stop_in_ban(
         self,
@@ -379,9 +409,11 @@ class Books:
         moved rigs' book value per site [USD]."""
         s = self.m.sites
         left = s.fleet_ths[site_rows] - (sold_ths + moved_ths)
-        moved_book = s.rig_book_usd[site_rows] * self._book_share(site_rows, moved_ths.sum(axis=1))
-        s.rig_book_usd[site_rows] -= moved_book
-        self.sell_rigs(site_rows, sold_ths)
+        book = s.rig_book_usd[site_rows]
+        moved_book = book * self._book_share(site_rows, moved_ths.sum(axis=1))
+        sold_book = book * self._book_share(site_rows, sold_ths.sum(axis=1))
+        self.receive_asset_sales(s.owner[site_rows], sold_ths @ self.m.rig_prices(self.m.day)[1])
+        s.rig_book_usd[site_rows] = np.maximum(book - moved_book - sold_book, 0.0)
         s.fleet_ths[site_rows] = np.maximum(left, 0.0)  # exactly 0 when the whole site stops
         s.capacity_mw[site_rows] *= 1.0 - share
         s.site_book_usd[site_rows] *= 1.0 - share
@@ -406,12 +438,18 @@ class Books:
             s.site_book_usd[moved] = np.where(
                 s.host[moved] == seller, price_usd * facilities / market, s.site_book_usd[moved]
             )
+        hosted_others = bool(((s.host[moved] == seller) & (s.owner[moved] != seller)).any())
+        t.dev_site[seller] = -1  # the buyer keeps building on sites of its own
         s.owner[moved[s.owner[moved] == seller]] = buyer
         s.host[moved[s.host[moved] == seller]] = buyer
-        # a client that buys its failed host's facility runs its rigs there again, as its own
-        own = moved[(s.status[moved] == STRANDED) & (s.host[moved] == s.owner[moved])]
-        s.status[own] = MINING
+        if hosted_others:
+            t.hosts[buyer] = True
+        # a site that is now the buyer's own pays its power price; a client that buys its
+        # failed host's facility runs its rigs there again, as its own
+        own = moved[s.host[moved] == s.owner[moved]]
         s.rate_usd_per_mwh[own] = s.power_price_usd_per_mwh[own]
+        own = own[s.status[own] == STRANDED]
+        s.status[own] = MINING
         s.stranded_until[own] = -1
         t.cash_usd[seller] += price_usd
         m.refresh_costs()

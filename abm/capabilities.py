@@ -170,15 +170,15 @@ class Capabilities(BaseComponent):
     def schedule(
         self, cost_usd_per_th_day: np.ndarray, revenue_usd_per_th_day: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Today's hourly scheduling per site and vintage (sites x generations) for sites whose
-        owner is flexible, by the site's region: run share of the day [0-1], energy multiplier
-        on the flat-price cost [-], and the cost that decides whether a vintage runs at all
-        (cost x the cheapest hour's multiplier) [USD/(TH/s)/day]."""
-        s, t = self.m.sites, self.m.firms
+        """Today's hourly scheduling per site and vintage (sites x generations) for the own
+        sites of flexible owners, by the site's region: run share of the day [0-1], energy
+        multiplier on the flat-price cost [-], and the cost that decides whether a vintage runs
+        at all (cost x the cheapest hour's multiplier) [USD/(TH/s)/day]."""
+        s = self.m.sites
         share = np.ones_like(cost_usd_per_th_day)
         mult = np.ones_like(cost_usd_per_th_day)
         decide = cost_usd_per_th_day.copy()
-        flexible = t.flexible[s.owner]
+        flexible = self._flexible_sites()
         for r in range(self.hourly.shape[0]):
             rows = np.flatnonzero(flexible & (s.region == r))
             if rows.size == 0:
@@ -194,9 +194,17 @@ class Capabilities(BaseComponent):
     ) -> np.ndarray:
         """Credits for the MWh flexible owners release in the hours they curtail, per site, at
         the site's region's rate [USD/day]."""
-        s, t = self.m.sites, self.m.firms
+        s = self.m.sites
         released_mwh = ((on_hours_ths * (1.0 - share)) @ power_mw_per_th) * HOURS
-        return np.where(t.flexible[s.owner], released_mwh * self.credit_usd_per_mwh[s.region], 0.0)
+        return np.where(
+            self._flexible_sites(), released_mwh * self.credit_usd_per_mwh[s.region], 0.0
+        )
+
+    def _flexible_sites(self) -> np.ndarray:
+        """Sites scheduled by the hour: the own sites of flexible owners (a hosted client pays
+        a flat rate per MWh, so it has no hours to avoid)."""
+        s = self.m.sites
+        return self.m.firms.flexible[s.owner] & (s.host == s.owner)
 
 
 def hedge_day(

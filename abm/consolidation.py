@@ -191,14 +191,17 @@ def lot_sites(m: MiningIndustry, r: int) -> np.ndarray:
 
 
 def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray:
-    """Each bidder's value of firm r's lot [USD]: the rigs at each site run where power is
-    cheaper (the bidder's own sites, at its capacity-weighted price, or the lot's site) at the
-    bidder's own cost of capital, plus the sites at their market value. Cheaper power and
-    cheaper capital bid more."""
+    """Each bidder's value of firm r's lot [USD]: the rigs where they run (the rigs stay on
+    the lot's sites), at what the bidder would pay there (the site's rate, or its power price
+    where the bidder hosts the site itself) and at the bidder's own cost of capital, plus the
+    sites at their market value. Cheaper capital, and hosting the lot's sites, bid more."""
     t, s, sc = m.firms, m.sites, m.params
     lot = lot_sites(m, r)
-    home = np.nan_to_num(m.firm_power_price_usd_per_mwh()[bidders], nan=np.inf)
-    power = np.minimum(home[:, None], s.rate_usd_per_mwh[lot][None, :])  # bidders x sites
+    power = np.where(  # bidders x sites
+        s.host[lot][None, :] == bidders[:, None],
+        s.power_price_usd_per_mwh[lot][None, :],
+        s.rate_usd_per_mwh[lot][None, :],
+    )
     cost = power[:, :, None] * m.gens.energy_mwh_per_th_day[None, None, :]
     rigs = finance.fleet_value_usd(
         s.fleet_ths[lot][None, :, :],

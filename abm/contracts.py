@@ -31,7 +31,7 @@ from abm.events import ai_demand_multiplier
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
-from abm.sites import AI, AI_SPLIT, CLOSED, MINING, OUTSIDE, SitePlan
+from abm.sites import AI, AI_SPLIT, CLOSED, MINING, STRANDED, SitePlan
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -439,9 +439,11 @@ class AIMarket(BaseComponent):
         shares if listed, then corporate debt; the rest is project debt), sells displaced rigs,
         and the MW leave mining at once (they become a site hosting AI). Returns the contract
         index."""
+        m, t, cfg, books = self.m, self.m.firms, self.cfg, self.m.books
         if site < 0:
             site = int(self.best_sites()[r])
-        m, t, cfg, books = self.m, self.m.firms, self.cfg, self.m.books
+        if site < 0 or m.sites.owner[site] != r or not self.eligible_sites()[site]:
+            raise ValueError(f"firm {r} has no eligible site {site} for an AI contract")
         capex = mw * capex_per_mw
         debt = cfg.loan_to_cost * capex
         books.receive(r, debt, "usd_ai_debt_drawn")
@@ -455,7 +457,7 @@ class AIMarket(BaseComponent):
         # a flexible hybrid (compute scheduling) keeps mining the MW until the contract starts;
         # a pivot firm hands its sites over at once (it is leaving mining)
         deferred = bool(t.flexible[r]) and t.ai_strategy[r] != PIVOT
-        removed, ai_site = (0.0, site) if deferred else self._take_capacity(site, mw)
+        removed, ai_site, _ = (0.0, site, mw) if deferred else self._take_capacity(site, mw)
         t.ai_mw[r] += mw
         d = m.day
         term_days = int(term_years) * 365
@@ -485,21 +487,23 @@ class AIMarket(BaseComponent):
             self._pivot_done(r)
         return c
 
-    def _take_capacity(self, site: int, mw: float) -> tuple[float, int]:
+    def _take_capacity(self, site: int, mw: float) -> tuple[float, int, float]:
         """`mw` of a site leave mining: a site of their own (the whole site, or a part split
         off it) now hosts AI; the rigs that no longer fit the rest are sold. Returns (hashrate
-        removed [TH/s], the AI site's row). A deferred handover takes only what is left: a ban
-        or a sale since the award may already have taken MW out of mining."""
+        removed [TH/s], the AI site's row, the MW taken). A deferred handover takes only what
+        is left: a ban or a sale since the award may already have taken MW out of mining."""
         m = self.m
         s = m.sites
         cap = float(s.capacity_mw[site]) if s.status[site] == MINING else 0.0
         mw = min(mw, cap)
         if mw <= 0:
-            return 0.0, site
+            return 0.0, site, 0.0
         if mw >= cap - 1e-9:  # the whole site
             ai_site = site
             removed = self._displace_rigs(site, 0.0)
             s.status[site] = AI
+            t = m.firms
+            t.dev_site[t.dev_site == site] = -1
         else:
             plan = SitePlan(
                 np.zeros(1, dtype=np.intp),
@@ -517,20 +521,28 @@ class AIMarket(BaseComponent):
                 site_book_usd=s.site_book_usd[[site]] * (mw / cap),
             )
             s.site_book_usd[site] *= 1.0 - mw / cap
-            (ai_site,) = m.add_sites(plan, s.owner[[site]], status=AI)
+            (ai_site,) = m.add_sites(plan, s.owner[[site]], status=AI, draw_key=s.draw_key[[site]])
             s.region[ai_site] = s.region[site]
             s.capacity_mw[site] = cap - mw
             m.refresh_costs()
             removed = self._displace_rigs(site, cap - mw)
         self.hashrate_removed_ths += removed
-        return removed, int(ai_site)
+        return removed, int(ai_site), mw
 
     def _hand_over(self, c: int) -> None:
         """A deferred contract starts: its MW leave mining now (the firm is active: an estate
         sells its contracts before it exits)."""
-        b = self.book
-        removed, ai_site = self._take_capacity(int(b.site_id[c]), float(b.mw[c]))
+        b, t = self.book, self.m.firms
+        mw = float(b.mw[c])
+        removed, ai_site, delivered = self._take_capacity(int(b.site_id[c]), mw)
         b.hashrate_removed_ths[c], b.site_id[c] = removed, ai_site
+        short = mw - delivered
+        if short > 1e-9:  # the tenant pays for the MW delivered (the capex is sunk)
+            r = int(b.firm_id[c])
+            b.mw[c] -= short
+            t.ai_mw[r] -= short
+            t.ai_mw_operating[r] -= short
+            b.touch()
 
     def _pivot_done(self, r: int) -> None:
         """A pivot firm with less than a block left to convert leaves mining."""
@@ -586,28 +598,34 @@ class AIMarket(BaseComponent):
         """Sell the rigs of `site` that no longer fit `capacity_mw`, least efficient first, at
         the secondary price; returns the hashrate removed [TH/s]."""
         s, g = self.m.sites, self.m.gens
-        fleet = s.fleet_ths[site]
+        fleet = s.fleet_ths[site].copy()
         excess_mw = float(fleet @ g.power_mw_per_th) - capacity_mw
         if excess_mw <= 1e-12:
             return 0.0
-        sold = np.zeros_like(fleet)
-        for j in np.argsort(-g.efficiency_j_per_th, kind="stable"):
-            if excess_mw <= 1e-12:
-                break
-            sold[j] = min(fleet[j], excess_mw / g.power_mw_per_th[j])
-            excess_mw -= sold[j] * g.power_mw_per_th[j]
+        if capacity_mw <= 0:
+            sold = fleet
+        else:
+            sold = np.zeros_like(fleet)
+            for j in np.argsort(-g.efficiency_j_per_th, kind="stable"):
+                if excess_mw <= 1e-12:
+                    break
+                sold[j] = min(fleet[j], excess_mw / g.power_mw_per_th[j])
+                excess_mw -= sold[j] * g.power_mw_per_th[j]
+            sold = np.where(fleet - sold <= 1e-9 * fleet, fleet, sold)  # no rounding residues
         self.m.books.sell_rigs(np.array([site]), sold[None, :])
         return float(sold.sum())
 
     def _leave_mining(self, r: int) -> None:
-        """A pivot firm with nothing left to convert sells its mining sites with their rigs
-        (the facilities where it hosts others pass to an outside operator) and its BTC, and
-        repays its corporate debt; if it can, it leaves mining (exit cause pivot_ai)."""
+        """A pivot firm with nothing left to convert sells its mining, stranded and building
+        sites with their rigs (hosted ones go back to their hosts), its queued MW and rigs, the
+        facilities where it hosts others (to an outside operator) and its BTC, and repays its
+        corporate debt; if it can, it leaves mining (exit cause pivot_ai)."""
         m, t, books = self.m, self.m.firms, self.m.books
         s = m.sites
-        books.sell_sites(s.of_firm(r))
-        others = (s.host == r) & (s.owner != r) & (s.status != CLOSED)
-        s.host[others] = OUTSIDE
+        m.interconnection.cancel(r)
+        mine = (s.owner == r) & ((s.status == MINING) | (s.status == STRANDED))
+        books.sell_sites(np.flatnonzero(mine))
+        books.sell_facilities(np.flatnonzero((s.host == r) & (s.owner != r) & (s.status != CLOSED)))
         if t.btc_held[r] > 0:
             books.sell_btc(np.array([r]), t.btc_held[[r]])
         books.repay(r, min(float(t.cash_usd[r]), float(t.debt_usd[r])))

@@ -124,7 +124,7 @@ def environment(m: MiningIndustry, d: int) -> Environment:
     mining have none)."""
     s, sc = m.sites, m.params
     avail = energy.availability(
-        m.outages.uniforms(d, s.n),
+        m.outages.uniforms(d, s.draw_key),
         s.outage_prob,
         s.seasonal,
         m.dry_season[d],

@@ -28,7 +28,7 @@ from abm.scenario import (
     SovereignProgramme,
     TariffChange,
 )
-from abm.sites import MINING, RELOCATED
+from abm.sites import AI, BUILDING, MINING, RELOCATED, STRANDED
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -78,7 +78,6 @@ class Relocation:
     fleet_ths: np.ndarray  # rows x generations
     mw: np.ndarray
     to_region: int
-    whole: bool  # the firms moved entirely (their region changes)
     price_usd_per_mwh: float  # power price at the new sites
     rig_book_usd: np.ndarray  # book value of the rigs in transit, per row
 
@@ -102,6 +101,7 @@ class EventSchedule(BaseComponent):
                 self.emergencies.append((day, day + e.days, e))
         self.transit: list[Relocation] = []
         self.in_transit_ths = 0.0
+        self.banned = np.zeros(len(self.regions), dtype=bool)  # regions under a full ban
 
     def region_index(self, name: str) -> int:
         return self.regions.index(name)
@@ -125,18 +125,26 @@ class EventSchedule(BaseComponent):
                 if first <= d < end:
                     self._curtail(e, today.env.availability)
 
-    def _in_region(self, region: str) -> np.ndarray:
-        """Rows of the sites mining in the region ("all": everywhere)."""
+    def _in_region(self, region: str, statuses: tuple[int, ...] = (MINING,)) -> np.ndarray:
+        """Rows of the sites in the region ("all": everywhere) with one of `statuses`."""
         s = self.m.sites
-        mining = s.status == MINING
+        on = np.isin(s.status, statuses)
         if region == "all":
-            return np.flatnonzero(mining)
-        return np.flatnonzero(mining & (s.region == self.region_index(region)))
+            return np.flatnonzero(on)
+        return np.flatnonzero(on & (s.region == self.region_index(region)))
+
+    def _regions(self, region: str) -> np.ndarray:
+        """Indices of the regions an event names ("all": every region)."""
+        if region == "all":
+            return np.arange(len(self.regions))
+        return np.array([self.region_index(region)])
 
     def tariff(self, e: TariffChange) -> None:
-        """Power prices in the region change from today; owners of own sites pay the new price,
-        hosted clients keep their contracted rates (their hosts bear the change)."""
-        rows = self._in_region(e.region)
+        """Power prices in the region change from today, at every site there that is not
+        closed (mining, building or stranded; queued MW come online at the new price); owners
+        of own sites pay the new price, hosted clients keep their contracted rates (their
+        hosts bear the change)."""
+        rows = self._in_region(e.region, (MINING, BUILDING, STRANDED, AI))
         s = self.m.sites
         s.power_price_usd_per_mwh[rows] = np.maximum(
             s.power_price_usd_per_mwh[rows] * (1.0 + e.price_change) + e.levy_usd_per_mwh, 0.0
@@ -157,12 +165,19 @@ class EventSchedule(BaseComponent):
             self.m.books.receive(s.host[rows], credit, "usd_demand_response")
 
     def ban(self, e: RegionalBan, d: int) -> None:
-        """A share of every site in the region stops today; the relocated part of the rigs is
-        paid for and returns after the relocation, on one new site per owner, the rest is sold
-        at the secondary price; the banned share of the sites is lost."""
+        """A share of every site in the region (mining, building or stranded) stops today; the
+        relocated part of the rigs is paid for and returns after the relocation, on one new
+        site per owner, the rest is sold at the secondary price; the banned share of the sites
+        is lost. A full ban (share 1) closes the region for good: its sites close, firms at
+        home there move their home to the event's `to_region` at once (their queued MW come
+        online there), and no new capacity or entrant goes there again."""
         m, s = self.m, self.m.sites
-        sites = self._in_region(e.region)
-        if sites.size == 0 or e.share == 0:
+        if e.share == 0:
+            return
+        sites = self._in_region(e.region, (MINING, BUILDING, STRANDED))
+        if e.share >= 1.0:
+            self._close_region(e)
+        if sites.size == 0:
             return
         stopped = s.fleet_ths[sites] * e.share
         moved = stopped * e.relocate_share
@@ -170,6 +185,8 @@ class EventSchedule(BaseComponent):
         mw_moved = s.capacity_mw[sites] * e.share * e.relocate_share
         cost = mw_moved * e.relocation_cost_usd_per_mw
         book = m.books.stop_in_ban(sites, e.share, sold, moved, cost)
+        if e.share >= 1.0:
+            m.close_sites(sites)
         if moved.sum() > 0:
             owners, at = np.unique(s.owner[sites], return_inverse=True)
             fleet = np.zeros((owners.size, m.gens.n))
@@ -183,7 +200,6 @@ class EventSchedule(BaseComponent):
                     fleet,
                     mw,
                     self.region_index(e.to_region),
-                    e.share >= 1.0,
                     m.params.energy.expansion_price_usd_per_mwh
                     if e.relocated_price_usd_per_mwh is None
                     else e.relocated_price_usd_per_mwh,
@@ -192,11 +208,18 @@ class EventSchedule(BaseComponent):
             )
             self.in_transit_ths += float(moved.sum())
 
+    def _close_region(self, e: RegionalBan) -> None:
+        """Mark the region banned and move the home of the firms there to `to_region`."""
+        regions = self._regions(e.region)
+        self.banned[regions] = True
+        t = self.m.firms
+        t.region[np.isin(t.region, regions)] = self.region_index(e.to_region)
+
     def _returns(self, d: int) -> None:
         """Relocated rigs run again in their new region, on new sites at the event's power price
         (default: the market price of new power); rigs of firms that exited meanwhile are sold
-        for their former owners. Firms that moved entirely (a whole ban) have a new home."""
-        m, t = self.m, self.m.firms
+        for their former owners."""
+        m = self.m
         due = [r for r in self.transit if r.day <= d]
         if not due:
             return
@@ -204,8 +227,6 @@ class EventSchedule(BaseComponent):
         for r in due:
             self.in_transit_ths -= float(r.fleet_ths.sum())
             price = np.full(r.rows.size, r.price_usd_per_mwh)
-            new = m.interconnection.open_sites(
+            m.interconnection.open_sites(
                 r.rows, r.mw, r.fleet_ths, price, r.to_region, RELOCATED, r.rig_book_usd
             )
-            if r.whole:
-                t.region[m.sites.owner[new]] = r.to_region

@@ -246,13 +246,17 @@ class MiningIndustry(mesa.Model):
     # firms
     def add_firms(self, names: list[str], cols: dict, plan: SitePlan) -> np.ndarray:
         """Append firms (initial population, entrants) and their sites: rows, home regions
-        (drawn on the run's "regions" stream unless given), agents, ownership nodes, books;
-        every component draws its attributes of the new firms."""
+        (drawn on the run's "regions" stream from the open regions unless given), agents,
+        ownership nodes, books; every component draws its attributes of the new firms."""
         t, sc = self.firms, self.params
         cols = {"entry_day": self.day, **cols}
         rows = t.append(names, **cols)
-        if "region" not in cols:
+        if "region" not in cols:  # never a region under a full ban
             mix = np.array(list(sc.firms.region_mix.values()))
+            banned = self.events.banned
+            if banned.any() and not banned.all():
+                mix = np.where(banned, 0.0, mix)
+                mix = mix if mix.sum() > 0 else (~banned).astype(float)
             t.region[rows] = self.streams["regions"].choice(
                 len(mix), size=rows.size, p=mix / mix.sum()
             )
@@ -290,10 +294,17 @@ class MiningIndustry(mesa.Model):
         self.update_live_columns(self.day)
         return rows
 
-    def add_sites(self, plan: SitePlan, firm_rows: np.ndarray, status: int = MINING) -> np.ndarray:
+    def add_sites(
+        self,
+        plan: SitePlan,
+        firm_rows: np.ndarray,
+        status: int = MINING,
+        draw_key: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Append the sites of `plan` for the firms `firm_rows` (the plan's firm index ->
         row); an own site lies in its owner's home region, a hosted one in its host's
-        facility. Returns the new site rows (the caller refreshes costs and live columns)."""
+        facility; `draw_key` keeps given outage-draw keys (default: each owner's next).
+        Returns the new site rows (the caller refreshes costs and live columns)."""
         t, sc = self.firms, self.params
         owner = firm_rows[plan.firm]
         host = np.where(plan.host == OUTSIDE, OUTSIDE, firm_rows[np.maximum(plan.host, 0)])
@@ -324,6 +335,7 @@ class MiningIndustry(mesa.Model):
             fleet_ths=plan.fleet_ths,
             rig_book_usd=rig_book,
             site_book_usd=site_book,
+            **({} if draw_key is None else {"draw_key": draw_key}),
         )
 
     def _initial_financing(self) -> None:
@@ -345,11 +357,15 @@ class MiningIndustry(mesa.Model):
             c.on_liquidate(r)
 
     def on_exit(self, row: int) -> None:
-        """A firm has exited: close the sites it still holds (AI sites stay with their
-        contracts), count it, and let the components release what it held."""
+        """A firm has exited: close its own sites it still holds (AI sites stay with their
+        contracts), hand the capacity of its hosted sites back to their hosts, count it, and
+        let the components release what it held."""
         s = self.sites
         left = np.flatnonzero((s.owner == row) & (s.status != CLOSED) & (s.status != AI))
-        self.close_sites(left)
+        hosted = left[s.host[left] != row]
+        s.fleet_ths[hosted] = 0.0  # settled with the estate
+        self.books.release_to_hosts(hosted)
+        self.close_sites(left[s.host[left] == row])
         self.n_exits += 1
         for c in self.components:
             c.on_exit(row)
@@ -364,6 +380,8 @@ class MiningIndustry(mesa.Model):
             s.rig_book_usd[rows] = 0.0
             s.site_book_usd[rows] = 0.0
             s.closed_day[rows] = self.day
+            t = self.firms
+            t.dev_site[np.isin(t.dev_site, rows)] = -1
 
     def refresh_costs(self) -> None:
         """Update the sites x generations energy-cost matrix for sites whose rate changed or

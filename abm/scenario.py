@@ -399,6 +399,13 @@ class SitesConfig(Section):
     hosting_rate_max_usd_per_mwh: float = _f(
         80.0, "Highest all-in hosting rate [USD/MWh]. Source: CALIBRATION.md.", gt=0
     )
+    min_host_margin_usd_per_mwh: float = _f(
+        5.0,
+        "A host charges at least its power price plus its fixed site cost per MWh at full load "
+        "plus this margin, whatever rate is drawn [USD/MWh]. Assumption: hosts do not sign "
+        "contracts that lose money at full load.",
+        ge=0,
+    )
     host_default_recovery_days: int = _f(
         60,
         "Days a defaulted host's clients' rigs stay stopped before they move [days]. Source: "

@@ -53,7 +53,11 @@ SITE_COLUMNS: dict[str, tuple[Any, Any]] = {
     "running_ths": (float, 0.0),  # hashrate run today (TH-days per day)
     "rig_book_usd": (float, 0.0),  # book value of the rigs there (the owner's) [USD]
     "site_book_usd": (float, 0.0),  # book value of the facility (the host's) [USD]
+    # key of the site's outage draws: its first owner and the how-manieth site that firm
+    # opened (stable when other sites are added: common random numbers)
+    "draw_key": (np.int64, -1),
 }
+DRAW_KEY_SITES_PER_FIRM = 1 << 20  # draw_key = first owner x this + k-th site it opened
 
 
 class SiteTable(ColumnTable):
@@ -63,10 +67,36 @@ class SiteTable(ColumnTable):
     COLUMNS: ClassVar[dict[str, tuple[Any, Any]]] = SITE_COLUMNS
     MATRICES: ClassVar[dict[str, tuple[Any, Any]]] = {"fleet_ths": (float, 0.0)}
 
+    def __init__(self, width: int) -> None:
+        super().__init__(width)
+        object.__setattr__(self, "_opened", np.zeros(0, dtype=np.int64))  # sites per owner
+
     def append(self, **cols: Any) -> np.ndarray:
-        """Add sites (columns as in :data:`SITE_COLUMNS`, plus ``fleet_ths``)."""
-        k = len(np.atleast_1d(cols["owner"]))
-        return self.append_rows(k, **cols)
+        """Add sites (columns as in :data:`SITE_COLUMNS`, plus ``fleet_ths``); each new site
+        gets the next draw key of its owner unless one is given (a part split off a site
+        keeps its parent's: same place, same outages)."""
+        owner = np.atleast_1d(np.asarray(cols["owner"], dtype=np.int64))
+        if "draw_key" not in cols:
+            cols["draw_key"] = self._next_keys(owner)
+        return self.append_rows(owner.size, **cols)
+
+    def _next_keys(self, owner: np.ndarray) -> np.ndarray:
+        """The next draw keys of `owner` (repeats allowed, in order)."""
+        if owner.size == 0:
+            return owner
+        top = int(owner.max()) + 1
+        if self._opened.size < top:
+            grown = np.zeros(top + top // 2 + 16, dtype=np.int64)
+            grown[: self._opened.size] = self._opened
+            object.__setattr__(self, "_opened", grown)
+        order = np.argsort(owner, kind="stable")
+        sorted_owner = owner[order]
+        first = np.searchsorted(sorted_owner, sorted_owner, side="left")
+        rank = np.empty_like(owner)
+        rank[order] = np.arange(owner.size) - first
+        k = self._opened[owner] + rank
+        np.add.at(self._opened, owner, 1)
+        return owner * DRAW_KEY_SITES_PER_FIRM + k
 
     def by_firm(self, values: np.ndarray, n_firms: int) -> np.ndarray:
         """Sum of a per-site quantity over each firm's own rows (by owner) [same unit]."""
@@ -165,8 +195,8 @@ def one_site_each(
         firm,
         firm.copy(),
         np.asarray(capacity_mw, dtype=float),
-        np.asarray(power_price_usd_per_mwh, dtype=float),
-        np.asarray(power_price_usd_per_mwh, dtype=float),
+        np.array(power_price_usd_per_mwh, dtype=float),
+        np.array(power_price_usd_per_mwh, dtype=float),  # its own array (the owner's rate)
         np.asarray(source, dtype=np.int8),
         np.asarray(seasonal, dtype=bool),
         np.asarray(outage_prob, dtype=float),
@@ -250,7 +280,7 @@ def assign_hosting(
     is_host = listed & (rng.random(listed.size) < cfg.host_share_listed)
     plan.hosts = is_host
     host_sites = np.flatnonzero(is_host[plan.firm] & (plan.host == plan.firm))
-    hosted_firm = small & (rng.random(small.size) < cfg.hosted_share_small)
+    hosted_firm = small & (rng.random(small.size) < cfg.hosted_share_small) & ~is_host
     clients = np.flatnonzero(hosted_firm[plan.firm] & (plan.host == plan.firm))
     if host_sites.size == 0 or clients.size == 0:
         return plan
@@ -259,12 +289,25 @@ def assign_hosting(
     plan.host[clients] = plan.firm[at]
     plan.host_site[clients] = at
     plan.power_price_usd_per_mwh[clients] = plan.power_price_usd_per_mwh[at]
-    plan.rate_usd_per_mwh[clients] = rng.uniform(
-        cfg.hosting_rate_min_usd_per_mwh, cfg.hosting_rate_max_usd_per_mwh, clients.size
-    )
+    plan.rate_usd_per_mwh[clients] = hosting_rates(rng, sc, plan.power_price_usd_per_mwh[at])
     for col in ("source", "seasonal", "outage_prob"):
         getattr(plan, col)[clients] = getattr(plan, col)[at]
     return plan
+
+
+def hosting_rates(
+    rng: np.random.Generator, sc: Scenario, host_price_usd_per_mwh: np.ndarray
+) -> np.ndarray:
+    """All-in hosting rates for new hosted sites [USD/MWh]: drawn from the scenario's range,
+    never below what the host pays at full load (its power price and fixed site cost per MWh)
+    plus ``sites.min_host_margin_usd_per_mwh``."""
+    cfg = sc.sites
+    price = np.asarray(host_price_usd_per_mwh, dtype=float)
+    drawn = rng.uniform(
+        cfg.hosting_rate_min_usd_per_mwh, cfg.hosting_rate_max_usd_per_mwh, price.size
+    )
+    floor = price + sc.energy.fixed_opex_usd_per_mw_day / 24.0 + cfg.min_host_margin_usd_per_mwh
+    return np.maximum(drawn, floor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,13 +318,27 @@ def assign_hosting(
 @dataclass
 class PendingSites:
     """New MW and the rigs bought for them, online on `day` at site `site` (vectorised over
-    the firms `rows`)."""
+    the firms `rows`), with what they cost for the sites' books."""
 
     day: int
     rows: np.ndarray  # firms
     site: np.ndarray  # the site each batch joins
     mw: np.ndarray  # [MW]
     fleet_ths: np.ndarray  # rows x generations [TH/s]
+    rig_book_usd: np.ndarray  # [USD]
+    site_book_usd: np.ndarray  # [USD]
+
+    def drop(self, keep: np.ndarray) -> PendingSites:
+        """The batch restricted to the rows `keep` (a mask)."""
+        return PendingSites(
+            self.day,
+            self.rows[keep],
+            self.site[keep],
+            self.mw[keep],
+            self.fleet_ths[keep],
+            self.rig_book_usd[keep],
+            self.site_book_usd[keep],
+        )
 
 
 class Interconnection(BaseComponent):
@@ -289,7 +346,9 @@ class Interconnection(BaseComponent):
     that site's contract price while it is young and small enough (``sites.buildout_years``,
     ``sites.max_site_mw``), else a new site opens at today's price of a new contract in the
     firm's home region. The MW and the rigs bought for them come online after the
-    interconnection lead time (capabilities: 0 without energy access)."""
+    interconnection lead time (capabilities: 0 without energy access); if their site can no
+    longer take them by then (sold, closed by a ban, converted to AI), they open a new site at
+    the price of a new contract in the firm's home region."""
 
     phases: ClassVar[tuple[str, ...]] = ("decide",)
 
@@ -303,20 +362,26 @@ class Interconnection(BaseComponent):
         if self.pending:
             self.connect(today.day)
 
+    def _takes(self, rows: np.ndarray, sites: np.ndarray) -> np.ndarray:
+        """Whether each site is still its firm's own site, building or mining."""
+        s = self.m.sites
+        status = s.status[sites]
+        return (
+            ((status == BUILDING) | (status == MINING))
+            & (s.owner[sites] == rows)
+            & (s.host[sites] == rows)
+        )
+
     def _joinable(self, rows: np.ndarray) -> np.ndarray:
         """Whether each firm's site under build-out can take more MW today."""
         m, cfg = self.m, self.m.params.sites
         s = m.sites
         dev = m.firms.dev_site[rows]
-        ok = dev >= 0
         d = np.maximum(dev, 0)
         pending = self._pending_of(d)
-        status = s.status[d]
         return (
-            ok
-            & ((status == BUILDING) | (status == MINING))
-            & (s.owner[d] == rows)
-            & (s.host[d] == rows)
+            (dev >= 0)
+            & self._takes(rows, d)
             & (s.capacity_mw[d] + pending < cfg.max_site_mw)
             & (m.day - s.open_day[d] <= cfg.buildout_years * 365)
         )
@@ -349,48 +414,62 @@ class Interconnection(BaseComponent):
     ) -> None:
         """Contract new MW (and their rigs) for `rows`: at the site under build-out, or at a
         new site (status building, in the firm's home region) that becomes the firm's site
-        under build-out; online after each firm's lead time. What they cost (`rigs_usd`,
-        `infra_usd`) is on the site's books from today."""
+        under build-out; online after each firm's lead time, when what they cost (`rigs_usd`,
+        `infra_usd`) joins the site's books."""
         m = self.m
         t = m.firms
         join = self._joinable(rows)
         site = t.dev_site[rows].copy()
         new = ~join
         if new.any():
-            k = int(new.sum())
-            src = t.source[rows[new]]
-            plan = SitePlan(
-                np.arange(k),
-                np.arange(k),
-                np.zeros(k),
-                price[new],
-                price[new].copy(),
-                src,
-                np.zeros(k, dtype=bool),
-                outage_probabilities(src, m.params.energy),
-                np.zeros((k, m.gens.n)),
-                np.full(k, -1),
-                np.full(k, BUILT, dtype=np.int8),
-            )
-            site[new] = m.add_sites(plan, rows[new], status=BUILDING)
-            t.dev_site[rows[new]] = site[new]
-            m.refresh_costs()
+            site[new] = self._new_sites(rows[new], price[new], BUILDING)
         self._pending_of(site)  # grow the per-site array
         np.add.at(self._pending_mw, site, mw)
-        np.add.at(m.sites.rig_book_usd, site, rigs_usd)
-        np.add.at(m.sites.site_book_usd, site, infra_usd)
         lead = m.capabilities.lead_days(rows)
         for lag in np.unique(lead):
             k = lead == lag
             self.pending.append(
-                PendingSites(m.day + int(lag), rows[k], site[k], mw[k], fleet_ths[k])
+                PendingSites(
+                    m.day + int(lag),
+                    rows[k],
+                    site[k],
+                    mw[k],
+                    fleet_ths[k],
+                    rigs_usd[k],
+                    infra_usd[k],
+                )
             )
             self.pending_ths += float(fleet_ths[k].sum())
 
+    def _new_sites(self, rows: np.ndarray, price: np.ndarray, status: int) -> np.ndarray:
+        """Empty own sites (origin built) for `rows` in their home regions at `price`; they
+        become the firms' sites under build-out. Returns the site rows."""
+        m = self.m
+        k = rows.size
+        src = m.firms.source[rows]
+        plan = SitePlan(
+            np.arange(k),
+            np.arange(k),
+            np.zeros(k),
+            price.copy(),
+            price.copy(),
+            src,
+            np.zeros(k, dtype=bool),
+            outage_probabilities(src, m.params.energy),
+            np.zeros((k, m.gens.n)),
+            np.full(k, -1),
+            np.full(k, BUILT, dtype=np.int8),
+        )
+        site = m.add_sites(plan, rows, status=status)
+        m.firms.dev_site[rows] = site
+        m.refresh_costs()
+        return site
+
     def connect(self, day: int) -> None:
-        """Bring the batches due by `day` online: capacity and rigs join their site, which
-        starts mining. Rigs of firms that exited meanwhile are sold for their former owners;
-        their sites close."""
+        """Bring the batches due by `day` online: capacity, rigs and their books join their
+        site, which starts mining; a batch whose site can no longer take it opens a new site
+        (the price of a new contract, the home region). Rigs of firms that exited meanwhile
+        are sold for their former owners."""
         due = [p for p in self.pending if p.day <= day]
         if not due:
             return
@@ -401,15 +480,41 @@ class Interconnection(BaseComponent):
             self.pending_ths -= float(p.fleet_ths.sum())
             np.subtract.at(self._pending_mw, p.site, p.mw)
             alive = t.active[p.rows]
-            on = p.site[alive]
-            np.add.at(s.capacity_mw, on, p.mw[alive])
-            np.add.at(s.fleet_ths, on, p.fleet_ths[alive])
-            s.status[on] = np.where(s.status[on] == BUILDING, MINING, s.status[on])
             m.books.sell_rigs_of_gone_firms(p.fleet_ths[~alive])
-            gone = p.site[~alive]
-            m.close_sites(gone[s.capacity_mw[gone] == 0])
+            p = p.drop(alive)
+            lost = ~self._takes(p.rows, p.site)
+            if lost.any():
+                rows = p.rows[lost]
+                p.site[lost] = self._new_sites(
+                    rows, m.capabilities.new_mw_price_usd_per_mwh(rows), MINING
+                )
+            np.add.at(s.capacity_mw, p.site, p.mw)
+            np.add.at(s.fleet_ths, p.site, p.fleet_ths)
+            np.add.at(s.rig_book_usd, p.site, p.rig_book_usd)
+            np.add.at(s.site_book_usd, p.site, p.site_book_usd)
+            s.status[p.site] = MINING
         m.refresh_costs()
         m.update_live_columns(day)
+
+    def cancel(self, r: int) -> None:
+        """Firm r leaves mining: its queued rigs are sold at today's secondary price for it,
+        its queued MW are given up (the interconnection deposit is lost), and its sites under
+        build-out close."""
+        m = self.m
+        s = m.sites
+        _, used = m.rig_prices(m.day)
+        kept = []
+        for p in self.pending:
+            mine = p.rows == r
+            if mine.any():
+                self.pending_ths -= float(p.fleet_ths[mine].sum())
+                np.subtract.at(self._pending_mw, p.site[mine], p.mw[mine])
+                m.books.receive_asset_sales(r, float((p.fleet_ths[mine] @ used).sum()))
+                p = p.drop(~mine)
+            if p.rows.size:
+                kept.append(p)
+        self.pending = kept
+        m.close_sites(s.of_firm(r, BUILDING))
 
     def open_sites(
         self,
@@ -417,14 +522,14 @@ class Interconnection(BaseComponent):
         mw: np.ndarray,
         fleet_ths: np.ndarray,
         price: np.ndarray,
-        region: int,
+        region: np.ndarray,
         origin: int,
         rig_book_usd: np.ndarray,
     ) -> np.ndarray:
         """Sites that open today with their capacity and rigs (relocated rigs after a ban, with
-        their book value) for the firms still active in `rows`, at `price` in `region`; the
-        rigs of firms that exited meanwhile are sold for their former owners. Returns the new
-        site rows."""
+        their book value) for the firms still active in `rows`, at `price` in `region` (per
+        row); the rigs of firms that exited meanwhile are sold for their former owners. Returns
+        the new site rows."""
         m = self.m
         alive = m.firms.active[rows]
         m.books.sell_rigs_of_gone_firms(fleet_ths[~alive])
@@ -447,7 +552,7 @@ class Interconnection(BaseComponent):
             rig_book_usd=rig_book_usd[alive],
         )
         new = m.add_sites(plan, rows)
-        m.sites.region[new] = region
+        m.sites.region[new] = np.broadcast_to(region, alive.shape)[alive]
         m.refresh_costs()
         m.update_live_columns(m.day)
         return new
@@ -497,15 +602,7 @@ class Colocation(BaseComponent):
         elif fleet.any():  # the owner has left: its rigs are sold for its former owners
             m.books.sell_rigs_of_gone_firms(fleet[None, :])
             s.fleet_ths[site] = 0.0
-        s.rig_book_usd[site] = 0.0
-        host = int(s.host[site])
-        if host >= 0 and host != owner and t.active[host]:  # the facility's new holder
-            s.owner[site] = host
-            s.rate_usd_per_mwh[site] = s.power_price_usd_per_mwh[site]
-            s.status[site] = MINING
-        else:
-            m.close_sites(np.array([site]))
-        s.stranded_until[site] = -1
+        m.books.release_to_hosts(np.array([site]))
 
     def _own_room(self, owner: int, need_mw: float) -> int:
         """The owner's cheapest own mining site with room for `need_mw`, or -1."""
@@ -529,21 +626,23 @@ class Colocation(BaseComponent):
         if room[best] < need_mw:
             return -1
         at = int(cand[best])
+        book = s.site_book_usd[at] * need_mw / s.capacity_mw[at]
+        s.site_book_usd[at] -= book
         s.capacity_mw[at] -= need_mw
-        return self._new_hosted(owner, int(s.owner[at]), at, need_mw)
+        row = self._new_hosted(owner, int(s.owner[at]), at, need_mw)
+        s.site_book_usd[row] = book
+        return row
 
     def _outside(self, owner: int, site: int, need_mw: float) -> int:
         """A new site for the owner at a provider outside the model, in the stranded site's
-        region."""
+        region (a full ban closes the stranded sites in its region)."""
         return self._new_hosted(owner, OUTSIDE, site, need_mw)
 
     def _new_hosted(self, owner: int, host: int, like: int, mw: float) -> int:
         """A hosted site for `owner` at `host` with the power and place of site `like`."""
-        m, cfg = self.m, self.m.params.sites
+        m = self.m
         s = m.sites
-        rate = m.streams["hosting"].uniform(
-            cfg.hosting_rate_min_usd_per_mwh, cfg.hosting_rate_max_usd_per_mwh
-        )
+        (rate,) = hosting_rates(m.streams["hosting"], m.params, s.power_price_usd_per_mwh[[like]])
         (row,) = s.append(
             owner=np.array([owner]),
             host=np.array([host]),

@@ -22,7 +22,7 @@ from abm.firms import SOVEREIGN, SOVEREIGN_CLASS, Population
 from abm.markets.energy import SOURCES
 from abm.markets.hardware import GenerationTable
 from abm.scenario import Scenario, SovereignSpec
-from abm.sites import one_site_each
+from abm.sites import CLOSED, one_site_each
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -139,9 +139,11 @@ class Sovereigns(BaseComponent):
             return
         t, d, rows = self.m.firms, today.day, self.rows
         if phase == "environment":  # capacity and availability follow the policy paths
-            sites = self.site_rows
-            self.m.sites.capacity_mw[sites] = self.paths.capacity_mw[:, d]
-            today.env.availability[sites] = self.paths.availability[:, d]
+            s = self.m.sites
+            open_ = s.status[self.site_rows] != CLOSED  # a full ban closes a sovereign's site
+            sites = self.site_rows[open_]
+            s.capacity_mw[sites] = self.paths.capacity_mw[open_, d]
+            today.env.availability[sites] = self.paths.availability[open_, d]
         elif phase == "account":
             if self.paths.sell_rate_per_day.any():
                 self.m.books.sell_btc(rows, t.btc_held[rows] * self.paths.sell_rate_per_day)

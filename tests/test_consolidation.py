@@ -118,10 +118,10 @@ def test_auction_of_a_dear_site_to_a_cheap_buyer_by_hand():
     site_value = 45.0 * _site_value_per_mw(m, 70.0)
     market = ths_b * used + site_value
     assert m.lot_market_value_usd(b) == pytest.approx(market, rel=1e-12)
-    # bidders value the rigs where power is cheaper (A: its $30, C: its $50; the lot's $70) at
-    # their hurdles (listed 12%, private 18%); budgets are spare cash (no flows yet, no credit)
-    value_a = ths_b * max(_rig_value_per_th(m, 30.0, 0.12, gb), 0.0) + site_value
-    value_c = ths_b * max(_rig_value_per_th(m, 50.0, 0.18, gb), 0.0) + site_value
+    # bidders value the rigs where they run (the lot's $70 site, nobody hosts it) at their
+    # hurdles (listed 12%, private 18%); budgets are spare cash (no flows yet, no credit)
+    value_a = ths_b * max(_rig_value_per_th(m, 70.0, 0.12, gb), 0.0) + site_value
+    value_c = ths_b * max(_rig_value_per_th(m, 70.0, 0.18, gb), 0.0) + site_value
     bid_a, bid_c = min(value_a, 1e9), min(value_c, 1e7)
     assert bid_a > bid_c
     price = max(bid_c, 0.5 * market)  # second price, at least the reserve
@@ -288,6 +288,12 @@ def test_a_defaulting_host_strands_its_clients_for_the_recovery_period():
     mwh = s.running_ths[hosted] * g.efficiency_j_per_th[gn] * 24e-6
     assert t.hosting_fees_usd[client] == pytest.approx(75.0 * mwh)
     assert t.hosting_income_usd[host] == pytest.approx(75.0 * mwh)
+    # ... and B's bill: $70 per MWh drawn at both sites it holds, $270/MW-day on their 65 MW
+    (own_b,) = np.flatnonzero((s.owner == host) & (s.host == host))
+    gb = g.index_of("S19 XP")
+    mwh_b = s.running_ths[own_b] * g.efficiency_j_per_th[gb] * 24e-6
+    assert s.power_price_usd_per_mwh[own_b] == 70.0
+    assert t.site_cost_usd[host] == pytest.approx(70.0 * (mwh + mwh_b) + 270.0 * (45.0 + 20.0))
     _set_cash(m, host, -1e12)  # B defaults
     liquidate(m, host, "insolvent")
     day0 = m.day
@@ -302,7 +308,9 @@ def test_a_defaulting_host_strands_its_clients_for_the_recovery_period():
     assert new.size == 1 and s.fleet_ths[new[0]].sum() == pytest.approx(plan.fleet_ths.sum())
     # nobody in the model hosts (A does not offer hosting): an outside provider in B's region
     assert s.host[new[0]] == OUTSIDE and s.region[new[0]] == s.region[hosted]
-    assert 60.0 <= s.rate_usd_per_mwh[new[0]] <= 80.0
+    # the provider charges at least its $70 power + $270/MW-day / 24 h + the $5 margin, above
+    # the drawn $60-80
+    assert s.rate_usd_per_mwh[new[0]] == pytest.approx(70.0 + 270.0 / 24.0 + 5.0)
     assert m.ledger["usd_relocation"] == pytest.approx(0.5 * plan.fleet_ths.sum())
     m.step()
     assert s.running_ths[new[0]] > 0

@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 from abm import MiningIndustry
 from abm.books import LEDGER, expected_balances
+from abm.contracts import BUILDING as CONTRACT_BUILDING
+from abm.firms import PIVOT_AI
 from abm.ownership import ultimate_owners
-from abm.sites import AI, CLOSED, STRANDED
+from abm.sites import AI, AI_SPLIT, BUILDING, CLOSED, MINING, MOVED, STRANDED
 from tests.conftest import small_scenario
 
 
@@ -34,6 +36,15 @@ def step_checked(m: MiningIndustry) -> None:
     sov = np.isin(s.owner[:n0], m.sovereigns.rows)  # capacity set by policy during the day
     assert np.all((power <= capacity * (1 + 1e-9) + 1e-9) | sov)
     check_invariants(m)
+
+
+def run_checked(m: MiningIndustry) -> int:
+    """Run to the end, checking every step; returns the most sites stranded on any day."""
+    stranded = 0
+    while m.running:
+        step_checked(m)
+        stranded = max(stranded, int((m.sites.status == STRANDED).sum()))
+    return stranded
 
 
 def check_invariants(m: MiningIndustry) -> None:
@@ -95,9 +106,30 @@ def check_invariants(m: MiningIndustry) -> None:
     outside_live = np.ones(s.fleet_ths.shape[1], dtype=bool)
     outside_live[m.live_columns] = False
     assert not s.fleet_ths[:, outside_live].any()
-    # stranded sites are hosted ones; AI sites hold no rigs
+    # stranded sites are hosted ones; AI and building sites hold no rigs
     assert np.all(s.host[s.status == STRANDED] != s.owner[s.status == STRANDED])
-    assert not np.any(s.fleet_ths[s.status == AI] > 1e-9)
+    assert not np.any(s.fleet_ths[s.status == AI] > 0)
+    assert not np.any(s.fleet_ths[s.status == BUILDING] > 0)
+    # an own site's owner pays its power price; a hosted one at least the host's
+    own = (s.host == s.owner) & ~closed
+    assert np.array_equal(s.rate_usd_per_mwh[own], s.power_price_usd_per_mwh[own])
+    # the rigs on a mining site fit its capacity (sovereigns' capacity follows their policy)
+    mining = (s.status == MINING) & ~np.isin(s.owner, m.sovereigns.rows)
+    power = s.fleet_ths[mining] @ m.gens.power_mw_per_th
+    assert np.all(power <= s.capacity_mw[mining] * (1 + 1e-9) + 1e-9)
+    # a firm's site under build-out is its own, building or mining
+    dev = t.dev_site[t.dev_site >= 0]
+    firms = np.flatnonzero(t.dev_site >= 0)
+    assert np.all((s.owner[dev] == firms) & (s.host[dev] == firms))
+    assert np.all((s.status[dev] == BUILDING) | (s.status[dev] == MINING))
+    # an AI site's capacity is the MW of the live contracts it serves
+    b = m.ai.book
+    taken = b.live() & ~(b.handover_deferred & (b.status == CONTRACT_BUILDING))
+    served = np.bincount(b.site_id[taken], weights=b.mw[taken], minlength=s.n)
+    ai = s.status == AI
+    np.testing.assert_allclose(s.capacity_mw[ai], served[ai], rtol=1e-9, atol=1e-6)
+    # nothing is open in a region under a full ban
+    assert not np.any(m.events.banned[s.region] & ~closed & (s.status != AI))
     assert m.chain.difficulty > 0 and np.isfinite(m.chain.difficulty)
 
 
@@ -261,11 +293,8 @@ def test_distress_path_conserves_cash(auctions):
             "sites.host_default_recovery_days": 20,
         },
     )
-    m = MiningIndustry(sc, seed=3)
-    stranded = 0
-    while m.running:
-        step_checked(m)
-        stranded = max(stranded, int((m.sites.status == STRANDED).sum()))
+    m = MiningIndustry(sc, seed=1)
+    stranded = run_checked(m)
     assert m.n_defaults > 0
     if auctions:
         assert stranded > 0  # some host defaulted with clients
@@ -296,3 +325,50 @@ def test_expected_balances_by_hand():
     got = expected_balances(lg, {"cash": 10.0, "debt": 5.0})
     assert got["cash"] == 10.0 and got["debt"] == 5.5 and got["project_debt"] == 0.0
     assert got["btc"] == pytest.approx(6.37) and got["unpaid"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_invariants_over_three_years_of_everything_at_once():
+    # the long run the hypothesis examples are too short for: AI tenders and pivots, the
+    # capabilities (interconnection queues, hedges, hourly scheduling), hosting with host
+    # defaults, acquisitions and entry, a partial ban then a full ban, and a tariff
+    sc = small_scenario(
+        n_firms=120,
+        years=3.0,
+        **{
+            "price.drift_per_year": -0.6,
+            "price.volatility_per_year": 0.9,
+            "energy.fixed_opex_usd_per_mw_day": 900.0,
+            "firms.small_max_ehs": 50.0,
+            "firms.large_min_ehs": 100.0,
+            "sites.hosted_share_small": 0.8,
+            "sites.host_share_listed": 1.0,
+            "sites.host_default_recovery_days": 30,
+            "ai.tender_rate_per_year": 40.0,
+            "ai.strategy_mix_private": {"pure": 0.3, "hybrid": 0.4, "pivot": 0.3},
+            "ai.strategy_mix_listed": {"pure": 0.2, "hybrid": 0.4, "pivot": 0.4},
+            "capabilities.enabled": True,
+            "capabilities.interconnection_days": 60,
+            "capabilities.interconnection_days_access": 20,
+            "consolidation.acquisition_rate_per_year": 30.0,
+            "consolidation.entry_rate_per_year": 30.0,
+            "events": [
+                {"kind": "regional_ban", "date": "2026-06-01", "region": "russia", "share": 0.6},
+                {"kind": "regional_ban", "date": "2027-02-01", "region": "us", "share": 1.0},
+                {
+                    "kind": "tariff_change",
+                    "date": "2027-06-01",
+                    "region": "all",
+                    "price_change": 0.3,
+                    "levy_usd_per_mwh": 5.0,
+                },
+            ],
+        },
+    )
+    m = MiningIndustry(sc, seed=2)
+    stranded = run_checked(m)
+    s, t = m.sites, m.firms
+    # every path ran: defaults with stranded clients that moved, pivots, acquisitions
+    assert m.n_defaults > 0 and stranded > 0 and (s.origin == MOVED).any()
+    assert (t.exit_cause == PIVOT_AI).any() and m.n_acquisitions > 0
+    assert (s.status == AI).any() and (s.origin == AI_SPLIT).any()  # whole and split conversions
+    assert m.events.banned[m.events.region_index("us")]

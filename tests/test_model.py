@@ -75,7 +75,10 @@ def test_baseline_calibration_day_one(baseline_day0):
     small = t.size_class == 0
     share = np.isin(np.flatnonzero(small), s.owner[hosted]).mean()
     assert share == pytest.approx(0.4, abs=3 * np.sqrt(0.24 / small.sum()))
-    assert np.all((s.rate_usd_per_mwh[hosted] >= 60) & (s.rate_usd_per_mwh[hosted] <= 80))
+    # all-in rates drawn from $60-80/MWh, at least the host's power + $270/MW-day / 24 h + $5
+    floor = np.maximum(s.power_price_usd_per_mwh[hosted] + 270.0 / 24.0 + 5.0, 60.0)
+    assert np.all(s.rate_usd_per_mwh[hosted] >= floor - 1e-9)
+    assert np.all(s.rate_usd_per_mwh[hosted] <= np.maximum(floor, 80.0) + 1e-9)
     assert np.all(t.kind[s.host[hosted]] == 1) and np.all(small[s.owner[hosted]])
     # several hundred firms with a long tail of small miners
     assert 300 <= firms.sum() <= 1000

@@ -57,30 +57,35 @@ def availability(
     return up.astype(float)
 
 
-class OutageDraws:
-    """Each site's uniform draw of the day for outages, from one counter-based (Philox) stream
-    keyed by the run's seed and counted by blocks of days: row i gets the i-th uniform of the
-    day whatever the number of rows, so paired scenarios share their outage draws (common
-    random numbers)."""
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
 
-    BLOCK_DAYS = 32
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser, elementwise on uint64 (wraps modulo 2**64)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+class OutageDraws:
+    """Each site's uniform draw of the day for outages: a counter-based hash (SplitMix64) of
+    the run's energy-stream key, the site's stable draw key (``SiteTable.draw_key``: its first
+    owner and the how-manieth site that firm opened) and the day. A site's draws do not depend
+    on how many other sites exist or in which order they were added, so paired scenarios share
+    their outage draws (common random numbers)."""
 
     def __init__(self, seed: int) -> None:
-        self._key = stream_seed(seed, "energy").generate_state(2, np.uint64)
-        self._block = -1
-        self._u = np.zeros((self.BLOCK_DAYS, 0))
+        (self._key,) = stream_seed(seed, "energy").generate_state(1, np.uint64)
 
-    def uniforms(self, day: int, n: int) -> np.ndarray:
-        """Today's uniforms for rows 0..n-1."""
-        block, k = divmod(day, self.BLOCK_DAYS)
-        if self._block != block or self._u.shape[1] < n:
-            gen = np.random.Generator(np.random.Philox(key=self._key, counter=block))
-            # drawn row-major, so row i's draws sit at the same place of the stream however
-            # many rows there are: spare rows for entrants change nothing for rows < n
-            cap = n + n // 2 + 16
-            self._u = np.ascontiguousarray(gen.random((cap, self.BLOCK_DAYS)).T)
-            self._block = block
-        return self._u[k, :n]
+    def uniforms(self, day: int, draw_keys: np.ndarray) -> np.ndarray:
+        """Today's uniforms on [0, 1) for the sites with `draw_keys`."""
+        with np.errstate(over="ignore"):
+            site = _splitmix64(draw_keys.astype(np.uint64) ^ self._key)
+            z = _splitmix64(site ^ (np.uint64(day) * _GOLDEN))
+        return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # 53 bits / 2**53
 
 
 def energy_cost_usd_per_th_day(

@@ -49,6 +49,7 @@ LEDGER: dict[str, Entry] = {
     "btc_subsidy": Entry("BTC issued as subsidy", unpaid=+1),
     "btc_fees": Entry("BTC paid as transaction fees", unpaid=+1),
     "btc_to_firms": Entry("BTC paid out by pools to firms", unpaid=-1, btc=+1),
+    "btc_to_world": Entry("BTC paid out by pools to the rest of the world's miners", unpaid=-1),
     "btc_pool_fees": Entry("BTC kept by pools", unpaid=-1),
     "btc_sold": Entry("BTC sold by firms (at mining or from treasury)", btc=-1),
     "usd_btc_sales": Entry("USD received for BTC sold", cash=+1),
@@ -65,7 +66,10 @@ LEDGER: dict[str, Entry] = {
     "usd_new_capital": Entry("cash brought by new entrants and outside investors", cash=+1),
     "usd_capex_rigs": Entry("rigs bought new", cash=-1),
     "usd_capex_infra": Entry("power capacity built", cash=-1),
-    "usd_asset_sales": Entry("rigs and sites sold to the outside", cash=+1),
+    "usd_asset_sales": Entry(
+        "rigs sold to the used-rig dealer, sites and capacity sold to the outside", cash=+1
+    ),
+    "usd_used_rigs": Entry("used rigs bought from the dealer", cash=-1),
     "usd_to_owners": Entry(
         "paid to former owners (acquisition prices, estates' residuals)", cash=-1
     ),
@@ -190,7 +194,8 @@ class Books:
         lg["btc_subsidy"] += blocks.chain_day.subsidy_btc
         lg["btc_fees"] += float(blocks.fees_btc)
         lg["btc_to_firms"] += float(btc_f.sum())
-        lg["btc_pool_fees"] += float(blocks.reward_btc - blocks.to_firms_btc)
+        lg["btc_to_world"] += blocks.to_world_btc
+        lg["btc_pool_fees"] += float(blocks.reward_btc - blocks.pooled_btc)
         lg["btc_sold"] += float(f.btc_sold.sum())
         lg["usd_btc_sales"] += float(f.btc_sales_usd.sum())
         lg["usd_energy"] += f.energy_usd
@@ -286,18 +291,24 @@ class Books:
         held = self.m.sites.fleet_ths[site_rows].sum(axis=1)
         return np.minimum(np.divide(ths, held, out=np.zeros_like(held), where=held > 0), 1.0)
 
+    def _sell_to_dealer(self, sold_ths: np.ndarray) -> np.ndarray:
+        """The used-rig dealer takes rigs (rows x generations) into stock at its posted prices
+        (:mod:`abm.markets.used`); returns each row's proceeds [USD]."""
+        sold = np.atleast_2d(sold_ths)
+        self.m.used.receive(sold)
+        return sold @ self.m.used.prices_usd_per_th
+
     def sell_rigs(self, site_rows: np.ndarray, sold_ths: np.ndarray) -> np.ndarray:
-        """Sell rigs from distinct sites (sites x generations) to the outside at today's
-        secondary price; the owners receive the proceeds and each site's rig book shrinks by the
+        """Sell rigs from distinct sites (sites x generations) to the used-rig dealer at its
+        posted prices; the owners receive the proceeds and each site's rig book shrinks by the
         share sold. Returns each site's proceeds [USD]."""
         m = self.m
         s = m.sites
-        _, used = m.rig_prices(m.day)
         site_rows = np.atleast_1d(site_rows)
         sold_ths = np.atleast_2d(sold_ths)
         owners = s.owner[site_rows]
         s.rig_book_usd[site_rows] *= 1.0 - self._book_share(site_rows, sold_ths.sum(axis=1))
-        proceeds = sold_ths @ used
+        proceeds = self._sell_to_dealer(sold_ths)
         s.fleet_ths[site_rows] -= sold_ths
         self.receive_asset_sales(owners, proceeds)
         return proceeds
@@ -313,13 +324,71 @@ class Books:
             self.sell_rigs(on, s.fleet_ths[on] * frac[s.owner[on]][:, None])
 
     def sell_rigs_of_gone_firms(self, fleet_ths: np.ndarray) -> None:
-        """Rigs arriving for firms that have exited are sold at today's secondary price for
-        their former owners."""
-        if fleet_ths.size:
-            _, used = self.m.rig_prices(self.m.day)
-            gone = float((fleet_ths @ used).sum())
+        """Rigs arriving for firms that have exited are sold to the dealer for their former
+        owners."""
+        if fleet_ths.size and fleet_ths.any():
+            gone = float(self._sell_to_dealer(fleet_ths).sum())
             self.ledger["usd_asset_sales"] += gone
             self.ledger["usd_to_owners"] += gone
+
+    def sell_queued_rigs(self, r: int, fleet_ths: np.ndarray) -> None:
+        """Rigs bought for firm r's queued MW, which it gives up, are sold to the dealer for
+        it."""
+        if fleet_ths.any():
+            self.receive_asset_sales(r, float(self._sell_to_dealer(fleet_ths).sum()))
+
+    def deliver_rigs(
+        self,
+        site_rows: np.ndarray,
+        owners: np.ndarray,
+        generation: int,
+        ths: np.ndarray,
+        usd: np.ndarray,
+    ) -> None:
+        """New rigs arrive at the sites they were ordered for (rigs and their cost join the
+        site and its rig book, as many as fit); rigs whose site its owner no longer mines
+        (sold, closed, converted) or no longer has room for, or whose owner has left, are sold
+        to the dealer for the owner (or its former owners)."""
+        m = self.m
+        s, t, g = m.sites, m.firms, m.gens
+        ok = (s.owner[site_rows] == owners) & (s.status[site_rows] == MINING) & t.active[owners]
+        # what still fits the site (its capacity may have shrunk meanwhile: a ban, a sale)
+        room = s.capacity_mw[site_rows] - s.fleet_ths[site_rows] @ g.power_mw_per_th
+        fits = np.where(ok, np.clip(room / g.power_mw_per_th[generation], 0.0, ths), 0.0)
+        if fits.any():
+            np.add.at(s.fleet_ths[:, generation], site_rows, fits)
+            share = np.divide(fits, ths, out=np.zeros_like(ths), where=ths > 0)
+            np.add.at(s.rig_book_usd, site_rows, usd * share)
+            m.update_live_columns(m.day)
+        left = ths - fits
+        lost = left > 1e-9 * ths
+        if lost.any():
+            fleet = np.zeros((int(lost.sum()), g.n))
+            fleet[:, generation] = left[lost]
+            alive = t.active[owners[lost]]
+            self.sell_rigs_of_gone_firms(fleet[~alive])
+            if alive.any():
+                self.receive_asset_sales(owners[lost][alive], self._sell_to_dealer(fleet[alive]))
+
+    def buy_used_rigs(
+        self, site_rows: np.ndarray, generation: int, ths: np.ndarray, usd: np.ndarray
+    ) -> None:
+        """Firms buy used rigs from the dealer for their sites (distinct rows), paying from
+        cash, borrowing what cash does not cover (within the budget the market allowed)."""
+        m = self.m
+        s, t = m.sites, m.firms
+        owners = s.owner[site_rows]
+        s.fleet_ths[site_rows, generation] += ths
+        s.rig_book_usd[site_rows] += usd
+        pay = np.bincount(owners, weights=usd, minlength=t.n)
+        rows = np.flatnonzero(pay > 0)
+        spare = m.spare_cash_usd(rows)
+        excess = pay[rows] - spare
+        self.borrow(rows, np.where(excess > 1e-6 * (1.0 + pay[rows]), excess, 0.0))
+        t.cash_usd[rows] -= pay[rows]
+        t.cum_capex_usd[rows] += pay[rows]
+        self.ledger["usd_used_rigs"] += float(usd.sum())
+        m.update_live_columns(m.day)
 
     def move_rigs(
         self, src: np.ndarray, dst: np.ndarray, moved_ths: np.ndarray, cost_usd: np.ndarray
@@ -412,7 +481,7 @@ class Books:
         book = s.rig_book_usd[site_rows]
         moved_book = book * self._book_share(site_rows, moved_ths.sum(axis=1))
         sold_book = book * self._book_share(site_rows, sold_ths.sum(axis=1))
-        self.receive_asset_sales(s.owner[site_rows], sold_ths @ self.m.rig_prices(self.m.day)[1])
+        self.receive_asset_sales(s.owner[site_rows], self._sell_to_dealer(sold_ths))
         s.rig_book_usd[site_rows] = np.maximum(book - moved_book - sold_book, 0.0)
         s.fleet_ths[site_rows] = np.maximum(left, 0.0)  # exactly 0 when the whole site stops
         s.capacity_mw[site_rows] *= 1.0 - share
@@ -470,8 +539,15 @@ class Books:
         debt."""
         m = self.m
         s, t = m.sites, m.firms
-        s.fleet_ths[site_rows, plan.generation] += plan.ths_headroom
-        s.rig_book_usd[site_rows] += plan.headroom_usd
+        for g in np.unique(plan.generation[plan.ths_headroom > 0]):  # ordered, delivered later
+            k = (plan.generation == g) & (plan.ths_headroom > 0)
+            m.asic.order(
+                int(g),
+                site_rows[k],
+                s.owner[site_rows[k]],
+                plan.ths_headroom[k],
+                plan.headroom_usd[k],
+            )
         grew = plan.mw_added > 0
         if grew.any():
             pending = np.zeros((int(grew.sum()), m.gens.n))

@@ -20,6 +20,8 @@ from abm.sites import MINING, OUTSIDE, STRANDED
 
 if TYPE_CHECKING:
     from abm.contracts import AIDay
+    from abm.markets.asic import AsicDay
+    from abm.markets.used import UsedDay
     from abm.model import MiningIndustry
 
 # the phases of a day, in order (ARCHITECTURE.md); components name the phase they run after
@@ -30,6 +32,7 @@ PHASES: tuple[str, ...] = (
     "mine",
     "account",
     "expectations",
+    "markets",
     "ai",
     "decide",
     "distress",
@@ -63,7 +66,9 @@ class Operation:
     energy_mult: np.ndarray | None  # flexible scheduling: energy relative to running flat
     by_site_ths: np.ndarray  # hashrate run per site [TH/s]
     by_firm_ths: np.ndarray  # hashrate run per firm (the owner of the rigs) [TH/s]
-    total_ths: float  # network hashrate [TH/s]
+    world_running_ths: np.ndarray  # the rest of the world's, tranches x live generations
+    world_ths: float  # the rest of the world's hashrate [TH/s]
+    total_ths: float  # network hashrate: the firms' and the rest of the world's [TH/s]
 
     @property
     def hashrate_ehs(self) -> float:
@@ -79,7 +84,9 @@ class Blocks:
     chain_day: chain.DayBlocks
     fees_btc: float  # transaction fees of the day's blocks [BTC]
     reward_btc: float  # subsidy + fees [BTC]
-    to_firms_btc: float  # paid out by pools [BTC]
+    pooled_btc: float  # paid out by pools to every miner (reward less pool fees) [BTC]
+    to_firms_btc: float  # of which to the firms [BTC]
+    to_world_btc: float  # of which to the rest of the world [BTC]
     by_firm_btc: np.ndarray  # paid to each firm [BTC]
 
 
@@ -103,7 +110,8 @@ class DayFlows:
     interest_usd: np.ndarray | None  # finance on
     principal_usd: np.ndarray | None
     cash_flow_usd: np.ndarray  # the day's change of cash
-    network_energy_usd: float  # every site's energy at its power price [USD/day]
+    network_energy_usd: float  # every site's energy at its power price, and the rest of the
+    # world's [USD/day]
 
 
 @dataclass(slots=True)
@@ -116,6 +124,8 @@ class Today:
     blocks: Blocks | None = None
     flows: DayFlows | None = None
     ai: AIDay | None = None  # the AI market's record (abm.contracts)
+    asic: AsicDay | None = None  # the new-rig market's record (abm.markets.asic)
+    used: UsedDay | None = None  # the used-rig market's record (abm.markets.used)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,22 +176,37 @@ def operate(m: MiningIndustry, env: Environment) -> Operation:
         running = running * share  # TH-days run today per TH/s
     run_s = behaviour.row_sums(running)
     run_f = s.by_firm(run_s, m.firms.n)
-    return Operation(live, running, on_hours, share, mult, run_s, run_f, float(run_s.sum()))
+    world = m.world.operate(rev_th, live)
+    world_ths = float(world.sum())
+    total = float(run_s.sum()) + world_ths
+    return Operation(live, running, on_hours, share, mult, run_s, run_f, world, world_ths, total)
 
 
 def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
     """Blocks found today (Poisson), retargets and halvings, and the pooled payout by hash
-    share."""
+    share (the firms' and the rest of the world's)."""
     difficulty_start = m.chain.difficulty
     expected = chain.expected_blocks_per_day(op.hashrate_ehs, difficulty_start)
     n_blocks = m.draw_blocks(expected)
     m.chain, chain_day = chain.advance_day(m.chain, n_blocks)
     fees_btc = env.fee_btc_per_block * n_blocks
     reward_btc = chain_day.subsidy_btc + fees_btc
-    to_firms = reward_btc * (1.0 - m.params.protocol.pool_fee)
+    pooled = reward_btc * (1.0 - m.params.protocol.pool_fee)
     total = op.total_ths
-    btc_f = op.by_firm_ths * (to_firms / total) if total > 0 else np.zeros_like(op.by_firm_ths)
-    return Blocks(difficulty_start, n_blocks, chain_day, fees_btc, reward_btc, to_firms, btc_f)
+    per_th = pooled / total if total > 0 else 0.0
+    btc_f = op.by_firm_ths * per_th
+    to_world = op.world_ths * per_th
+    return Blocks(
+        difficulty_start,
+        n_blocks,
+        chain_day,
+        fees_btc,
+        reward_btc,
+        pooled,
+        pooled - to_world if total > 0 else 0.0,
+        to_world,
+        btc_f,
+    )
 
 
 def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) -> DayFlows:
@@ -229,12 +254,13 @@ def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) 
             t.debt_usd, t.debt_rate, t.debt_maturity_day, env.day
         )
         cash_flow -= interest + principal
-    network_energy = float(energy_s.sum())
+    world_energy = m.world.account(op.world_running_ths, op.live, blocks.to_world_btc)
+    network_energy = float(energy_s.sum()) + world_energy
     flows = DayFlows(
         sold_btc,
         usd_f,
         site_costs_f,
-        network_energy - float(energy_s[outside].sum()),
+        network_energy - world_energy - float(energy_s[outside].sum()),
         float(fixed_s.sum()) - float(fixed_s[outside].sum()),
         fees_paid,
         fees_recv,
@@ -254,7 +280,7 @@ def update_expectations(m: MiningIndustry, op: Operation, blocks: Blocks, price:
     """Adaptive expectations of revenue per TH-day: the realised value, smoothed short and long
     (exponential moving averages)."""
     if op.total_ths > 0:
-        realised = blocks.to_firms_btc * price / op.total_ths
+        realised = blocks.pooled_btc * price / op.total_ths
         m.expected_hashprice_usd_per_th_day += m.ema_short * (
             realised - m.expected_hashprice_usd_per_th_day
         )

@@ -305,7 +305,8 @@ def calibrated_population(
     gens: GenerationTable,
     network_revenue_usd_day: float,
 ) -> Population:
-    """The baseline population: large listed firms (top four share fixed) and a Pareto tail,
+    """The baseline population: large listed firms (top four share fixed) and a Pareto tail
+    holding what the large firms and the rest of the world (``world.initial_share``) leave,
     each on its sites (several for listed firms, one or two for private ones, a share of the
     small firms hosted at listed hosts' facilities; :mod:`abm.sites`)."""
     cfg = sc.firms
@@ -314,7 +315,9 @@ def calibrated_population(
     rest_large = (
         (cfg.large_share - cfg.top4_share) * h * rng.dirichlet(np.full(cfg.n_large - 4, 5.0))
     )
-    tail = _tail_sizes(rng, cfg.n_firms - cfg.n_large, (1 - cfg.large_share) * h, cfg)
+    contest = sc.behaviour.investment_rule == "best_response"
+    world = sc.world.initial_share if sc.world.enabled and not contest else 0.0  # (abm.world)
+    tail = _tail_sizes(rng, cfg.n_firms - cfg.n_large, (1 - cfg.large_share - world) * h, cfg)
     sizes = np.concatenate([np.sort(top4)[::-1], np.sort(rest_large)[::-1], np.sort(tail)[::-1]])
     n = sizes.size
     listed = np.arange(n) < cfg.n_large

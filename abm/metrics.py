@@ -119,12 +119,20 @@ def entropy_bits(sizes: ArrayLike) -> float:
     return 0.0 - _dot(p, np.log2(p))  # 0.0 - avoids returning -0.0
 
 
-def concentration(sizes: ArrayLike, threshold: float = 0.5, k: int = 4) -> dict[str, float]:
+def concentration(
+    sizes: ArrayLike, threshold: float = 0.5, k: int = 4, outside: float = 0.0
+) -> dict[str, float]:
     """All concentration metrics from one descending sort (hot path: called every day).
 
     Returns ``{'hhi', 'nakamoto', f'cr{k}', 'gini', 'entropy'}`` equal to :func:`hhi`,
     :func:`nakamoto`, :func:`cr_k`, :func:`gini` and :func:`entropy_bits`. The Gini coefficient
     uses ``sum_i i * x_asc(i) = sum(cumsum(x_desc))``, so it reuses the cumulative sum.
+
+    `outside` is held by atomistic entities (the rest of the world's miners, abm/world.py):
+    it counts in the total that HHI, the Nakamoto coefficient and the concentration ratio
+    divide by, but as infinitely many entities with no share of their own (0 in the HHI; the
+    Nakamoto coefficient counts the listed entities only, len(sizes) + 1 if they hold no
+    more than the threshold together). Gini and entropy are among the listed entities.
     """
     if not 0.0 <= threshold < 1.0:
         raise ValueError("threshold must lie in [0, 1)")
@@ -145,10 +153,14 @@ def concentration(sizes: ArrayLike, threshold: float = 0.5, k: int = 4) -> dict[
     total = cum[-1]
     s = x_desc / total
     p = s[: np.count_nonzero(s)]  # zeros sort last
+    network = total + outside
+    sn = s * (total / network) if outside > 0 else s
     return {
-        "hhi": _HHI_SCALE * _dot(s, s),
-        "nakamoto": float(min(cum.searchsorted(threshold * total, side="right") + 1, n)),
-        key_cr: float(cum[min(k, n) - 1] / total),
+        "hhi": _HHI_SCALE * _dot(sn, sn),
+        "nakamoto": float(min(cum.searchsorted(threshold * network, side="right") + 1, n + 1))
+        if outside > 0
+        else float(min(cum.searchsorted(threshold * total, side="right") + 1, n)),
+        key_cr: float(cum[min(k, n) - 1] / network),
         "gini": max(0.0, float(2.0 * cum.sum() / (n * total) - (n + 1) / n)),
         "entropy": 0.0 - _dot(p, np.log2(p)),
     }

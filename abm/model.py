@@ -35,9 +35,12 @@ from abm.firms import (
     calibrated_population,
     explicit_population,
 )
-from abm.markets import energy, hardware
+from abm.markets import demand, energy, hardware
+from abm.markets.asic import AsicMarket
+from abm.markets.clearing import Bids
 from abm.markets.fees import scenario_fee_path
 from abm.markets.price import scenario_price_path
+from abm.markets.used import UsedMarket
 from abm.mesa_compat import RecorderCollector, overrides_from_kwargs
 from abm.ownership import Ownership
 from abm.recorder import Recorder
@@ -45,6 +48,7 @@ from abm.rng import make_streams
 from abm.scenario import Scenario, load_scenario
 from abm.sites import AI, CLOSED, MINING, OUTSIDE, Colocation, Interconnection, SitePlan, SiteTable
 from abm.sovereigns import Sovereigns
+from abm.world import RestOfWorld
 
 __all__ = ["LEDGER_KEYS", "MiningIndustry"]
 
@@ -132,9 +136,7 @@ class MiningIndustry(mesa.Model):
         self.ema_long = 1.0 - 0.5 ** (1.0 / 365.0)
         self.books = Books(self)
         self.ledger = self.books.ledger
-        # caches of values computed at most once a day (see rig_prices, site_value_usd_per_mw)
-        self._rig_key: tuple[int, float] | None = None
-        self._rig_prices: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+        # caches of values computed at most once a day (see site_value_usd_per_mw)
         self._site_per_mw_key: tuple[int, int, int] | None = None
         self._site_per_mw = np.zeros(0)
         self._prices_version = 0  # bumped whenever sites' power prices may have changed
@@ -142,7 +144,6 @@ class MiningIndustry(mesa.Model):
         self.cost_usd_per_th_day = np.zeros((0, self.gens.n))
         self._cost_rate = np.zeros(0)
         self.live_columns = slice(0, 1)
-        self.rig_prices(0)
 
         # firms and components
         self.firms = FirmTable()
@@ -159,7 +160,13 @@ class MiningIndustry(mesa.Model):
         self.interconnection = Interconnection(self)
         self.colocation = Colocation(self)
         self.consolidation = Consolidation(self)
+        # the rig markets and the rest of the world's miners (abm.markets, abm.world)
+        self.asic = AsicMarket(self)
+        self.used = UsedMarket(self)
+        self.world = RestOfWorld(self)
         self.components: list[Component] = [
+            self.asic,
+            self.used,
             self.sovereigns,
             self.events,
             self.ai,
@@ -180,6 +187,7 @@ class MiningIndustry(mesa.Model):
             )
         self.add_firms(pop.names, pop.cols, pop.sites)
         self.sovereigns.add_population()
+        self._open_markets()
         if self.finance_on:
             self._initial_financing()
         self.initial_cash_usd = float(self.firms.cash_usd.sum())
@@ -205,6 +213,7 @@ class MiningIndustry(mesa.Model):
         today.flows = day.account(self, today.env, today.op, today.blocks)
         self.run_hooks("account", today)  # sovereigns sell down their BTC
         day.update_expectations(self, today.op, today.blocks, today.env.price_usd)
+        self.run_hooks("markets", today)  # rigs delivered, new and used rigs priced and sold
         self.run_hooks("ai", today)  # AI/HPC contracts, tenders
         if self.contest:
             review.best_response_update(self, today.env)
@@ -425,26 +434,41 @@ class MiningIndustry(mesa.Model):
         return reward_btc_per_block * price_usd * chain.BLOCKS_PER_DAY * payout / implied_ths
 
     def rig_prices(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """(new, secondary) rig prices per generation on `day` at the current hashprice
-        expectations [USD/TH] (memoised)."""
-        key = (day, self.expected_hashprice_usd_per_th_day)
-        if self._rig_key != key:
-            self._rig_prices = hardware.rig_prices_usd_per_th(
-                self.gens,
-                day,
-                self.expected_hashprice_usd_per_th_day,
-                self.params.hardware,
-                self.params.behaviour.expected_hashprice_decline_per_year,
-            )
-            self._rig_key = key
-        return self._rig_prices
+        """(new, used) rig prices per generation [USD/TH]: the new-rig market's posted price
+        of the generation it makes (+inf for the others) and the used-rig dealer's posted
+        prices (abm.markets.asic, abm.markets.used). `day` is today's (prices are posted by
+        the markets' own periods)."""
+        return self.asic.new_prices(), self.used.prices_usd_per_th
 
     @property
     def frontier_rig_price_usd_per_th(self) -> float:
-        """Price of the newest generation on sale at the last rig pricing [USD/TH]."""
-        new = self._rig_prices[0]
-        on_sale = new[np.isfinite(new)]
-        return float(on_sale[-1]) if on_sale.size else np.nan
+        """Posted price of the newest generation on sale [USD/TH]."""
+        return float(self.asic.price_usd_per_th)
+
+    def _open_markets(self) -> None:
+        """Day one: the rest of the world's miners start beside the firms, the dealer posts
+        used prices and the factories their first price; the rigs' books start at the used
+        prices."""
+        self.world.start(self.installed_ths_by_generation())
+        if self.contest:
+            return
+        self.used.clear(trade=False)
+        self.asic.price(0, self.demand_for_new_rigs())
+        self.world.order_new_rigs(self.asic)
+        self.sites.rig_book_usd[:] = self.sites.fleet_ths @ self.used.prices_usd_per_th
+
+    def installed_ths_by_generation(self) -> np.ndarray:
+        """Rigs installed by generation: the firms' and the rest of the world's [TH/s]."""
+        firms = self.sites.fleet_ths.sum(axis=0)
+        return firms + self.world.fleet_ths.sum(axis=0) if self.world.enabled else firms
+
+    def demand_for_new_rigs(self) -> Bids:
+        """Every buyer's bids for new rigs today, per day (abm.markets.demand)."""
+        return demand.new_rig_bids(self)
+
+    def used_rig_buyers(self) -> demand.UsedRigBuyers:
+        """The buyers of today's used-rig clearing (abm.markets.demand)."""
+        return demand.UsedRigBuyers(self)
 
     def firm_capacity_mw(self) -> np.ndarray:
         """Mining capacity of each firm's sites (own and hosted) [MW]."""

@@ -56,6 +56,19 @@ DAILY_COLUMNS: dict[str, str] = {
     "share_sovereign": "hashrate share of sovereign miners (= their share of the security "
     "budget, paid by hash share) [0-1]",
     "share_entrants": "hashrate share of firms that entered after day one [0-1]",
+    "share_world": "hashrate share of the rest of the world's miners (atomistic: in the "
+    "denominator of every share, HHI, CR4 and Nakamoto coefficient, never an entity) [0-1]",
+    "world_hashrate_ehs": "hashrate the rest of the world runs [EH/s]",
+    "energy_share_of_revenue": "energy of every miner (firms and the rest of the world) / the "
+    "value of the day's block rewards [0-1]",
+    "asic_capacity_ehs_per_year": "manufacturers' capacity for new rigs [EH/s per year]",
+    "asic_backlog_ehs": "new rigs ordered and not yet made [EH/s]",
+    "asic_cost_usd_per_th": "manufacturing cost of the newest generation [USD/TH]",
+    "new_rigs_delivered_ehs": "new rigs delivered that day [EH/s]",
+    "used_rig_price_usd_per_th": "the used-rig dealer's posted bid, weighted by the installed "
+    "hashrate of each generation [USD/TH]",
+    "used_rigs_sold_ehs": "used rigs sold by the dealer that day [EH/s]",
+    "used_rigs_scrapped_ehs": "rigs scrapped that day (nobody valued them above scrap) [EH/s]",
     "sovereign_btc_mined_cum": "BTC mined by sovereigns since the start [BTC]",
     "sovereign_btc_held": "BTC held by sovereigns [BTC]",
     "surviving_small": "share of initial small firms still operating independently [0-1]",
@@ -185,17 +198,18 @@ class Recorder:
         running = t.running_ths
         act = t.active
         running_act = running[act]
-        conc = metrics.concentration(running_act, threshold=self._threshold, k=4)
+        world_ths = op.world_ths
+        conc = metrics.concentration(running_act, self._threshold, 4, world_ths)
         independent = act & (t.ultimate_owner == self._row_ids())
         n_active, n_independent = np.count_nonzero(act), np.count_nonzero(independent)
         if n_independent < n_active:  # owners differ from firms while an acquired firm runs
             by_owner = np.bincount(t.ultimate_owner[act], weights=running_act, minlength=t.n)
-            own = metrics.concentration(by_owner[independent], self._threshold, k=4)
+            own = metrics.concentration(by_owner[independent], self._threshold, 4, world_ths)
         else:
             own = conc
         subsidy = chain.subsidy_btc(m.chain.height - n_blocks + 1)
-        total = running.sum()
-        by_gen = op.running_ths.sum(axis=0)
+        total = op.total_ths  # the firms' and the rest of the world's
+        by_gen = op.running_ths.sum(axis=0) + op.world_running_ths.sum(axis=0)
         eff = by_gen @ m.gens.efficiency_j_per_th[op.live] / total if total > 0 else np.nan
         key = self._class_keys()
         share = np.bincount(key, weights=running, minlength=5)
@@ -205,7 +219,8 @@ class Recorder:
         row = {
             "btc_price_usd": price_usd,
             "network_hashrate_ehs": op.hashrate_ehs,
-            "installed_hashrate_ehs": st.fleet_ths[:, op.live].sum() / 1e6,
+            "installed_hashrate_ehs": (st.fleet_ths[:, op.live].sum() + m.world.fleet_ths.sum())
+            / 1e6,
             "difficulty": m.chain.difficulty,
             "height": m.chain.height,
             "hashprice_usd_per_ph_day": (
@@ -241,6 +256,18 @@ class Recorder:
             "share_large": share[2] / total if total > 0 else 0.0,
             "share_sovereign": share[3] / total if total > 0 else 0.0,
             "share_entrants": share[4] / total if total > 0 else 0.0,
+            "share_world": world_ths / total if total > 0 else 0.0,
+            "world_hashrate_ehs": world_ths / 1e6,
+            "energy_share_of_revenue": today.flows.network_energy_usd / security
+            if (security := blocks.reward_btc * price_usd) > 0
+            else np.nan,
+            "asic_capacity_ehs_per_year": today.asic.capacity_ths_per_day * 365 / 1e6,
+            "asic_backlog_ehs": today.asic.backlog_ths / 1e6,
+            "asic_cost_usd_per_th": today.asic.cost_usd_per_th,
+            "new_rigs_delivered_ehs": today.asic.delivered_ths / 1e6,
+            "used_rig_price_usd_per_th": today.used.price_index_usd_per_th,
+            "used_rigs_sold_ehs": today.used.sold_ths / 1e6,
+            "used_rigs_scrapped_ehs": today.used.scrapped_ths / 1e6,
             "sovereign_btc_mined_cum": t.cum_btc_mined[sov].sum(),
             "sovereign_btc_held": t.btc_held[sov].sum(),
             "surviving_small": alive[0] / self._initial_by_class[0],

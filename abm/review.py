@@ -14,6 +14,7 @@ import numpy as np
 from abm import behaviour, chain
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import hardware
+from abm.markets.demand import spare_mw
 from abm.sites import MINING
 
 if TYPE_CHECKING:
@@ -61,11 +62,8 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         books.sell_rigs(srows[keep], sold[keep])
     move_to_cheaper_sites(m, srows, pos, rows)
 
-    reserve = sc.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
     if m.finance_on:
         raise_equity(m, rows, day)
-        interest = t.debt_usd[rows] * t.debt_rate[rows] / 365
-        reserve = reserve + sc.behaviour.cash_reserve_days * interest
     # invest: cash above the reserve first, then new debt within the lenders' limit
     npv = behaviour.npv_per_th(hp, cost, t.hurdle_rate[s.owner[srows]], new_price, decline, life)
     # rigs on new capacity run on power bought at the firm's own price of new contracts
@@ -79,18 +77,14 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         decline,
         life,
     )
-    cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
-    debt_room = m.borrowing_room(rows)
-    # sovereigns spend their hardware budget on rigs, never borrow or build capacity
+    cash_budget, debt_room = investment_budgets(m, rows)
     sov = t.kind[rows] == SOVEREIGN
-    cash_budget = np.where(sov, np.maximum(t.budget_usd[rows], 0.0), cash_budget)
-    debt_room = np.where(sov, 0.0, debt_room)
     capacity = np.bincount(pos, weights=s.capacity_mw[srows], minlength=rows.size)
     plan = behaviour.plan_investment(
         npv,
         new_price,
         g.power_mw_per_th,
-        s.capacity_mw[srows] - s.fleet_ths[srows] @ g.power_mw_per_th,
+        spare_mw(m, srows),
         pos,
         capacity,
         cash_budget + debt_room,
@@ -99,6 +93,25 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         npv_new_site,
     )
     books.invest(rows, srows, plan, cash_budget, sov, new_mw_price)
+
+
+def investment_budgets(m: MiningIndustry, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What each firm in `rows` may spend at a review [USD]: (cash budget, new debt room).
+
+    The cash budget is ``behaviour.reinvest_fraction`` of the cash above a reserve of
+    ``behaviour.cash_reserve_days`` of operating costs (and of interest, with finance on); the
+    debt room is what lenders would lend. Sovereigns spend their hardware budget and never
+    borrow."""
+    sc, t = m.params, m.firms
+    reserve = sc.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
+    if m.finance_on:
+        interest = t.debt_usd[rows] * t.debt_rate[rows] / 365
+        reserve = reserve + sc.behaviour.cash_reserve_days * interest
+    cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
+    debt_room = m.borrowing_room(rows)
+    sov = t.kind[rows] == SOVEREIGN
+    cash_budget = np.where(sov, np.maximum(t.budget_usd[rows], 0.0), cash_budget)
+    return cash_budget, np.where(sov, 0.0, debt_room)
 
 
 def move_to_cheaper_sites(
@@ -116,7 +129,7 @@ def move_to_cheaper_sites(
     s, g, sc = m.sites, m.gens, m.params
     rate = s.rate_usd_per_mwh[srows]
     fleet = s.fleet_ths[srows]
-    room = s.capacity_mw[srows] - fleet @ g.power_mw_per_th
+    room = spare_mw(m, srows)  # (less the rigs on order for it)
     src = behaviour.group_argmax(pos, np.where(fleet.any(axis=1), rate, -np.inf), rows.size)
     dst = behaviour.group_argmax(pos, np.where(room > 1e-9, -rate, -np.inf), rows.size)
     pair = (src >= 0) & (dst >= 0)

@@ -223,27 +223,13 @@ class HardwareConfig(Section):
     new_generation_interval_years: float = _f(
         1.0, "Spacing of synthetic future generations [years].", gt=0, le=5
     )
-    on_sale_years: float = _f(
-        3.0, "A generation is sold new for this long after release [years].", gt=0
-    )
-    reference_power_price_usd_per_mwh: float = _f(
-        45.0,
-        "Power price of the marginal rig buyer that sets rig prices [USD/MWh]. Source: CCAF "
-        "2025 median delivered price.",
-        gt=0,
-    )
-    pricing_discount_rate: float = _f(
-        0.15, "Discount rate of the marginal buyer in rig pricing [1/year].", gt=0, le=1
-    )
     economic_life_years: float = _f(
-        4.0, "Economic life used in rig valuation [years]. Source: 3-5 years.", gt=0, le=15
-    )
-    floor_price_usd_per_w: float = _f(
-        0.5,
-        "Manufacturer's floor price of new rigs per watt of draw [USD/W]; per TH it is this x "
-        "J/TH, so it falls as chips improve. Source: S21 XP ~$15/TH = $1.1/W (2025); "
-        "bear-market lows ~$0.2-0.5/W (CALIBRATION.md).",
-        ge=0,
+        5.0,
+        "Horizon of rig valuation: a rig is valued as if it runs at most this many more years, "
+        "switched off for good once its margin is gone [years]. Source: depreciation over 3-5 "
+        "years, average life ~7 years with repairs (CALIBRATION.md).",
+        gt=0,
+        le=15,
     )
     max_age_years: float = _f(8.0, "Rigs older than this are scrapped [years].", gt=0)
 
@@ -262,13 +248,162 @@ class HardwareConfig(Section):
         return self
 
 
+class AsicConfig(Section):
+    """The market for new rigs (abm/markets/asic.py): manufacturers make the newest generation
+    only; its price clears the buyers' demand against what the factories can deliver."""
+
+    pricing_period_days: int = _f(
+        7, "The price of new rigs is set every N days [days]. Assumption.", ge=1, le=90
+    )
+    initial_capacity_ehs_per_year: float = _f(
+        400.0,
+        "Manufacturing capacity on day one [EH/s per year]. Source: new shipments ~350-450 "
+        "EH/s a year in 2024-25 (derived, CALIBRATION.md).",
+        gt=0,
+    )
+    unit_cost_usd_per_w: float = _f(
+        0.65,
+        "Manufacturers' cost per watt of rig draw [USD/W]; per TH it is this x J/TH, so it "
+        "falls as chips improve; the price never falls below it (idle factories instead). "
+        "Source: Canaan's derived cost of revenue ~$9.8/TH (Q3 2025) on ~15 J/TH rigs.",
+        gt=0,
+    )
+    lead_time_days: int = _f(
+        120,
+        "Delivery after production starts [days]; orders wait for capacity before that. "
+        "Source: orders delivered 3-6 months after purchase (CALIBRATION.md).",
+        ge=0,
+        le=720,
+    )
+    capacity_response_per_year: float = _f(
+        0.5,
+        "Growth of capacity per year at a lagged gross margin of 100%, and its shrinkage "
+        "when factories idle [1/year]: dK/dt = K x this x tanh(margin). Assumption "
+        "(capacity grew from ~400 EH/s-yr in 2024 with margins of 17-68%).",
+        ge=0,
+        le=5,
+    )
+    margin_lag_days: float = _f(
+        180.0,
+        "Half-life of the manufacturers' margin that capacity responds to [days] (wafers are "
+        "prepaid 5-6 months ahead, CALIBRATION.md).",
+        gt=0,
+    )
+    backlog_days: float = _f(
+        60.0,
+        "A backlog beyond the capacity of this many days lowers what the next period can sell "
+        "(the price rises until it clears) [days]. Assumption.",
+        gt=0,
+    )
+
+
+class UsedRigConfig(Section):
+    """The market for used rigs (abm/markets/used.py): a dealer buys what firms sell at its
+    posted price and resells it each period at the price that clears its stock against the
+    buyers in the model and the rest of the world; what nobody values above scrap is scrapped."""
+
+    clearing_period_days: int = _f(
+        14, "The dealer clears its stock every N days [days]. Assumption.", ge=1, le=90
+    )
+    scrap_usd_per_th: float = _f(
+        0.5,
+        "Scrap value of a rig [USD/TH]. Assumption (an S9-class unit sells for parts at "
+        "~$5-10, 0.4-0.7 $/TH).",
+        ge=0,
+    )
+    dealer_spread: float = _f(
+        0.15,
+        "The dealer pays sellers this share less than the price it sells at [0-1]. "
+        "Assumption (brokers' margins on used rigs, ~10-20%).",
+        ge=0,
+        lt=1,
+    )
+    depth_share: float = _f(
+        0.01,
+        "Posted prices are those that would clear a lot of this share of the generation's "
+        "installed hashrate (or the stock, if larger) [0-1]: the market's depth. Assumption.",
+        gt=0,
+        le=1,
+    )
+
+
+class WorldConfig(Section):
+    """The rest of the world's miners (abm/world.py): the many small and remote operations
+    outside the modelled firms (stranded gas, curtailed renewables, cheap-power
+    jurisdictions), as a supply curve of MW by power price. Atomistic in the concentration
+    metrics."""
+
+    enabled: bool = _f(True, "Model the rest of the world; false: the firms are the network.")
+    initial_share: float = _f(
+        0.30,
+        "Rest of the world's share of the installed hashrate on day one [0-1]. Assumption: "
+        "the CCAF 2025 survey's 49 firms hold ~48% and listed miners 33-38%, so the 600 "
+        "modelled firms are taken to hold ~70%.",
+        ge=0,
+        lt=1,
+    )
+    tranches: int = _f(10, "Price tranches of its supply curve [-].", ge=1, le=100)
+    median_price_usd_per_mwh: float = _f(
+        42.0,
+        "Median power price of its supply curve [USD/MWh]. Source: Paraguay ~$56-65, "
+        "Ethiopia ~$32, Irkutsk ~$33, stranded gas $10-30 (CALIBRATION.md); assumption "
+        "between them.",
+        gt=0,
+    )
+    dispersion_log: float = _f(
+        0.40, "Sd of log power price across its supply curve [-]. Assumption.", ge=0, le=2
+    )
+    hurdle_rate: float = _f(
+        0.25,
+        "Return it asks of new rigs and MW [1/year]. Assumption (small private miners).",
+        gt=0,
+        le=2,
+    )
+    potential_headroom: float = _f(
+        0.5,
+        "MW it could still build on day one, as a share of what it runs [-]. Assumption.",
+        ge=0,
+        le=20,
+    )
+    potential_growth_per_year: float = _f(
+        0.10,
+        "Growth of the MW it could build (new stranded sites, grids) [1/year]. Assumption.",
+        ge=0,
+        le=2,
+    )
+    build_speed_per_year: float = _f(
+        0.5,
+        "Share of the profitable unbuilt MW it builds in a year [1/year]. Assumption.",
+        ge=0,
+        le=10,
+    )
+    capex_usd_per_mw: float = _f(
+        300_000.0,
+        "What its new MW cost [USD/MW]: containers on stranded power. Assumption (below the "
+        "firms' built sites).",
+        ge=0,
+    )
+
+
 class EnergyConfig(Section):
+    price_multiplier: float = _f(
+        1.0,
+        "Multiplies every power price in the model (sites, new contracts, entrants, the rest "
+        "of the world) [-]: a scale knob.",
+        gt=0,
+        le=100,
+    )
     median_price_usd_per_mwh: float = _f(
         45.0,
         "Median delivered power price for a firm of reference size [USD/MWh]. Source: CCAF 2025.",
         gt=0,
     )
-    reference_size_ehs: float = _f(1.0, "Firm size at which the median applies [EH/s].", gt=0)
+    reference_size_ehs: float = _f(
+        0.5,
+        "Firm size at which the median applies [EH/s]: with 0.5 the median own-site price "
+        "across the firms is ~$45/MWh (CCAF 2025).",
+        gt=0,
+    )
     size_elasticity: float = _f(
         0.10,
         "Power price falls as size^-elasticity [-]. Source: listed miners $20-50/MWh vs small "
@@ -1202,6 +1337,9 @@ class Scenario(Section):
     fees: FeeConfig = FeeConfig()
     price: PriceConfig = PriceConfig()
     hardware: HardwareConfig = HardwareConfig()
+    asic: AsicConfig = AsicConfig()
+    used_rigs: UsedRigConfig = UsedRigConfig()
+    world: WorldConfig = WorldConfig()
     energy: EnergyConfig = EnergyConfig()
     firms: FirmsConfig = FirmsConfig()
     sites: SitesConfig = SitesConfig()

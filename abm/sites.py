@@ -425,7 +425,8 @@ class Interconnection(BaseComponent):
             site[new] = self._new_sites(rows[new], price[new], BUILDING)
         self._pending_of(site)  # grow the per-site array
         np.add.at(self._pending_mw, site, mw)
-        lead = m.capabilities.lead_days(rows)
+        # the MW's lead time, and at least the new rigs' delivery (abm.markets.asic)
+        lead = np.maximum(m.capabilities.lead_days(rows), m.asic.reserve(fleet_ths))
         for lag in np.unique(lead):
             k = lead == lag
             self.pending.append(
@@ -497,19 +498,18 @@ class Interconnection(BaseComponent):
         m.update_live_columns(day)
 
     def cancel(self, r: int) -> None:
-        """Firm r leaves mining: its queued rigs are sold at today's secondary price for it,
+        """Firm r leaves mining: its queued rigs are sold to the used-rig dealer for it,
         its queued MW are given up (the interconnection deposit is lost), and its sites under
         build-out close."""
         m = self.m
         s = m.sites
-        _, used = m.rig_prices(m.day)
         kept = []
         for p in self.pending:
             mine = p.rows == r
             if mine.any():
                 self.pending_ths -= float(p.fleet_ths[mine].sum())
                 np.subtract.at(self._pending_mw, p.site[mine], p.mw[mine])
-                m.books.receive_asset_sales(r, float((p.fleet_ths[mine] @ used).sum()))
+                m.books.sell_queued_rigs(r, p.fleet_ths[mine])
                 p = p.drop(~mine)
             if p.rows.size:
                 kept.append(p)

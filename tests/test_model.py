@@ -50,13 +50,18 @@ def test_baseline_calibration_day_one(baseline_day0):
     # the firms (sovereigns are calibrated separately, ~4% of hashrate)
     firms = t.kind != 2
     h = m.firm_installed_ths()
-    share = h / h.sum()
+    # shares of the network: the firms' and the rest of the world's miners (30% by assumption)
+    world = m.world.fleet_ths.sum()
+    assert world / (h.sum() + world) == pytest.approx(0.30, abs=0.01)  # after day one
+    share = h / (h.sum() + world)
     assert share[t.kind == 1].sum() == pytest.approx(0.35, abs=0.03)
     assert np.sort(share)[-4:].sum() == pytest.approx(0.20, abs=0.02)
     # directly state-owned share ~3-5% (derived, CALIBRATION.md)
     assert 0.02 <= ts["share_sovereign"].iloc[0] <= 0.06
-    # firm-level HHI: derived estimate 150-300; CR4 ~20-23%
-    assert 150 <= ts["hhi_firm"].iloc[0] <= 300
+    # firm-level HHI: derived estimate 150-300; CR4 ~20-23%. With the rest of the world's
+    # miners atomistic, the top four alone give at least 4 x (20%/4)^2 = 100
+    assert 100 <= ts["hhi_firm"].iloc[0] <= 300
+    assert ts["cr4_firm"].iloc[0] == pytest.approx(0.20, abs=0.03)
     # median delivered power price ~$45/MWh on firms' own sites, larger firms cheaper
     s = m.sites
     own_cap = s.mining_capacity_mw() * ~s.hosted()

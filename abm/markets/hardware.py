@@ -1,9 +1,8 @@
-"""ASIC generations, the efficiency frontier over time, and rig prices that follow hashprice.
+"""ASIC generations, the efficiency frontier over time, and what a rig is worth to a buyer.
 
-Rig prices are value-based: the marginal buyer (reference power price, discount rate, economic
-life) pays the present value of a rig's expected margin, and the manufacturer never sells new
-rigs below a floor price. So rig prices fall 80-90% when hashprice falls (as in 2022) and the
-floor stops the network growing without bound when hashprice is low.
+A buyer values a rig at the present value of its expected margin at the buyer's own power
+price and discount rate (:func:`rig_value_usd_per_th`); the markets for new and used rigs
+(:mod:`abm.markets.asic`, :mod:`abm.markets.used`) clear these valuations into prices.
 """
 
 from __future__ import annotations
@@ -106,46 +105,21 @@ def rig_value_usd_per_th(
     decline_per_year: float,
     life_years: float,
 ) -> np.ndarray:
-    """PV of one TH/s over its life: revenue declining at `decline_per_year` minus energy [USD/TH].
+    """PV of one TH/s to an owner who runs it while it pays [USD/TH] (never negative).
 
-    hp x PV(r + decline, L) - cost x PV(r, L). (Ignores the option to switch off, so it is
-    conservative for rigs near breakeven.)"""
-    return hashprice_usd_per_th_day * pv_annuity_days(
-        discount_rate + decline_per_year, life_years
-    ) - energy_cost_usd_per_th_day * pv_annuity_days(discount_rate, life_years)
-
-
-def on_sale(table: GenerationTable, day: int, on_sale_years: float) -> np.ndarray:
-    """Generations sold new on `day`: released, and not more than `on_sale_years` ago."""
-    age = day - table.release_day
-    return (age >= 0) & (age <= on_sale_years * DAYS_PER_YEAR)
-
-
-def rig_prices_usd_per_th(
-    table: GenerationTable,
-    day: int,
-    hashprice_usd_per_th_day: float,
-    hw: HardwareConfig,
-    decline_per_year: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(new, secondary) prices per generation [USD/TH].
-
-    new: max(floor per W x J/TH, marginal buyer's value) for generations on sale, +inf for
-    the others; secondary: max(0, marginal buyer's value) for every generation (sales of
-    used rigs).
-    """
-    cost = table.energy_mwh_per_th_day * hw.reference_power_price_usd_per_mwh
-    value = rig_value_usd_per_th(
-        hashprice_usd_per_th_day,
-        cost,
-        hw.pricing_discount_rate,
-        decline_per_year,
-        hw.economic_life_years,
-    )
-    secondary = np.maximum(value, 0.0)
-    new = np.where(
-        on_sale(table, day, hw.on_sale_years),
-        np.maximum(value, hw.floor_price_usd_per_w * table.efficiency_j_per_th),
-        np.inf,
-    )
-    return new, secondary
+    Revenue hp declines at `decline_per_year` (d), energy costs c; the rig runs until its margin
+    reaches zero, T = min(L, ln(hp / c) / d) (L if d = 0 and hp > c, 0 if hp <= c), and is then
+    switched off for good: hp x PV(r + d, T) - c x PV(r, T)."""
+    hp = np.asarray(hashprice_usd_per_th_day, dtype=float)
+    c = np.asarray(energy_cost_usd_per_th_day, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(c > 0, hp / np.where(c > 0, c, 1.0), np.inf)
+        t_run = np.where(
+            ratio > 1.0,
+            np.minimum(np.log(ratio) / decline_per_year, life_years)
+            if decline_per_year > 0
+            else life_years,
+            0.0,
+        )
+    r = np.asarray(discount_rate, dtype=float)
+    return hp * _pv_annuity_days(r + decline_per_year, t_run) - c * _pv_annuity_days(r, t_run)

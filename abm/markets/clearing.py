@@ -1,0 +1,166 @@
+"""Uniform-price clearing of a market from its buyers' willingness to pay (pure functions).
+
+A buyer's demand is a list of items: each item is a quantity it would buy at any price below
+its value per unit (its willingness to pay) and pays an extra cost per unit on top of the price
+(the MW a rig needs, for instance). Items share the budget of their group (a firm's cash and
+credit): a group buys all its items worth the price while the budget lasts, so its demand at
+price p is min(sum of its items' quantity with value > p, budget / (p + mean extra cost)).
+Aggregate demand falls with p; the clearing price is where it meets the supply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Asks", "Bids", "allocate", "clearing_price", "demand", "just_below"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bids:
+    """The buyers' side of a market: items (value, quantity, extra cost, group) and each
+    group's budget. Values and costs per unit [USD/unit], quantities [units], budgets [USD]
+    (``inf`` for a buyer the budget does not limit)."""
+
+    value: np.ndarray
+    quantity: np.ndarray
+    extra_cost: np.ndarray
+    group: np.ndarray
+    budget: np.ndarray
+
+    @staticmethod
+    def empty() -> Bids:
+        z = np.zeros(0)
+        return Bids(z, z, z, np.zeros(0, dtype=np.intp), z)
+
+    @staticmethod
+    def concat(parts: list[Bids]) -> Bids:
+        """All parts as one set of bids (each part's groups renumbered after the previous)."""
+        parts = [p for p in parts if p.value.size or p.budget.size]
+        if not parts:
+            return Bids.empty()
+        offset = np.cumsum([0] + [p.budget.size for p in parts[:-1]])
+        return Bids(
+            np.concatenate([p.value for p in parts]),
+            np.concatenate([p.quantity for p in parts]),
+            np.concatenate([p.extra_cost for p in parts]),
+            np.concatenate([p.group + o for p, o in zip(parts, offset, strict=True)]),
+            np.concatenate([p.budget for p in parts]),
+        )
+
+
+def _active(bids: Bids, floor: float) -> tuple[Bids, np.ndarray]:
+    """The bids that can buy anything at or above `floor` (a positive quantity, a value above
+    the floor, a budget), with their groups renumbered; and the kept items' indices."""
+    keep = (bids.quantity > 0) & (bids.value > floor) & (bids.budget[bids.group] > 0)
+    idx = np.flatnonzero(keep)
+    if idx.size == bids.value.size:
+        return bids, idx
+    groups, group = np.unique(bids.group[idx], return_inverse=True)
+    kept = Bids(
+        bids.value[idx], bids.quantity[idx], bids.extra_cost[idx], group, bids.budget[groups]
+    )
+    return kept, idx
+
+
+def demand(price: float, bids: Bids) -> float:
+    """Quantity demanded at `price` [units]: per group, its items worth more than the price,
+    within its budget."""
+    if bids.value.size == 0:
+        return 0.0
+    want = bids.quantity * (bids.value > price)
+    n = bids.budget.size
+    q = np.bincount(bids.group, weights=want, minlength=n)
+    spend = price * q + np.bincount(bids.group, weights=want * bids.extra_cost, minlength=n)
+    # a group spends min(what it wants, its budget): it buys budget / spend of what it wants
+    with np.errstate(over="ignore"):  # an unlimited budget over a tiny spend
+        scale = np.minimum(np.divide(bids.budget, spend, out=np.ones_like(q), where=spend > 0), 1.0)
+    return float(q @ scale)
+
+
+@dataclass(frozen=True, slots=True)
+class Asks:
+    """Holders who sell at any price above their reservation price [USD/unit] the quantity
+    they hold [units] (to be added to the stock on sale)."""
+
+    reserve: np.ndarray
+    quantity: np.ndarray
+
+    def supply(self, price: float) -> float:
+        return float(self.quantity[self.reserve < price].sum())
+
+
+def clearing_price(
+    bids: Bids,
+    supply: float,
+    floor: float,
+    rel_tol: float = 2e-3,
+    asks: Asks | None = None,
+    min_supply: float = 0.0,
+) -> float:
+    """The lowest price >= `floor` at which demand does not exceed supply [USD/unit].
+
+    Supply is `supply` plus what `asks` sell at the price, and at least `min_supply` (a lot
+    size for a price when little trades). At the floor with demand below supply the price is
+    the floor (sellers idle capacity rather than sell below it). Otherwise bisection between
+    the floor and the highest value, to `rel_tol` of the price."""
+    bids, _ = _active(bids, floor)
+
+    def excess(p: float) -> float:
+        offered = supply + (asks.supply(p) if asks is not None else 0.0)
+        return demand(p, bids) - max(offered, min_supply)
+
+    if excess(floor) <= 0:
+        return float(floor)
+    lo, hi = float(floor), float(bids.value.max())
+    while hi - lo > rel_tol * max(hi, 1e-12):
+        mid = 0.5 * (lo + hi)
+        if excess(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def just_below(price: float, floor: float, rel_tol: float = 2e-3) -> float:
+    """A price just below a clearing price above the floor (there demand still exceeds the
+    supply, so the marginal buyer is served: allocate at it); the floor itself otherwise."""
+    return price * (1.0 - 4.0 * rel_tol) if price > floor * (1.0 + 4.0 * rel_tol) else price
+
+
+def allocate(price: float, bids: Bids, supply: float) -> np.ndarray:
+    """What each item buys at `price` when at most `supply` is sold [units]: items worth more
+    than the price, within their group's budget (spent on its items in descending value),
+    rationed in descending value when demand exceeds supply."""
+    out = np.zeros(bids.value.size)
+    bids, idx = _active(bids, price)
+    if idx.size:
+        out[idx] = _allocate(price, bids, supply)
+    return out
+
+
+def _allocate(price: float, bids: Bids, supply: float) -> np.ndarray:
+    want = np.where(bids.value > price, bids.quantity, 0.0)
+    order = np.lexsort((-bids.value, bids.group))  # each group's items, best first
+    g = bids.group[order]
+    spend = want[order] * (price + bids.extra_cost[order])
+    first = np.ones(g.size, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    cum = np.cumsum(spend)
+    start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
+    before = cum - spend - (cum[start] - spend[start])
+    paid = np.clip(bids.budget[g] - before, 0.0, spend)
+    unit = price + bids.extra_cost[order]
+    got = np.empty_like(want)
+    got[order] = np.divide(paid, unit, out=np.zeros_like(paid), where=unit > 0)
+    total = got.sum()
+    if total <= supply:
+        return got
+    # ration: the highest values first, the marginal item partly
+    by_value = np.argsort(-bids.value, kind="stable")
+    cum = np.cumsum(got[by_value])
+    take = np.clip(supply - (cum - got[by_value]), 0.0, got[by_value])
+    out = np.empty_like(got)
+    out[by_value] = take
+    return out

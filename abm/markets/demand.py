@@ -1,0 +1,171 @@
+"""The buyers' side of the rig markets: each firm's and the rest of the world's bids.
+
+A firm bids for rigs at each of its mining sites up to the site's spare MW (capacity less the
+rigs there and on order), valuing a rig at the PV of its margin at the power price it pays
+there and its own hurdle rate (:func:`abm.markets.hardware.rig_value_usd_per_th`), and for new
+MW (up to ``behaviour.max_capacity_growth_per_review`` of its capacity, at the price of its next
+MW and its capex per MW); its budget is what its review may spend (spare cash, new debt; a
+sovereign's hardware budget). New-rig bids are flows per day (a firm buys at its review, every
+``behaviour.review_cadence_days``); used-rig bids are for the dealer's stock of the day.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.firms import SOVEREIGN
+from abm.markets import hardware
+from abm.markets.clearing import Bids
+from abm.sites import MINING
+
+if TYPE_CHECKING:
+    from abm.model import MiningIndustry
+
+__all__ = ["UsedRigBuyers", "firm_new_rig_bids", "new_rig_bids"]
+
+
+def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(site rows, their firms' rows, the firms) of the mining sites of active firms."""
+    s, t = m.sites, m.firms
+    sites = np.flatnonzero((s.status == MINING) & t.active[s.owner])
+    owners = s.owner[sites]
+    firms = np.unique(owners)
+    return sites, owners, firms
+
+
+def spare_mw(m: MiningIndustry, sites: np.ndarray) -> np.ndarray:
+    """MW of each site not taken by its rigs or by rigs on order for it [MW]."""
+    s = m.sites
+    used = s.fleet_ths[sites] @ m.gens.power_mw_per_th
+    return np.maximum(s.capacity_mw[sites] - used - m.asic.pending_mw(sites), 0.0)
+
+
+def _site_values(
+    m: MiningIndustry, sites: np.ndarray, owners: np.ndarray, generation: int, life: float
+) -> np.ndarray:
+    return hardware.rig_value_usd_per_th(
+        m.expected_hashprice_usd_per_th_day,
+        m.cost_usd_per_th_day[sites, generation],
+        m.firms.hurdle_rate[owners],
+        m.params.behaviour.expected_hashprice_decline_per_year,
+        life,
+    )
+
+
+def firm_new_rig_bids(m: MiningIndustry, generation: int) -> Bids:
+    """The firms' bids for new rigs of `generation`, per day (see the module docstring)."""
+    from abm.review import investment_budgets  # the review's own budget rule
+
+    sites, owners, firms = _buying_sites(m)
+    if firms.size == 0:
+        return Bids.empty()
+    sc, g = m.params, m.gens
+    cadence = float(sc.behaviour.review_cadence_days)
+    life = sc.hardware.economic_life_years
+    w = float(g.power_mw_per_th[generation])
+    pos = np.searchsorted(firms, owners)
+    v_head = _site_values(m, sites, owners, generation, life)
+    q_head = spare_mw(m, sites) / w / cadence
+    # new MW: at the price of each firm's next MW and its capex (sovereigns build none)
+    price_new = m.interconnection.new_mw_price_usd_per_mwh(firms)
+    v_new = hardware.rig_value_usd_per_th(
+        m.expected_hashprice_usd_per_th_day,
+        price_new * g.energy_mwh_per_th_day[generation],
+        m.firms.hurdle_rate[firms],
+        sc.behaviour.expected_hashprice_decline_per_year,
+        life,
+    )
+    capacity = np.bincount(pos, weights=m.sites.capacity_mw[sites], minlength=firms.size)
+    growth = np.where(
+        m.firms.kind[firms] == SOVEREIGN, 0.0, sc.behaviour.max_capacity_growth_per_review
+    )
+    q_new = capacity * growth / w / cadence
+    capex = m.capabilities.new_mw_capex_usd_per_mw(firms) * w
+    cash, debt = investment_budgets(m, firms)
+    return Bids(
+        np.concatenate([v_head, v_new]),
+        np.concatenate([q_head, q_new]),
+        np.concatenate([np.zeros(sites.size), np.broadcast_to(capex, firms.shape)]),
+        np.concatenate([pos, np.arange(firms.size)]),
+        (cash + debt) / cadence,
+    )
+
+
+def new_rig_bids(m: MiningIndustry) -> Bids:
+    """Every buyer's bids for the newest generation, per day: the firms' and the world's."""
+    g = m.gens.newest_released(m.day)
+    world = m.world.bids(
+        g, m.params.hardware.economic_life_years, float(m.params.asic.pricing_period_days)
+    )
+    return Bids.concat([firm_new_rig_bids(m, g), world])
+
+
+class UsedRigBuyers:
+    """The buyers of one clearing of the used market: firms' mining sites with spare MW and the
+    world's tranches; spare MW and budgets shrink as generations are sold (newest first)."""
+
+    def __init__(self, m: MiningIndustry) -> None:
+        from abm.review import investment_budgets
+
+        self.m = m
+        self.sites, self.owners, self.firms = _buying_sites(m)
+        self.pos = np.searchsorted(self.firms, self.owners)
+        self.spare_mw = spare_mw(m, self.sites)
+        cash, debt = investment_budgets(m, self.firms)
+        self.budget = cash + debt
+        w = m.world
+        self.world_spare_mw = w.spare_mw() if w.enabled else np.zeros(0)
+        period = float(m.params.used_rigs.clearing_period_days)
+        self.world_build_mw = w.buildable_mw_per_day() * period if w.enabled else np.zeros(0)
+
+    def bids(self, generation: int) -> Bids:
+        m = self.m
+        life = m.params.hardware.economic_life_years
+        w = float(m.gens.power_mw_per_th[generation])
+        firms = Bids(
+            _site_values(m, self.sites, self.owners, generation, life),
+            self.spare_mw / w,
+            np.zeros(self.sites.size),
+            self.pos,
+            self.budget,
+        )
+        if not m.world.enabled:
+            return firms
+        k = self.world_spare_mw.size
+        v = m.world.value(generation, life)
+        world = Bids(
+            np.concatenate([v, v]),
+            np.concatenate([self.world_spare_mw / w, self.world_build_mw / w]),
+            np.concatenate([np.zeros(k), np.full(k, w * m.params.world.capex_usd_per_mw)]),
+            np.concatenate([np.arange(k), np.arange(k)]),
+            np.full(k, np.inf),
+        )
+        return Bids.concat([firms, world])
+
+    def take(self, generation: int, got_ths: np.ndarray, price_usd_per_th: float) -> None:
+        """Deliver what each item bought and charge its buyer."""
+        m = self.m
+        w = float(m.gens.power_mw_per_th[generation])
+        n = self.sites.size
+        firm_ths = got_ths[:n]
+        some = firm_ths > 0
+        if some.any():
+            usd = firm_ths[some] * price_usd_per_th
+            m.books.buy_used_rigs(self.sites[some], generation, firm_ths[some], usd)
+            self.spare_mw[some] = np.maximum(self.spare_mw[some] - firm_ths[some] * w, 0.0)
+            np.subtract.at(self.budget, self.pos[some], usd)
+        if m.world.enabled:
+            k = self.world_spare_mw.size
+            spare, build = got_ths[n : n + k], got_ths[n + k :]
+            ths = spare + build
+            if (ths > 0).any():
+                tranche = np.flatnonzero(ths > 0)
+                mw = build[tranche] * w
+                m.world.install_used(tranche, generation, ths[tranche], mw)
+                m.world.cum_capex_usd += float(
+                    ths.sum() * price_usd_per_th + mw.sum() * m.params.world.capex_usd_per_mw
+                )
+                self.world_spare_mw = np.maximum(self.world_spare_mw - spare * w, 0.0)
+                self.world_build_mw = np.maximum(self.world_build_mw - build * w, 0.0)

@@ -253,7 +253,7 @@ class AsicConfig(Section):
     only; its price clears the buyers' demand against what the factories can deliver."""
 
     pricing_period_days: int = _f(
-        7, "The price of new rigs is set every N days [days]. Assumption.", ge=1, le=90
+        14, "The price of new rigs is set every N days [days]. Assumption.", ge=1, le=90
     )
     initial_capacity_ehs_per_year: float = _f(
         400.0,
@@ -303,7 +303,7 @@ class UsedRigConfig(Section):
     buyers in the model and the rest of the world; what nobody values above scrap is scrapped."""
 
     clearing_period_days: int = _f(
-        14, "The dealer clears its stock every N days [days]. Assumption.", ge=1, le=90
+        28, "The dealer clears its stock every N days [days]. Assumption.", ge=1, le=90
     )
     scrap_usd_per_th: float = _f(
         0.5,

@@ -35,6 +35,13 @@ def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return sites, owners, firms
 
 
+def _with_room(m: MiningIndustry, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The `sites` with spare MW, and their spare MW (the others cannot bid for rigs)."""
+    spare = spare_mw(m, sites)
+    keep = spare > 1e-9
+    return sites[keep], spare[keep]
+
+
 def spare_mw(m: MiningIndustry, sites: np.ndarray) -> np.ndarray:
     """MW of each site not taken by its rigs or by rigs on order for it [MW]."""
     s = m.sites
@@ -65,9 +72,14 @@ def firm_new_rig_bids(m: MiningIndustry, generation: int) -> Bids:
     cadence = float(sc.behaviour.review_cadence_days)
     life = sc.hardware.economic_life_years
     w = float(g.power_mw_per_th[generation])
+    capacity = np.bincount(
+        np.searchsorted(firms, owners), weights=m.sites.capacity_mw[sites], minlength=firms.size
+    )
+    sites, spare = _with_room(m, sites)
+    owners = m.sites.owner[sites]
     pos = np.searchsorted(firms, owners)
     v_head = _site_values(m, sites, owners, generation, life)
-    q_head = spare_mw(m, sites) / w / cadence
+    q_head = spare / w / cadence
     # new MW: at the price of each firm's next MW and its capex (sovereigns build none)
     price_new = m.interconnection.new_mw_price_usd_per_mwh(firms)
     v_new = hardware.rig_value_usd_per_th(
@@ -77,7 +89,6 @@ def firm_new_rig_bids(m: MiningIndustry, generation: int) -> Bids:
         sc.behaviour.expected_hashprice_decline_per_year,
         life,
     )
-    capacity = np.bincount(pos, weights=m.sites.capacity_mw[sites], minlength=firms.size)
     growth = np.where(
         m.firms.kind[firms] == SOVEREIGN, 0.0, sc.behaviour.max_capacity_growth_per_review
     )
@@ -110,11 +121,29 @@ class UsedRigBuyers:
         from abm.review import investment_budgets
 
         self.m = m
-        self.sites, self.owners, self.firms = _buying_sites(m)
+        sites, _, firms = _buying_sites(m)
+        sites, spare = _with_room(m, sites)
+        firms = np.unique(m.sites.owner[sites])
+        cash, debt = investment_budgets(m, firms)
+        budget = cash + debt
+        # only the sites with room, of firms that can pay, bid
+        pays = budget[np.searchsorted(firms, m.sites.owner[sites])] > 0
+        self.sites, self.spare_mw = sites[pays], spare[pays]
+        self.owners = m.sites.owner[self.sites]
+        self.firms = np.unique(self.owners)
+        self.budget = budget[np.searchsorted(firms, self.firms)]
         self.pos = np.searchsorted(self.firms, self.owners)
-        self.spare_mw = spare_mw(m, self.sites)
-        cash, debt = investment_budgets(m, self.firms)
-        self.budget = cash + debt
+        life = m.params.hardware.economic_life_years
+        held = m.installed_ths_by_generation() + m.used.stock_ths > 0
+        # every generation's value at every bidding site, at once (sites x generations)
+        self.values = np.zeros((self.sites.size, m.gens.n))
+        self.values[:, held] = hardware.rig_value_usd_per_th(
+            m.expected_hashprice_usd_per_th_day,
+            m.cost_usd_per_th_day[np.ix_(self.sites, np.flatnonzero(held))],
+            m.firms.hurdle_rate[self.owners][:, None],
+            m.params.behaviour.expected_hashprice_decline_per_year,
+            life,
+        )
         w = m.world
         self.world_spare_mw = w.spare_mw() if w.enabled else np.zeros(0)
         period = float(m.params.used_rigs.clearing_period_days)
@@ -125,7 +154,7 @@ class UsedRigBuyers:
         life = m.params.hardware.economic_life_years
         w = float(m.gens.power_mw_per_th[generation])
         firms = Bids(
-            _site_values(m, self.sites, self.owners, generation, life),
+            self.values[:, generation],
             self.spare_mw / w,
             np.zeros(self.sites.size),
             self.pos,

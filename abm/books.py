@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm import finance
-from abm.firms import LISTED
+from abm.firms import LISTED, SOVEREIGN
 from abm.sites import CLOSED, MINING, OUTSIDE, STRANDED
 
 if TYPE_CHECKING:
@@ -373,8 +373,9 @@ class Books:
     def buy_used_rigs(
         self, site_rows: np.ndarray, generation: int, ths: np.ndarray, usd: np.ndarray
     ) -> None:
-        """Firms buy used rigs from the dealer for their sites (distinct rows), paying from
-        cash, borrowing what cash does not cover (within the budget the market allowed)."""
+        """Firms buy used rigs from the dealer for their sites (distinct rows), within the
+        budget the market allowed: sovereigns from their hardware budget, the others from spare
+        cash, then new debt (with finance on)."""
         m = self.m
         s, t = m.sites, m.firms
         owners = s.owner[site_rows]
@@ -382,11 +383,8 @@ class Books:
         s.rig_book_usd[site_rows] += usd
         pay = np.bincount(owners, weights=usd, minlength=t.n)
         rows = np.flatnonzero(pay > 0)
-        spare = m.spare_cash_usd(rows)
-        excess = pay[rows] - spare
-        self.borrow(rows, np.where(excess > 1e-6 * (1.0 + pay[rows]), excess, 0.0))
-        t.cash_usd[rows] -= pay[rows]
-        t.cum_capex_usd[rows] += pay[rows]
+        cash = m.spare_cash_usd(rows) if m.finance_on else np.maximum(t.cash_usd[rows], 0.0)
+        self._pay_capex(rows, pay[rows], cash, t.kind[rows] == SOVEREIGN)
         self.ledger["usd_used_rigs"] += float(usd.sum())
         m.update_live_columns(m.day)
 
@@ -524,6 +522,27 @@ class Books:
         m.refresh_costs()
         return moved
 
+    def _pay_capex(
+        self,
+        rows: np.ndarray,
+        spend: np.ndarray,
+        cash_budget_usd: np.ndarray,
+        sovereign: np.ndarray,
+    ) -> None:
+        """Firms `rows` (distinct) pay `spend` for assets: sovereigns from their hardware
+        budget, the others from cash up to `cash_budget_usd` and new debt beyond it (rounding
+        dust stays in cash)."""
+        t = self.m.firms
+        if sovereign.any():
+            from_budget = np.where(sovereign, spend, 0.0)
+            t.budget_usd[rows] -= from_budget
+            t.cash_usd[rows] += from_budget
+            self.ledger["usd_state_budget"] += float(from_budget.sum())
+        excess = np.where(sovereign, 0.0, spend - cash_budget_usd)
+        self.borrow(rows, np.where(excess > 1e-6 * (1.0 + spend), excess, 0.0))
+        t.cash_usd[rows] -= spend
+        t.cum_capex_usd[rows] += spend
+
     def invest(
         self,
         rows: np.ndarray,
@@ -538,7 +557,7 @@ class Books:
         there is no lead time); the spend comes from the budget (sovereigns), cash and new
         debt."""
         m = self.m
-        s, t = m.sites, m.firms
+        s = m.sites
         for g in np.unique(plan.generation[plan.ths_headroom > 0]):  # ordered, delivered later
             k = (plan.generation == g) & (plan.ths_headroom > 0)
             m.asic.order(
@@ -567,15 +586,7 @@ class Books:
                 plan.infra_usd[grew],
             )
         spend = plan.rigs_usd + plan.infra_usd
-        if sovereign.any():
-            from_budget = np.where(sovereign, spend, 0.0)
-            t.budget_usd[rows] -= from_budget
-            t.cash_usd[rows] += from_budget
-            self.ledger["usd_state_budget"] += float(from_budget.sum())
-        excess = np.where(sovereign, 0.0, spend - cash_budget_usd)  # new debt (rounding dust stays)
-        self.borrow(rows, np.where(excess > 1e-6 * (1.0 + spend), excess, 0.0))
-        t.cash_usd[rows] -= spend
-        t.cum_capex_usd[rows] += spend
+        self._pay_capex(rows, spend, cash_budget_usd, sovereign)
         self.ledger["usd_capex_rigs"] += float(plan.rigs_usd.sum())
         self.ledger["usd_capex_infra"] += float(plan.infra_usd.sum())
         if grew.any():

@@ -210,6 +210,7 @@ def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray
         t.hurdle_rate[bidders][:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
         sc.hardware.economic_life_years,
+        m.used.prices_usd_per_th,
     ).sum(axis=1)
     return rigs + float(s.by_host(m.site_value_usd(), t.n)[r])
 
@@ -227,7 +228,9 @@ def _entrant_value(m: MiningIndustry, r: int) -> float:
     )
     lot = lot_sites(m, r)
     cost = m.cost_usd_per_th_day[lot]
-    rigs = finance.fleet_value_usd(s.fleet_ths[lot], hp, cost, hurdle, decline, life).sum()
+    rigs = finance.fleet_value_usd(
+        s.fleet_ths[lot], hp, cost, hurdle, decline, life, m.used.prices_usd_per_th
+    ).sum()
     new_price, _ = m.rig_prices(m.day)
     g = int(np.flatnonzero(np.isfinite(new_price))[-1]) if np.isfinite(new_price).any() else -1
     fill = 0.0

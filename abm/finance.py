@@ -47,11 +47,12 @@ def fleet_value_usd(
     discount_rate: np.ndarray,
     decline_per_year: float,
     life_years: float,
+    resale_usd_per_th: np.ndarray | None = None,
 ) -> np.ndarray:
     """Value of each firm's rigs to an owner with the given costs and discount rate [USD].
 
-    Each vintage is worth the PV of its margin, or nothing when that is negative (the owner
-    can switch it off or scrap it)."""
+    Each vintage is worth the PV of its margin (never negative: the owner can switch it off),
+    or what the used-rig dealer pays for it (`resale_usd_per_th` by generation), if more."""
     per_th = rig_value_usd_per_th(
         hashprice_usd_per_th_day,
         cost_usd_per_th_day,
@@ -59,6 +60,8 @@ def fleet_value_usd(
         decline_per_year,
         life_years,
     )
+    if resale_usd_per_th is not None:
+        per_th = np.maximum(per_th, resale_usd_per_th)
     return (fleet_ths * np.maximum(per_th, 0.0)).sum(axis=-1)
 
 

@@ -22,6 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
 
 
+# New rigs delivered at the next day's markets phase (no lead time, no wait for capacity): for
+# tests of what firms do with rigs rather than of the rig market (abm/markets/asic.py)
+INSTANT_RIGS: dict[str, float] = {
+    "asic.lead_time_days": 0,
+    "asic.initial_capacity_ehs_per_year": 1e9,
+}
+# the modelled firms alone, without the rest of the world's miners (abm/world.py)
+ALONE: dict[str, bool] = {"world.enabled": False}
+
+
 def small_scenario(n_firms: int = 40, years: float = 0.5, **overrides) -> Scenario:
     """The baseline scaled down: fewer firms (same shares), a shorter horizon."""
     sc = Scenario().with_overrides(

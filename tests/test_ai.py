@@ -14,7 +14,7 @@ from abm.contracts import BUILDING, ENDED, OPERATING, SOLD, TENANT_DEFAULT
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE
 from abm.scenario import AIConfig, Scenario
-from tests.conftest import small_scenario
+from tests.conftest import ALONE, INSTANT_RIGS, small_scenario
 from tests.test_invariants import step_checked
 
 
@@ -158,6 +158,8 @@ def _two_firms(**overrides) -> Scenario:
         "consolidation.entry": False,
         "sovereigns": [],
         "ai.tender_rate_per_year": 0.0,
+        **INSTANT_RIGS,
+        **ALONE,
         "ai.tenant_default_prob_per_year": 0.0,
         "ai.renewal_prob": 0.0,
     }
@@ -298,13 +300,18 @@ def _small_only(cash: float = 0.0) -> list[dict]:
     ]
 
 
+# Big's 20 EH/s of S21 (17.5 J/TH) draw 350 MW; at its first review it fills the other 50 MW
+# of its 400 MW with the generation on sale, S21 XP+ Hydro (11 J/TH): 50 / 11e-6 = 4.5455
+# EH/s, 24.5455 EH/s in all; converting 150 MW removes the least efficient rigs: 150 / 1.75e-5
+# = 8.5714 EH/s of S21
+BIG_EHS = 20.0 + 50 / 11e-6 / 1e6
+
+
 def test_conversion_removes_exactly_the_converted_hashrate():
-    # Big fills its 400 MW with S21 (17.5 J/TH -> 1.75e-5 MW per TH/s) at its first review:
-    # 400 / 1.75e-5 = 22.857 EH/s; converting 150 MW removes 150 / 1.75e-5 = 8.5714 EH/s
-    m = MiningIndustry(_two_firms(), seed=1)
+    m = MiningIndustry(_two_firms(**{"behaviour.max_capacity_growth_per_review": 0.0}), seed=1)
     for _ in range(3):
         m.step()
-    assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)
+    assert m.firms.running_ths[0] / 1e6 == pytest.approx(BIG_EHS)
     before = m.recorder.daily["network_hashrate_ehs"][m.day - 1]
     m.ai.convert(0, 150.0, 1.5e6, 10, 7e6)
     m.step()
@@ -318,7 +325,7 @@ def test_conversion_removes_exactly_the_converted_hashrate():
 def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
     # as in the test above, but Big schedules its compute (capabilities: flexible): the 150 MW
     # keep mining through the 20-day build and leave, with their 8.5714 EH/s, when it starts
-    m = MiningIndustry(_two_firms(), seed=1)
+    m = MiningIndustry(_two_firms(**{"behaviour.max_capacity_growth_per_review": 0.0}), seed=1)
     t = m.firms
     for _ in range(3):
         m.step()
@@ -331,7 +338,7 @@ def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
     start = int(b.start_day[c])
     while m.day < start:
         m.step()
-    assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)  # still mining
+    assert m.firms.running_ths[0] / 1e6 == pytest.approx(BIG_EHS)  # still mining
     m.step()  # the start day: mined, then handed over when the contract starts
     assert m.firm_capacity_mw()[0] == pytest.approx(250.0) and b.status[c] == OPERATING
     before = m.recorder.daily["network_hashrate_ehs"][m.day - 1]

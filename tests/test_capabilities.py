@@ -13,7 +13,7 @@ from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
 from abm.markets.energy import SOURCES
 from abm.runner import run
 from abm.sites import BUILDING, MINING
-from tests.conftest import EXPERIMENTS, small_scenario
+from tests.conftest import ALONE, EXPERIMENTS, INSTANT_RIGS, small_scenario
 
 ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at once
     "capabilities.enabled": True,
@@ -70,6 +70,7 @@ def test_expansion_with_energy_access_by_hand():
             "energy.expansion_price_usd_per_mwh": 50.0,
             "energy.capex_usd_per_mw": 300_000.0,
             "behaviour.max_capacity_growth_per_review": 0.1,
+            **INSTANT_RIGS,
         }
     )
     m = MiningIndustry(sc, seed=1)
@@ -152,6 +153,7 @@ def test_new_sites_arrive_exactly_after_the_lead_time_in_a_run():
             "behaviour.review_cadence_days": 7,
             "price.initial_usd": 200_000.0,  # expansions pay
             "energy.expansion_price_usd_per_mwh": 20.0,
+            **INSTANT_RIGS,
         },
     )
     m = MiningIndustry(sc, seed=2)
@@ -267,6 +269,7 @@ def test_a_flexible_firms_day_by_hand():
             "capabilities.flexible_prob_listed": 1.0,
             "capabilities.flexible_prob_private": 1.0,
             "capabilities.flex_credit_usd_per_mwh": {"us": credit},
+            **ALONE,
         }
     )
     m = MiningIndustry(sc, seed=6)

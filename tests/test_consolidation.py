@@ -18,6 +18,7 @@ from abm import MiningIndustry, Scenario, review
 from abm.consolidation import attempt_acquisition, enter, liquidate, resolve_distress
 from abm.markets.energy import sample_power_prices, sample_sources
 from abm.sites import MINING, OUTSIDE, STRANDED
+from tests.conftest import ALONE
 from tests.test_invariants import check_invariants
 
 PV_DAYS = 365.0
@@ -72,6 +73,7 @@ def _world(**overrides) -> Scenario:
         "consolidation.entry": False,
         "consolidation.acquisitions": False,
         "sovereigns": [],
+        **ALONE,  # the three firms are the market
     }
     return Scenario().with_overrides({**base, **overrides})
 
@@ -91,7 +93,10 @@ def _rig_value_per_th(m: MiningIndustry, price_usd_per_mwh: float, rate: float, 
         sc.behaviour.expected_hashprice_decline_per_year,
     )
     cost = price_usd_per_mwh * m.gens.efficiency_j_per_th[g] * 24e-6
-    return hp * _pv(rate + decline, life) - cost * _pv(rate, life)
+    if cost >= hp:
+        return 0.0
+    run = min(life, math.log(hp / cost) / decline)  # switched off when the margin is gone
+    return hp * _pv(rate + decline, run) - cost * _pv(rate, run)
 
 
 def _site_value_per_mw(m: MiningIndustry, price_usd_per_mwh: float) -> float:
@@ -112,16 +117,17 @@ def test_auction_of_a_dear_site_to_a_cheap_buyer_by_hand():
     gb = m.gens.index_of("S19 XP")
     ths_b = 2e6
     cost_a_before = m.cost_usd_per_th_day[s.of_firm(a)].copy()
-    # the lot: B's rigs at the secondary price (the marginal buyer's value at $45, 15%) and its
-    # 45 MW at the site value of a $70 site
-    used = max(_rig_value_per_th(m, 45.0, 0.15, gb), 0.0)
+    # the lot: B's rigs at the used-rig dealer's bid and its 45 MW at the site value of a $70
+    # site
+    used = m.used.prices_usd_per_th[gb]
     site_value = 45.0 * _site_value_per_mw(m, 70.0)
     market = ths_b * used + site_value
     assert m.lot_market_value_usd(b) == pytest.approx(market, rel=1e-12)
     # bidders value the rigs where they run (the lot's $70 site, nobody hosts it) at their
-    # hurdles (listed 12%, private 18%); budgets are spare cash (no flows yet, no credit)
-    value_a = ths_b * max(_rig_value_per_th(m, 70.0, 0.12, gb), 0.0) + site_value
-    value_c = ths_b * max(_rig_value_per_th(m, 70.0, 0.18, gb), 0.0) + site_value
+    # hurdles (listed 12%, private 18%), or at the dealer's bid if that is more (they can sell
+    # them); budgets are spare cash (no flows yet, no credit)
+    value_a = ths_b * max(_rig_value_per_th(m, 70.0, 0.12, gb), used) + site_value
+    value_c = ths_b * max(_rig_value_per_th(m, 70.0, 0.18, gb), used) + site_value
     bid_a, bid_c = min(value_a, 1e9), min(value_c, 1e7)
     assert bid_a > bid_c
     price = max(bid_c, 0.5 * market)  # second price, at least the reserve
@@ -267,7 +273,9 @@ def _one_site(m: MiningIndustry, price: float, mw: float, g: int, ths: float):
 
 def test_a_defaulting_host_strands_its_clients_for_the_recovery_period():
     recovery = 20
-    m = MiningIndustry(_world(**{"sites.host_default_recovery_days": recovery}), seed=1)
+    # (without auctions: nobody in the model takes over B's facilities)
+    sc = _world(**{"sites.host_default_recovery_days": recovery, "consolidation.auctions": False})
+    m = MiningIndustry(sc, seed=1)
     t, s, g = m.firms, m.sites, m.gens
     host, client = 1, 2
     _set_cash(m, host, 1e8)  # B can pay its bills until we make it default

@@ -16,6 +16,7 @@ from abm.consolidation import liquidate
 from abm.markets.energy import OutageDraws
 from abm.sites import AI, BUILDING, CLOSED, MINING, OUTSIDE, SiteTable
 from tests.test_consolidation import _one_site, _pv, _set_cash, _site_value_per_mw, _world
+from tests.conftest import INSTANT_RIGS
 from tests.test_invariants import check_invariants
 
 A, B, C = 0, 1, 2
@@ -135,6 +136,7 @@ def _queued_world(**overrides) -> MiningIndustry:
                 # nobody's review buys MW of its own meanwhile
                 "firms.hurdle_rate_listed": 10.0,
                 "firms.hurdle_rate_private": 10.0,
+                **INSTANT_RIGS,
                 **overrides,
             }
         ),

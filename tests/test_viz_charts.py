@@ -111,7 +111,7 @@ def test_breakeven_is_energy_cost_of_the_running_fleet(stepped):
 def test_share_figure_stacks_to_the_whole(stepped):
     ts = stepped.recorder.timeseries()
     fig = charts.share_figure(ts)
-    assert _names(fig) == ["small", "medium", "large", "sovereign", "entrants"]
+    assert _names(fig) == ["small", "medium", "large", "sovereign", "entrants", "world"]
     assert all(t.stackgroup == "share" for t in fig.data)
     total = np.sum([t.y for t in fig.data], axis=0)
     np.testing.assert_allclose(total[ts["network_hashrate_ehs"].to_numpy() > 0], 100.0)

@@ -38,6 +38,7 @@ CLASS_COLOURS: dict[str, str] = {
     "large": "#4c78a8",
     "sovereign": "#54a24b",
     "entrants": "#b279a2",
+    "world": "#bab0ac",
 }
 KIND_COLOURS: dict[str, str] = {"private": "#f58518", "listed": "#4c78a8", "sovereign": "#54a24b"}
 EDGE_COLOURS: dict[str, str] = {

@@ -291,8 +291,9 @@ def hashprice_figure(ts: pd.DataFrame, breakeven: pd.DataFrame | None = None) ->
 
 
 def share_figure(ts: pd.DataFrame) -> go.Figure:
-    """Hashrate share by initial size class (plus sovereigns and later entrants), stacked."""
-    parts = ("small", "medium", "large", "sovereign", "entrants")
+    """Hashrate share by initial size class (plus sovereigns, later entrants and the rest of
+    the world's miners), stacked."""
+    parts = ("small", "medium", "large", "sovereign", "entrants", "world")
     x = _x(ts["date"])
     traces = [
         {

@@ -15,8 +15,8 @@ from abm import MiningIndustry, review
 from abm.consolidation import liquidate
 from abm.markets.energy import OutageDraws
 from abm.sites import AI, BUILDING, CLOSED, MINING, OUTSIDE, SiteTable
-from tests.test_consolidation import _one_site, _pv, _set_cash, _site_value_per_mw, _world
 from tests.conftest import INSTANT_RIGS
+from tests.test_consolidation import _one_site, _pv, _set_cash, _site_value_per_mw, _world
 from tests.test_invariants import check_invariants
 
 A, B, C = 0, 1, 2

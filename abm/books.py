@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import finance
+from abm import behaviour, finance
 from abm.firms import LISTED
 from abm.sites import CLOSED, MINING, OUTSIDE, STRANDED
 
@@ -320,6 +320,19 @@ class Books:
             gone = float((fleet_ths @ used).sum())
             self.ledger["usd_asset_sales"] += gone
             self.ledger["usd_to_owners"] += gone
+
+    def fail_rigs(self, keep_share: np.ndarray, live: slice) -> float:
+        """Rigs fail: every site keeps `keep_share` of its rigs of each generation in `live`
+        (the others hold none), and its rig book shrinks by the share of its TH/s that failed.
+        Failed rigs are written off: assets leave, no money moves (no ledger key). Returns the
+        hashrate failed [TH/s]."""
+        s = self.m.sites
+        fleet = s.fleet_ths[:, live]
+        held = behaviour.row_sums(fleet)
+        fleet *= keep_share
+        left = behaviour.row_sums(fleet)
+        s.rig_book_usd *= np.divide(left, held, out=np.ones_like(held), where=held > 0)
+        return float(held.sum() - left.sum())
 
     def move_rigs(
         self, src: np.ndarray, dst: np.ndarray, moved_ths: np.ndarray, cost_usd: np.ndarray

@@ -111,6 +111,7 @@ class MiningIndustry(mesa.Model):
         )
         self.price_ma200_usd = _trailing_mean(self.price_usd, 200)
         self.fee_btc_per_block = scenario_fee_path(sc.fees, self.streams["fees"], self.n_days)
+        self.fee_backlog_blocks = 0.0  # transactions waiting for blocks [blocks] (day.mine)
         self.gens = hardware.build_generations(sc.hardware, self.start_date, self.n_days)
         self.months = np.array(
             [(self.start_date + dt.timedelta(days=d)).month for d in range(self.n_days)]

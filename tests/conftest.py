@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
 
 
+# rigs that never fail (the age hazard off), for tests that follow a fleet exactly
+NO_FAILURES: dict[str, float] = {
+    "operation.failure_rate_young_per_year": 0.0,
+    "operation.failure_rate_old_per_year": 0.0,
+}
+
+
 def small_scenario(n_firms: int = 40, years: float = 0.5, **overrides) -> Scenario:
     """The baseline scaled down: fewer firms (same shares), a shorter horizon."""
     sc = Scenario().with_overrides(

@@ -14,7 +14,7 @@ from abm.contracts import BUILDING, ENDED, OPERATING, SOLD, TENANT_DEFAULT
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE
 from abm.scenario import AIConfig, Scenario
-from tests.conftest import small_scenario
+from tests.conftest import NO_FAILURES, small_scenario
 from tests.test_invariants import step_checked
 
 
@@ -301,7 +301,7 @@ def _small_only(cash: float = 0.0) -> list[dict]:
 def test_conversion_removes_exactly_the_converted_hashrate():
     # Big fills its 400 MW with S21 (17.5 J/TH -> 1.75e-5 MW per TH/s) at its first review:
     # 400 / 1.75e-5 = 22.857 EH/s; converting 150 MW removes 150 / 1.75e-5 = 8.5714 EH/s
-    m = MiningIndustry(_two_firms(), seed=1)
+    m = MiningIndustry(_two_firms(**NO_FAILURES), seed=1)
     for _ in range(3):
         m.step()
     assert m.firms.running_ths[0] / 1e6 == pytest.approx(400 / 17.5e-6 / 1e6)
@@ -318,7 +318,7 @@ def test_conversion_removes_exactly_the_converted_hashrate():
 def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
     # as in the test above, but Big schedules its compute (capabilities: flexible): the 150 MW
     # keep mining through the 20-day build and leave, with their 8.5714 EH/s, when it starts
-    m = MiningIndustry(_two_firms(), seed=1)
+    m = MiningIndustry(_two_firms(**NO_FAILURES), seed=1)
     t = m.firms
     for _ in range(3):
         m.step()

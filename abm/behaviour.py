@@ -1,4 +1,4 @@
-"""Vectorised decision rules of mining firms: operate, retire, invest, and the contest limit.
+"""Vectorised decision rules of mining firms: operate, invest, move, and the contest limit.
 
 Every function takes arrays over firms (rows) and generations (columns) and returns arrays; no
 per-firm Python loops. Generations are ordered by release, so efficiency improves to the right.
@@ -22,20 +22,20 @@ def row_sums(x: np.ndarray) -> np.ndarray:
 
 def operate(
     fleet_ths: np.ndarray,
-    cost_usd_per_th_day: np.ndarray,
-    revenue_usd_per_th_day: float,
+    on: np.ndarray,
     available_mw: np.ndarray,
     power_mw_per_th: np.ndarray,
 ) -> np.ndarray:
-    """Hashrate each firm runs today, by vintage [TH/s] (firms x generations).
+    """Hashrate each site runs today, by vintage [TH/s] (sites x generations).
 
-    A vintage runs when its expected revenue per TH-day beats its energy cost at the firm's
-    own power price (otherwise it is curtailed). Available power capacity caps what runs, and
-    it is filled from the most efficient vintage down.
+    The vintages that are on (:func:`abm.operation.switch`: they cover their energy cost at
+    the site's rate, with hysteresis) run; the others are curtailed. Available power capacity
+    caps what runs, and it is filled from the most efficient vintage (the cheapest to run at
+    the site's rate) down.
     """
-    want_ths = np.where(cost_usd_per_th_day < revenue_usd_per_th_day, fleet_ths, 0.0)
+    want_ths = np.where(on, fleet_ths, 0.0)
     want_mw = want_ths * power_mw_per_th
-    # only firms whose wanted power exceeds what is available need the merit order
+    # only sites whose wanted power exceeds what is available need the merit order
     short = np.flatnonzero(row_sums(want_mw) > available_mw)
     if short.size:
         w = want_mw[short]
@@ -44,19 +44,6 @@ def operate(
         room_mw = np.maximum(available_mw[short, None] - more_efficient_mw, 0.0)
         want_ths[short] = np.minimum(w, room_mw) / power_mw_per_th
     return want_ths
-
-
-def retire_mask(
-    cost_usd_per_th_day: np.ndarray,
-    expected_hashprice_usd_per_th_day: float,
-    retire_margin: float,
-    age_days: np.ndarray,
-    max_age_days: float,
-) -> np.ndarray:
-    """Vintages to scrap or sell: energy alone no longer covered by expected revenue (with a
-    margin), or older than the maximum age."""
-    uneconomic = cost_usd_per_th_day * (1.0 + retire_margin) > expected_hashprice_usd_per_th_day
-    return uneconomic | (age_days > max_age_days)[None, :]
 
 
 def npv_per_th(

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import finance
+from abm import behaviour, finance
 from abm.firms import LISTED, SOVEREIGN
-from abm.sites import CLOSED, MINING, OUTSIDE, STRANDED
+from abm.sites import CLOSED, MINING, MINING_OR_CARE, OUTSIDE, STRANDED
 
 if TYPE_CHECKING:
     from abm.behaviour import InvestmentPlan
@@ -351,7 +351,11 @@ class Books:
         to the dealer for the owner (or its former owners)."""
         m = self.m
         s, t, g = m.sites, m.firms, m.gens
-        ok = (s.owner[site_rows] == owners) & (s.status[site_rows] == MINING) & t.active[owners]
+        ok = (
+            (s.owner[site_rows] == owners)
+            & np.isin(s.status[site_rows], MINING_OR_CARE)
+            & t.active[owners]
+        )
         # what still fits the site (its capacity may have shrunk meanwhile: a ban, a sale)
         room = s.capacity_mw[site_rows] - s.fleet_ths[site_rows] @ g.power_mw_per_th
         fits = np.where(ok, np.clip(room / g.power_mw_per_th[generation], 0.0, ths), 0.0)
@@ -387,6 +391,19 @@ class Books:
         self._pay_capex(rows, pay[rows], cash, t.kind[rows] == SOVEREIGN)
         self.ledger["usd_used_rigs"] += float(usd.sum())
         m.update_live_columns(m.day)
+
+    def fail_rigs(self, keep_share: np.ndarray, live: slice) -> float:
+        """Rigs fail: every site keeps `keep_share` of its rigs of each generation in `live`
+        (the others hold none), and its rig book shrinks by the share of its TH/s that failed.
+        Failed rigs are written off: assets leave, no money moves (no ledger key). Returns the
+        hashrate failed [TH/s]."""
+        s = self.m.sites
+        fleet = s.fleet_ths[:, live]
+        held = behaviour.row_sums(fleet)
+        fleet *= keep_share
+        left = behaviour.row_sums(fleet)
+        s.rig_book_usd *= np.divide(left, held, out=np.ones_like(held), where=held > 0)
+        return float(held.sum() - left.sum())
 
     def move_rigs(
         self, src: np.ndarray, dst: np.ndarray, moved_ths: np.ndarray, cost_usd: np.ndarray

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from abm import behaviour, finance
+from abm import behaviour, finance, operation
 from abm.components import BaseComponent
 from abm.firms import HYDRO, PRIVATE, SOVEREIGN, size_classes
 from abm.markets.energy import outage_probabilities, sample_power_prices, sample_sources
-from abm.sites import CLOSED, ENTRANT, MINING, OUTSIDE, STRANDED, SitePlan, one_site_each
+from abm.sites import CLOSED, ENTRANT, OUTSIDE, STRANDED, SitePlan, one_site_each
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -87,7 +87,7 @@ def _sell_idle_sites(m: MiningIndustry, rows: np.ndarray) -> None:
     s, g, n = m.sites, m.gens, m.firms.n
     short = np.zeros(n, dtype=bool)
     short[rows] = True
-    on = np.flatnonzero(short[s.owner] & (s.host == s.owner) & (s.status == MINING))
+    on = np.flatnonzero(short[s.owner] & (s.host == s.owner) & s.mining_or_care())
     if on.size == 0:
         return
     idle_mw = np.maximum(s.capacity_mw[on] - s.fleet_ths[on] @ g.power_mw_per_th, 0.0)
@@ -129,7 +129,7 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     if t.btc_held[r] > 0:
         m.books.sell_btc(np.array([r]), t.btc_held[[r]])
     m.on_liquidate(r)  # components settle: AI contracts are sold with their project debt
-    clients = np.flatnonzero((s.host == r) & (s.owner != r) & (s.status == MINING))
+    clients = np.flatnonzero((s.host == r) & (s.owner != r) & s.mining_or_care())
     if cause == "insolvent" and clients.size:
         s.status[clients] = STRANDED
         s.stranded_until[clients] = m.day + m.params.sites.host_default_recovery_days
@@ -235,7 +235,7 @@ def _entrant_value(m: MiningIndustry, r: int) -> float:
     g = int(np.flatnonzero(np.isfinite(new_price))[-1]) if np.isfinite(new_price).any() else -1
     fill = 0.0
     if g >= 0:
-        own = lot[(s.host[lot] == r) & (s.status[lot] == MINING)]
+        own = lot[(s.host[lot] == r) & s.mining_or_care()[lot]]
         npv = behaviour.npv_per_th(
             hp, m.cost_usd_per_th_day[own], np.full(own.size, hurdle[0]), new_price, decline, life
         )[:, g]
@@ -426,7 +426,10 @@ def entry_margin(m: MiningIndustry) -> float:
 
 
 def deals(m: MiningIndustry) -> None:
-    """Acquisitions (Poisson arrivals) and voluntary exits of the day."""
+    """Acquisitions (Poisson arrivals) and voluntary exits of the day: a firm without rigs for
+    ``consolidation.voluntary_exit_idle_days`` exits unless it can pay for its sites (in care
+    and maintenance) for as long again and rigs on them have a positive NPV
+    (:func:`abm.operation.idle_firms_that_wait`)."""
     cfg = m.params.consolidation
     if cfg.acquisitions and cfg.acquisition_rate_per_year > 0:
         for _ in range(m.streams["mna"].poisson(cfg.acquisition_rate_per_year / 365)):
@@ -435,7 +438,10 @@ def deals(m: MiningIndustry) -> None:
         t = m.firms
         idle = t.active & (m.firm_installed_ths() == 0) & (t.kind != SOVEREIGN)
         t.idle_days[:] = np.where(idle, t.idle_days + IDLE_CHECK_DAYS, 0)
-        for r in np.flatnonzero(idle & (t.idle_days >= cfg.voluntary_exit_idle_days)):
+        due = np.flatnonzero(idle & (t.idle_days >= cfg.voluntary_exit_idle_days))
+        if due.size:  # those that can pay for their sites in care and have a use for them wait
+            due = due[~operation.idle_firms_that_wait(m, due)]
+        for r in due:
             liquidate(m, int(r), "voluntary")
 
 

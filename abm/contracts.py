@@ -31,7 +31,7 @@ from abm.events import ai_demand_multiplier
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
-from abm.sites import AI, AI_SPLIT, CLOSED, MINING, STRANDED, SitePlan
+from abm.sites import AI, AI_SPLIT, CLOSED, MINING, MINING_OR_CARE, STRANDED, SitePlan
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -494,7 +494,7 @@ class AIMarket(BaseComponent):
         is left: a ban or a sale since the award may already have taken MW out of mining."""
         m = self.m
         s = m.sites
-        cap = float(s.capacity_mw[site]) if s.status[site] == MINING else 0.0
+        cap = float(s.capacity_mw[site]) if s.status[site] in MINING_OR_CARE else 0.0
         mw = min(mw, cap)
         if mw <= 0:
             return 0.0, site, 0.0
@@ -555,7 +555,7 @@ class AIMarket(BaseComponent):
         enough (after redundancy) and large enough for an award."""
         s, cfg = self.m.sites, self.cfg
         return (
-            (s.status == MINING)
+            s.mining_or_care()
             & (s.host == s.owner)
             & ~s.seasonal
             & (s.outage_prob <= cfg.max_outage_prob_with_redundancy)
@@ -623,7 +623,7 @@ class AIMarket(BaseComponent):
         m, t, books = self.m, self.m.firms, self.m.books
         s = m.sites
         m.interconnection.cancel(r)
-        mine = (s.owner == r) & ((s.status == MINING) | (s.status == STRANDED))
+        mine = (s.owner == r) & (s.mining_or_care() | (s.status == STRANDED))
         books.sell_sites(np.flatnonzero(mine))
         books.sell_facilities(np.flatnonzero((s.host == r) & (s.owner != r) & (s.status != CLOSED)))
         if t.btc_held[r] > 0:

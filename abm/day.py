@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import behaviour, chain, finance
-from abm.markets import energy
-from abm.sites import MINING, OUTSIDE, STRANDED
+from abm import behaviour, chain, finance, operation
+from abm.markets import energy, fees
+from abm.sites import MINING, OUTSIDE
 
 if TYPE_CHECKING:
     from abm.contracts import AIDay
@@ -69,6 +69,7 @@ class Operation:
     world_running_ths: np.ndarray  # the rest of the world's, tranches x live generations
     world_ths: float  # the rest of the world's hashrate [TH/s]
     total_ths: float  # network hashrate: the firms' and the rest of the world's [TH/s]
+    failed_ths: float = 0.0  # rigs that failed today (age hazard) [TH/s]
 
     @property
     def hashrate_ehs(self) -> float:
@@ -88,6 +89,7 @@ class Blocks:
     to_firms_btc: float  # of which to the firms [BTC]
     to_world_btc: float  # of which to the rest of the world [BTC]
     by_firm_btc: np.ndarray  # paid to each firm [BTC]
+    fee_backlog_blocks: float = 0.0  # transactions waiting at the end of the day [blocks]
 
 
 @dataclass(slots=True)
@@ -130,7 +132,8 @@ class Today:
 
 # --------------------------------------------------------------------------------------------
 def environment(m: MiningIndustry, d: int) -> Environment:
-    """Price, fees and each site's energy availability (outages, dry season; sites that are not
+    """Price, fees (the day's fee path, raised by the backlog of transactions left by blocks
+    not found) and each site's energy availability (outages, dry season; sites that are not
     mining have none)."""
     s, sc = m.sites, m.params
     avail = energy.availability(
@@ -141,7 +144,10 @@ def environment(m: MiningIndustry, d: int) -> Environment:
         sc.energy.dry_season_availability,
     )
     avail *= s.status == MINING
-    return Environment(d, m.price_usd[d], m.fee_btc_per_block[d], avail)
+    fee = m.fee_btc_per_block[d] * fees.backlog_multiplier(
+        m.fee_backlog_blocks, sc.fees.backlog_elasticity
+    )
+    return Environment(d, m.price_usd[d], fee, avail)
 
 
 def price_revenue(m: MiningIndustry, env: Environment) -> None:
@@ -153,24 +159,28 @@ def price_revenue(m: MiningIndustry, env: Environment) -> None:
 
 
 def operate(m: MiningIndustry, env: Environment) -> Operation:
-    """At each site the owner runs the vintages whose revenue beats their energy cost at the
-    rate it pays there, within the site's available capacity (flexible owners by the hour,
-    summarised per day)."""
+    """Rigs fail by their age hazard; at each site each vintage is on or off by its revenue
+    against its energy cost at the rate the owner pays there, with hysteresis; the vintages
+    that are on run within the site's available capacity, the cheapest to run first (flexible
+    owners by the hour, summarised per day); sites idle for long go into care and maintenance,
+    and sites in care with a vintage on again return to mining (abm.operation)."""
     s, caps = m.sites, m.capabilities
     live = m.live_columns
+    failed = operation.wear(m, env.day, live) + m.world.wear(env.day, live)
     rev_th = env.revenue_usd_per_th_day
     cost_live = m.cost_usd_per_th_day[:, live]
     share = mult = on_hours = None
     cost_run = cost_live
     if caps.flexing:  # hour-scale scheduling, summarised per day
         share, mult, cost_run = caps.schedule(cost_live, rev_th)
+    on = operation.switch_vintages(m, cost_run, rev_th, live)
     running = behaviour.operate(
         s.fleet_ths[:, live],
-        cost_run,
-        rev_th,
+        on,
         s.capacity_mw * env.availability,
         m.gens.power_mw_per_th[live],
     )
+    operation.care_and_maintenance(m, on, live)
     if caps.flexing:
         on_hours = running  # what runs in the hours it runs
         running = running * share  # TH-days run today per TH/s
@@ -179,16 +189,21 @@ def operate(m: MiningIndustry, env: Environment) -> Operation:
     world = m.world.operate(rev_th, live)
     world_ths = float(world.sum())
     total = float(run_s.sum()) + world_ths
-    return Operation(live, running, on_hours, share, mult, run_s, run_f, world, world_ths, total)
+    return Operation(
+        live, running, on_hours, share, mult, run_s, run_f, world, world_ths, total, failed
+    )
 
 
 def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
-    """Blocks found today (Poisson), retargets and halvings, and the pooled payout by hash
-    share (the firms' and the rest of the world's)."""
+    """Blocks found today (Poisson), retargets and halvings, the pooled payout by hash share
+    (the firms' and the rest of the world's), and the fee backlog the day leaves."""
     difficulty_start = m.chain.difficulty
     expected = chain.expected_blocks_per_day(op.hashrate_ehs, difficulty_start)
     n_blocks = m.draw_blocks(expected)
     m.chain, chain_day = chain.advance_day(m.chain, n_blocks)
+    m.fee_backlog_blocks = fees.backlog_next(
+        m.fee_backlog_blocks, n_blocks, m.params.fees.backlog_decay_per_day
+    )
     fees_btc = env.fee_btc_per_block * n_blocks
     reward_btc = chain_day.subsidy_btc + fees_btc
     pooled = reward_btc * (1.0 - m.params.protocol.pool_fee)
@@ -206,6 +221,7 @@ def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
         pooled - to_world if total > 0 else 0.0,
         to_world,
         btc_f,
+        m.fee_backlog_blocks,
     )
 
 
@@ -226,11 +242,11 @@ def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) 
     else:
         mwh = op.running_ths @ gens.energy_mwh_per_th_day[op.live]
     energy_s = mwh * s.power_price_usd_per_mwh
-    # the facilities of mining (and stranded) sites cost their hosts; AI sites' opex is the
-    # contracts' (abm.contracts), building sites have no capacity yet
-    status = s.status
-    fixed_s = (s.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day) * (
-        (status == MINING) | (status == STRANDED)
+    # the facilities of mining (and stranded) sites cost their hosts, those in care and
+    # maintenance a share of it; AI sites' opex is the contracts' (abm.contracts), building
+    # sites have no capacity yet
+    fixed_s = (s.capacity_mw * sc.energy.fixed_opex_usd_per_mw_day) * operation.fixed_cost_share(
+        s.status, sc.operation.care_fixed_cost_share
     )
     if m.contest:
         fixed_s = np.where(s.capacity_mw >= 1e11, 0.0, fixed_s)

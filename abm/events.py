@@ -28,7 +28,7 @@ from abm.scenario import (
     SovereignProgramme,
     TariffChange,
 )
-from abm.sites import AI, BUILDING, MINING, RELOCATED, STRANDED
+from abm.sites import AI, BUILDING, CARE, MINING, RELOCATED, STRANDED
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -141,10 +141,10 @@ class EventSchedule(BaseComponent):
 
     def tariff(self, e: TariffChange) -> None:
         """Power prices in the region change from today, at every site there that is not
-        closed (mining, building or stranded; queued MW come online at the new price); owners
-        of own sites pay the new price, hosted clients keep their contracted rates (their
-        hosts bear the change)."""
-        rows = self._in_region(e.region, (MINING, BUILDING, STRANDED, AI))
+        closed (mining, in care, building or stranded; queued MW come online at the new
+        price); owners of own sites pay the new price, hosted clients keep their contracted
+        rates (their hosts bear the change)."""
+        rows = self._in_region(e.region, (MINING, CARE, BUILDING, STRANDED, AI))
         s = self.m.sites
         s.power_price_usd_per_mwh[rows] = np.maximum(
             s.power_price_usd_per_mwh[rows] * (1.0 + e.price_change) + e.levy_usd_per_mwh, 0.0
@@ -165,16 +165,16 @@ class EventSchedule(BaseComponent):
             self.m.books.receive(s.host[rows], credit, "usd_demand_response")
 
     def ban(self, e: RegionalBan, d: int) -> None:
-        """A share of every site in the region (mining, building or stranded) stops today; the
-        relocated part of the rigs is paid for and returns after the relocation, on one new
-        site per owner, the rest is sold at the secondary price; the banned share of the sites
-        is lost. A full ban (share 1) closes the region for good: its sites close, firms at
-        home there move their home to the event's `to_region` at once (their queued MW come
-        online there), and no new capacity or entrant goes there again."""
+        """A share of every site in the region (mining, in care, building or stranded) stops
+        today; the relocated part of the rigs is paid for and returns after the relocation, on
+        one new site per owner, the rest is sold at the secondary price; the banned share of
+        the sites is lost. A full ban (share 1) closes the region for good: its sites close,
+        firms at home there move their home to the event's `to_region` at once (their queued MW
+        come online there), and no new capacity or entrant goes there again."""
         m, s = self.m, self.m.sites
         if e.share == 0:
             return
-        sites = self._in_region(e.region, (MINING, BUILDING, STRANDED))
+        sites = self._in_region(e.region, (MINING, CARE, BUILDING, STRANDED))
         if e.share >= 1.0:
             self._close_region(e)
         if sites.size == 0:

@@ -23,8 +23,16 @@ from abm.markets.energy import (
     sample_sources,
 )
 from abm.markets.hardware import DAYS_PER_YEAR, GenerationTable
+from abm.operation import survival
 from abm.scenario import FirmsConfig, Scenario
-from abm.sites import SitePlan, assign_hosting, one_site_each, sites_per_firm, split_into_sites
+from abm.sites import (
+    MINING_OR_CARE,
+    SitePlan,
+    assign_hosting,
+    one_site_each,
+    sites_per_firm,
+    split_into_sites,
+)
 from abm.table import ColumnTable
 
 if TYPE_CHECKING:
@@ -167,8 +175,9 @@ class MiningFirm(mesa.Agent):
 
     @property
     def site_rows(self) -> np.ndarray:
-        """Rows of the sites where the firm's rigs run (own or hosted) in ``model.sites``."""
-        return self.model.sites.of_firm(self.row)
+        """Rows of the sites where the firm's rigs run (own or hosted; mining or in care and
+        maintenance) in ``model.sites``."""
+        return self.model.sites.of_firm(self.row, MINING_OR_CARE)
 
     @property
     def power_price_usd_per_mwh(self) -> float:
@@ -281,19 +290,21 @@ def fleet_by_vintage(
     hashrate_ehs: np.ndarray,
     mean_age_years: np.ndarray,
     gens: GenerationTable,
-    max_age_years: float,
+    survival_share: np.ndarray,
 ) -> np.ndarray:
     """Spread each firm's hashrate over generations released before the start [TH/s].
 
     Weights fall off exponentially (1-year scale) with the distance between a generation's age
-    and the firm's fleet age, drawn as mean x U(0.5, 1.5)."""
+    and the firm's fleet age, drawn as mean x U(0.5, 1.5), times the share of the generation's
+    rigs still working at its age on day 0 (`survival_share`, per generation: old rigs have
+    mostly failed; abm.operation)."""
     age_years = -gens.release_day / DAYS_PER_YEAR  # age on day 0
-    usable = (age_years >= 0) & (age_years <= max_age_years)
+    usable = age_years >= 0
     if not usable.any():
         usable = gens.release_day <= 0
         usable[gens.newest_released(0)] = True
     target = mean_age_years * rng.uniform(0.5, 1.5, size=hashrate_ehs.shape)
-    w = np.exp(-np.abs(age_years[None, :] - target[:, None])) * usable[None, :]
+    w = np.exp(-np.abs(age_years[None, :] - target[:, None])) * (usable * survival_share)[None, :]
     w /= w.sum(axis=1, keepdims=True)
     return w * (hashrate_ehs * 1e6)[:, None]
 
@@ -325,7 +336,8 @@ def calibrated_population(
     source = sample_sources(rng, n, sc.energy)
     price = sample_power_prices(rng, sizes, sc.energy)
     age = np.where(listed, cfg.fleet_age_years_large, cfg.fleet_age_years_small)
-    fleet = fleet_by_vintage(rng, sizes, age, gens, sc.hardware.max_age_years)
+    alive = survival(-gens.release_day / DAYS_PER_YEAR, sc.operation)
+    fleet = fleet_by_vintage(rng, sizes, age, gens, alive)
     power = fleet @ gens.power_mw_per_th
     capacity = power * (1 + rng.uniform(0, cfg.capacity_headroom_max, n))
     share = sizes / sizes.sum()

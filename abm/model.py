@@ -115,6 +115,7 @@ class MiningIndustry(mesa.Model):
         )
         self.price_ma200_usd = _trailing_mean(self.price_usd, 200)
         self.fee_btc_per_block = scenario_fee_path(sc.fees, self.streams["fees"], self.n_days)
+        self.fee_backlog_blocks = 0.0  # transactions waiting for blocks [blocks] (day.mine)
         self.gens = hardware.build_generations(sc.hardware, self.start_date, self.n_days)
         self.months = np.array(
             [(self.start_date + dt.timedelta(days=d)).month for d in range(self.n_days)]
@@ -420,7 +421,7 @@ class MiningIndustry(mesa.Model):
 
     def update_live_columns(self, day: int) -> None:
         """Restrict the daily path to generations someone holds or can buy (others are 0)."""
-        held = np.flatnonzero(self.sites.fleet_ths.any(axis=0))
+        held = np.flatnonzero(self.sites.fleet_ths.any(axis=0) | self.world.fleet_ths.any(axis=0))
         hi = max(int(self.released_by_day[day]), int(held[-1]) + 1 if held.size else 1)
         lo = int(held[0]) if held.size else hi - 1
         self.live_columns = slice(lo, hi)
@@ -450,6 +451,7 @@ class MiningIndustry(mesa.Model):
         used prices and the factories their first price; the rigs' books start at the used
         prices."""
         self.world.start(self.installed_ths_by_generation())
+        self.update_live_columns(0)
         if self.contest:
             return
         self.used.clear(trade=False)

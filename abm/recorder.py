@@ -16,7 +16,7 @@ from abm import chain, metrics
 from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES, SOVEREIGN, SOVEREIGN_CLASS
 from abm.markets.ai import STRATEGIES
 from abm.markets.energy import SOURCES
-from abm.sites import CLOSED, MINING, ORIGINS, STATUSES, STRANDED
+from abm.sites import CARE, CLOSED, MINING, ORIGINS, STATUSES, STRANDED
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -96,6 +96,10 @@ DAILY_COLUMNS: dict[str, str] = {
     "(cumulative) [EH/s]",
     "ai_firms": "firms with MW under AI contracts (including those that left mining) [-]",
     "hashrate_in_transit_ehs": "hashrate of rigs relocating after a regional ban [EH/s]",
+    "care_sites": "sites in care and maintenance (idle, at a reduced fixed cost) [-]",
+    "rigs_failed_ehs": "hashrate of the rigs that failed that day (age hazard) [EH/s]",
+    "fee_backlog_blocks": "transactions waiting for blocks at the end of the day, in blocks' "
+    "worth (raises the next day's fees per block) [blocks]",
 }
 
 PANEL_COLUMNS: dict[str, str] = {
@@ -136,7 +140,7 @@ SITE_PANEL_COLUMNS: dict[str, str] = {
     "site_id": "row of the site in the model's SiteTable (stable id) [-]",
     "owner_id": "firm_id of the firm whose rigs run there [-]",
     "host_id": "firm_id of the firm holding the facility and power contract (-1: outside) [-]",
-    "status": "building / mining / stranded / ai / closed",
+    "status": "building / mining / stranded / ai / closed / care (care and maintenance)",
     "origin": "how the site came: initial / built / entrant / relocated / moved / ai_split",
     "region": "region (scenario.firms.region_mix)",
     "source": "primary energy source",
@@ -294,6 +298,9 @@ class Recorder:
             "hashrate_to_ai_ehs": m.ai.hashrate_removed_ths / 1e6,
             "ai_firms": np.count_nonzero(t.ai_mw > 1e-9),
             "hashrate_in_transit_ehs": m.events.in_transit_ths / 1e6,
+            "care_sites": np.count_nonzero(st.status == CARE),
+            "rigs_failed_ehs": op.failed_ths / 1e6,
+            "fee_backlog_blocks": blocks.fee_backlog_blocks,
         }
         if not self._keys_checked:  # the row is stored by position
             if list(row) != _NUMERIC_DAILY:

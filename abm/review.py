@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import behaviour, chain
+from abm import behaviour, chain, operation
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import hardware
 from abm.markets.demand import spare_mw
-from abm.sites import MINING
 
 if TYPE_CHECKING:
     from abm.day import Environment
@@ -33,8 +32,9 @@ def review_due(m: MiningIndustry, day: int) -> bool:
 
 
 def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
-    """Fleet review of the firms in `rows` (ascending) on each of their mining sites: retire,
-    move rigs to cheaper spare capacity, raise equity, then invest with cash and new debt."""
+    """Fleet review of the firms in `rows` (ascending) on each of their mining sites (those in
+    care and maintenance too): retire, move rigs to cheaper spare capacity, raise equity, then
+    invest with cash and new debt."""
     sc, t, s, g, books = m.params, m.firms, m.sites, m.gens, m.books
     hp = m.expected_hashprice_usd_per_th_day
     decline, life = (
@@ -44,18 +44,12 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     new_price, _ = m.rig_prices(day)
     due = np.zeros(t.n, dtype=bool)
     due[rows] = True
-    srows = np.flatnonzero(due[s.owner] & (s.status == MINING))
+    srows = np.flatnonzero(due[s.owner] & s.mining_or_care())
     pos = np.searchsorted(rows, s.owner[srows])  # each site's firm among `rows`
     cost = m.cost_usd_per_th_day[srows]
 
-    # retire: uneconomic or too old; sold at the secondary price
-    retire = behaviour.retire_mask(
-        cost,
-        hp,
-        sc.behaviour.retire_margin,
-        day - g.release_day,
-        sc.hardware.max_age_years * hardware.DAYS_PER_YEAR,
-    )
+    # retire: sold at the secondary price where that is at least the value of keeping them
+    retire = operation.retire_in_review(m, srows, cost, day)
     sold = np.where(retire, s.fleet_ths[srows], 0.0)
     if sold.any():
         keep = sold.any(axis=1)

@@ -155,6 +155,22 @@ class FeeConfig(Section):
         "single blocks (CALIBRATION.md), spread over a day's blocks.",
         ge=0,
     )
+    backlog_decay_per_day: float = _f(
+        0.2,
+        "Share of the fee backlog (transactions waiting for blocks that were not found) that "
+        "leaves the mempool each day, dropped or abandoned [1/day]: B' = max(0, (B + 144 - "
+        "blocks found) x (1 - decay)). Assumption (a backlog clears in about a week).",
+        gt=0,
+        le=1,
+    )
+    backlog_elasticity: float = _f(
+        1.0,
+        "Fees per block = the fee path x (1 + B / 144)^elasticity, B the backlog [blocks]: a "
+        "day's worth of waiting transactions doubles the fee per block at 1. Assumption "
+        "(0 = fees ignore the block rate).",
+        ge=0,
+        le=5,
+    )
 
 
 class PriceConfig(Section):
@@ -231,7 +247,6 @@ class HardwareConfig(Section):
         gt=0,
         le=15,
     )
-    max_age_years: float = _f(8.0, "Rigs older than this are scrapped [years].", gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> HardwareConfig:
@@ -710,18 +725,82 @@ class BehaviourConfig(Section):
     max_capacity_growth_per_review: float = _f(
         0.04, "Largest power-capacity addition at one review [share of capacity].", ge=0, le=5
     )
-    retire_margin: float = _f(
-        0.0,
-        "Retire a vintage when expected hashprice < energy cost x (1 + margin) [-].",
-        ge=-0.5,
-        le=2,
-    )
     best_response_speed: float = _f(
         0.2,
         "Partial-adjustment speed towards the best response (contest limit) [0-1].",
         gt=0,
         le=1,
     )
+
+
+class OperationConfig(Section):
+    """How sites run their rigs from day to day (abm/operation.py): curtailment with
+    hysteresis, care and maintenance of idle sites, and failures of rigs by age."""
+
+    off_after_loss_days: int = _f(
+        5,
+        "A running vintage at a site switches off after it has not covered its energy cost "
+        "(expected revenue per TH-day <= energy cost per TH-day at the site's rate) for this "
+        "many days in a row [days]. Assumption (3-7 days; 1 = off on the first losing day).",
+        ge=1,
+        le=365,
+    )
+    on_margin: float = _f(
+        0.05,
+        "An idle vintage switches back on when expected revenue per TH-day exceeds its energy "
+        "cost by this margin [-]. Assumption (5-10%; 0 = on as soon as it pays).",
+        ge=0,
+        le=2,
+    )
+    care_after_idle_days: int = _f(
+        30,
+        "A mining site none of whose rigs has been switched on for this many days goes into "
+        "care and maintenance [days]. Assumption.",
+        ge=1,
+        le=3650,
+    )
+    care_fixed_cost_share: float = _f(
+        0.3,
+        "Fixed opex of a site in care and maintenance, as a share of a mining site's "
+        "(security, insurance, minimum power charges, a skeleton crew) [0-1]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    failure_rate_young_per_year: float = _f(
+        0.04,
+        "Failure hazard of new rigs (Gompertz h(age) = young x exp(b x age)) [1/year]. "
+        "Source: ~3-5%/yr normal failure rate (Bitmain, Soluna; CALIBRATION.md).",
+        ge=0,
+        le=5,
+    )
+    failure_rate_old_per_year: float = _f(
+        0.25,
+        "Failure hazard at `failure_old_age_years` (sets b) [1/year]. Source: 20-30%/yr for "
+        "S17/T17-era rigs; average life ~7 years with repairs (CALIBRATION.md).",
+        ge=0,
+        le=5,
+    )
+    failure_old_age_years: float = _f(
+        7.0,
+        "Age at which the hazard reaches `failure_rate_old_per_year` [years] (age counted "
+        "from the generation's release).",
+        gt=0,
+        le=30,
+    )
+
+    @model_validator(mode="after")
+    def _hazard(self) -> OperationConfig:
+        young, old = self.failure_rate_young_per_year, self.failure_rate_old_per_year
+        if old < young:
+            raise ValueError(
+                "failure_rate_old_per_year must be at least failure_rate_young_per_year"
+            )
+        if young == 0 and old > 0:
+            raise ValueError(
+                "failure_rate_young_per_year must be > 0 when failure_rate_old_per_year is "
+                "(the hazard grows exponentially from it); set both to 0 for no failures"
+            )
+        return self
 
 
 class FinanceConfig(Section):
@@ -841,7 +920,11 @@ class ConsolidationConfig(Section):
         0.1, "Premium over the target's own valuation that a deal must pay [-].", ge=0, le=5
     )
     voluntary_exit_idle_days: int = _f(
-        180, "A firm with no rigs for this long sells its sites and exits [days].", ge=1
+        180,
+        "A firm with no rigs for this long sells its sites and exits, unless it can pay their "
+        "fixed costs for as long again and rigs on them have a positive NPV (then it waits, "
+        "its sites in care and maintenance, and re-equips at its reviews) [days].",
+        ge=1,
     )
     entry: bool = _f(True, "Entry of new firms on/off.")
     entry_rate_per_year: float = _f(
@@ -1344,6 +1427,7 @@ class Scenario(Section):
     firms: FirmsConfig = FirmsConfig()
     sites: SitesConfig = SitesConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
+    operation: OperationConfig = OperationConfig()
     finance: FinanceConfig = FinanceConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
     ai: AIConfig = AIConfig()

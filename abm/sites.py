@@ -28,8 +28,11 @@ if TYPE_CHECKING:
     from abm.model import MiningIndustry
     from abm.scenario import Scenario
 
-STATUSES: tuple[str, ...] = ("building", "mining", "stranded", "ai", "closed")
-BUILDING, MINING, STRANDED, AI, CLOSED = range(5)  # codes of STATUSES
+STATUSES: tuple[str, ...] = ("building", "mining", "stranded", "ai", "closed", "care")
+BUILDING, MINING, STRANDED, AI, CLOSED, CARE = range(6)  # codes of STATUSES
+# statuses of sites that hold mining capacity: mining, or idle in care and maintenance
+# (abm.operation: back to mining when a vintage there would switch on again)
+MINING_OR_CARE: tuple[int, ...] = (MINING, CARE)
 ORIGINS: tuple[str, ...] = ("initial", "built", "entrant", "relocated", "moved", "ai_split")
 INITIAL, BUILT, ENTRANT, RELOCATED, MOVED, AI_SPLIT = range(6)  # codes of ORIGINS
 OUTSIDE = -1  # host of a site run by a provider outside the model
@@ -51,6 +54,7 @@ SITE_COLUMNS: dict[str, tuple[Any, Any]] = {
     "closed_day": (np.int32, -1),
     "stranded_until": (np.int32, -1),  # a stranded site's rigs must move on this day
     "running_ths": (float, 0.0),  # hashrate run today (TH-days per day)
+    "off_days": (np.int32, 0),  # days in a row none of its rigs was switched on (abm.operation)
     "rig_book_usd": (float, 0.0),  # book value of the rigs there (the owner's) [USD]
     "site_book_usd": (float, 0.0),  # book value of the facility (the host's) [USD]
     # key of the site's outage draws: its first owner and the how-manieth site that firm
@@ -65,7 +69,13 @@ class SiteTable(ColumnTable):
     sites x generations [TH/s])."""
 
     COLUMNS: ClassVar[dict[str, tuple[Any, Any]]] = SITE_COLUMNS
-    MATRICES: ClassVar[dict[str, tuple[Any, Any]]] = {"fleet_ths": (float, 0.0)}
+    MATRICES: ClassVar[dict[str, tuple[Any, Any]]] = {
+        "fleet_ths": (float, 0.0),
+        # operation with hysteresis (abm.operation): each vintage's on/off state at the site and
+        # the days in a row it has not covered its energy cost
+        "vintage_on": (bool, False),
+        "loss_days": (np.int32, 0),
+    }
 
     def __init__(self, width: int) -> None:
         super().__init__(width)
@@ -107,9 +117,15 @@ class SiteTable(ColumnTable):
         # OUTSIDE (-1) goes to bin 0, which is dropped
         return np.bincount(self.host + 1, weights=values, minlength=n_firms + 1)[1:]
 
+    def mining_or_care(self) -> np.ndarray:
+        """True where a site holds mining capacity: mining, or in care and maintenance."""
+        status = self.status
+        return (status == MINING) | (status == CARE)
+
     def mining_capacity_mw(self) -> np.ndarray:
-        """Capacity of each site available to mining (0 unless mining) [MW]."""
-        return np.where(self.status == MINING, self.capacity_mw, 0.0)
+        """Capacity of each site available to mining (0 unless mining or in care and
+        maintenance) [MW]."""
+        return np.where(self.mining_or_care(), self.capacity_mw, 0.0)
 
     def firm_fleet_ths(self, n_firms: int, rows: np.ndarray | None = None) -> np.ndarray:
         """Each firm's rigs on all its sites, by generation (firms x generations) [TH/s]; only
@@ -118,10 +134,11 @@ class SiteTable(ColumnTable):
         np.add.at(out, self.owner, self.fleet_ths)
         return out if rows is None else out[rows]
 
-    def of_firm(self, r: int, status: int | None = MINING) -> np.ndarray:
-        """Rows firm r owns (with the given status; None: any status but closed)."""
+    def of_firm(self, r: int, status: int | tuple[int, ...] | None = MINING) -> np.ndarray:
+        """Rows firm r owns (with the given status or one of the given statuses; None: any
+        status but closed)."""
         mine = self.owner == r
-        mine &= (self.status == status) if status is not None else (self.status != CLOSED)
+        mine &= np.isin(self.status, status) if status is not None else (self.status != CLOSED)
         return np.flatnonzero(mine)
 
     def hosted(self) -> np.ndarray:
@@ -367,7 +384,7 @@ class Interconnection(BaseComponent):
         s = self.m.sites
         status = s.status[sites]
         return (
-            ((status == BUILDING) | (status == MINING))
+            ((status == BUILDING) | (status == MINING) | (status == CARE))
             & (s.owner[sites] == rows)
             & (s.host[sites] == rows)
         )
@@ -607,7 +624,7 @@ class Colocation(BaseComponent):
     def _own_room(self, owner: int, need_mw: float) -> int:
         """The owner's cheapest own mining site with room for `need_mw`, or -1."""
         s, g = self.m.sites, self.m.gens
-        own = np.flatnonzero((s.owner == owner) & (s.host == owner) & (s.status == MINING))
+        own = np.flatnonzero((s.owner == owner) & (s.host == owner) & s.mining_or_care())
         room = s.capacity_mw[own] - s.fleet_ths[own] @ g.power_mw_per_th
         ok = own[room >= need_mw]
         return int(ok[np.argmin(s.rate_usd_per_mwh[ok])]) if ok.size else -1
@@ -617,7 +634,7 @@ class Colocation(BaseComponent):
         m = self.m
         s, t, g = m.sites, m.firms, m.gens
         hosts = t.hosts & t.active
-        cand = np.flatnonzero(hosts[s.owner] & (s.host == s.owner) & (s.status == MINING))
+        cand = np.flatnonzero(hosts[s.owner] & (s.host == s.owner) & s.mining_or_care())
         cand = cand[s.owner[cand] != owner]
         if cand.size == 0:
             return -1

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import behaviour
+from abm import behaviour, operation
 from abm.markets import hardware
 from abm.markets.asic import WORLD_SITE
 from abm.markets.clearing import Asks, Bids, allocate, just_below
@@ -101,6 +101,18 @@ class RestOfWorld:
         self.capacity_mw[:] = cap
 
     # -- the day -------------------------------------------------------------------------------
+    def wear(self, day: int, live: slice) -> float:
+        """Its rigs fail by the same age hazard as the firms' (abm.operation); returns the
+        hashrate failed [TH/s]."""
+        if not self.enabled:
+            return 0.0
+        fleet = self.fleet_ths[:, live]
+        before = float(fleet.sum())
+        fleet *= operation.daily_survival(
+            day - self.m.gens.release_day[live], self.m.params.operation
+        )
+        return before - float(fleet.sum())
+
     def operate(self, revenue_usd_per_th_day: float, live: slice) -> np.ndarray:
         """Hashrate it runs today by tranche and live generation [TH/s]: the rigs whose revenue
         beats their energy cost, within its MW, the most efficient first."""
@@ -108,8 +120,7 @@ class RestOfWorld:
             return np.zeros((0, live.stop - live.start))
         running = behaviour.operate(
             self.fleet_ths[:, live],
-            self.cost_usd_per_th_day[:, live],
-            revenue_usd_per_th_day,
+            self.cost_usd_per_th_day[:, live] < revenue_usd_per_th_day,
             self.capacity_mw,
             self.m.gens.power_mw_per_th[live],
         )
@@ -213,7 +224,8 @@ class RestOfWorld:
         (the PV of their margin, at least 0: they can be switched off)."""
         if not self.enabled or not self.fleet_ths[:, generation].any():
             return None
-        keep = self.value(generation, self.m.params.hardware.economic_life_years)
+        age = self.m.day - self.m.gens.release_day[generation]
+        keep = self.value(generation, float(operation.valuation_life_years(self.m, age)))
         return Asks(np.maximum(keep, 0.0) / net_share, self.fleet_ths[:, generation].copy())
 
     def sold(self, ths: np.ndarray, generation: int, usd: float) -> None:

@@ -18,17 +18,21 @@ model-level aggregate (network hashrate, expectations, reporters) is computed af
 iterating ``model.agents`` in insertion order. The trajectory is therefore the same for any
 shuffle (``tests/test_reference_mesa.py`` checks this with two shuffle seeds).
 
-Rules covered, as in ``abm/behaviour.py``, ``abm/day.py``, ``abm/review.py`` and
-``abm/consolidation.py`` with finance, auctions, acquisitions, entry, hosting and sovereigns off
-(see :func:`check_covered`): at each site, operate or curtail each vintage when expected revenue
-per TH-day beats its energy cost at the site's power price, capacity filled most-efficient
-first; pooled revenue by hash share minus the pool fee; energy and fixed costs per site;
-adaptive hashprice expectations; the fleet review (retire uneconomic or too-old vintages at the
-secondary price; move rigs from the dearest site to the cheapest with room when the saving
-beats the move; buy, for each site, the generation with the best NPV per dollar into its
+Rules covered, as in ``abm/behaviour.py``, ``abm/operation.py``, ``abm/day.py``,
+``abm/review.py`` and ``abm/consolidation.py`` with finance, auctions, acquisitions, entry,
+hosting and sovereigns off (see :func:`check_covered`): fees per block raised by the backlog of
+blocks not found; at each site, rigs fail by their age hazard, each vintage switches off after
+it has not covered its energy cost at the site's power price for some days and back on above a
+margin, the vintages that are on fill the capacity most-efficient first, and a site with no
+vintage on for long goes into care and maintenance (a share of the fixed cost) until one is on
+again; pooled revenue by hash share minus the pool fee; energy and fixed costs per site;
+adaptive hashprice expectations; the fleet review (sell vintages whose secondary price is at
+least their value of keeping; move rigs from the dearest site to the cheapest with room when the
+saving beats the move; buy, for each site, the generation with the best NPV per dollar into its
 headroom, the best sites first within a cash budget; new MW at the site under build-out or a
 new site at the market power price); fire sales and insolvent exits; exits of firms idle for
-six months.
+six months that cannot pay for their sites for as long again or have no positive-NPV use for
+them.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from __future__ import annotations
 import math
 
 import mesa
+import numpy as np
 
-from abm import chain
+from abm import chain, operation
 from abm.firms import calibrated_population, explicit_population
 from abm.markets import hardware
 from abm.markets.fees import scenario_fee_path
@@ -129,6 +134,10 @@ class RefSite:
         self.power_price = price  # [USD/MWh]
         self.cost = [price * e for e in model.energy_mwh]  # [USD per TH/s-day]
         self.running = [0.0] * len(fleet_ths)
+        self.on = [False] * len(fleet_ths)  # each vintage switched on (hysteresis)
+        self.loss_days = [0] * len(fleet_ths)  # days in a row it has not covered its energy
+        self.care = False  # in care and maintenance
+        self.off_days = 0  # days in a row no vintage was on
         self.open_day = model.day
         self.building = False  # opened for new MW, not yet online
 
@@ -153,22 +162,39 @@ class RefFirm(mesa.Agent):
 
     # phase 2 ----------------------------------------------------------------------------------
     def operate(self) -> None:
-        """At each site, run each vintage whose energy cost is below the revenue per TH-day,
-        most efficient first, within the site's power capacity."""
-        m = self.model
+        """At each site: rigs fail by their age hazard; each vintage switches off after it has
+        not covered its energy cost for some days in a row and back on when revenue beats the
+        cost by the margin; the vintages on run, most efficient first, within the site's power
+        capacity (nothing runs at a site in care); then the site goes into care after long
+        with no vintage on, or returns from care when one is on."""
+        m, op = self.model, self.model.sc.operation
         total = 0.0
         for site in self.sites:
-            room = site.capacity_mw  # [MW]
+            site.fleet = [f * k for f, k in zip(site.fleet, m.survive_today, strict=True)]
+            room = 0.0 if site.care or site.building else site.capacity_mw  # [MW]
             running = [0.0] * len(site.fleet)
             for g in range(len(site.fleet) - 1, -1, -1):
+                losing = site.cost[g] >= m.rev_th
+                site.loss_days[g] = site.loss_days[g] + 1 if losing else 0
+                if site.on[g]:
+                    site.on[g] = site.loss_days[g] < op.off_after_loss_days
+                else:
+                    site.on[g] = m.rev_th > site.cost[g] * (1.0 + op.on_margin)
                 ths = site.fleet[g]
-                if ths > 0 and site.cost[g] < m.rev_th:
+                if ths > 0 and site.on[g]:
                     want_mw = ths * m.power_mw[g]
                     if want_mw <= room:
                         running[g] = ths
                     elif room > 0:
                         running[g] = room / m.power_mw[g]
                     room -= want_mw
+            if not site.building:
+                any_on = any(on and f > 0 for on, f in zip(site.on, site.fleet, strict=True))
+                site.off_days = 0 if any_on else site.off_days + 1
+                if site.care and any_on:
+                    site.care = False
+                elif not site.care and site.off_days >= op.care_after_idle_days:
+                    site.care = True
             site.running = running
             total += sum(running)
         self.running_ths = total
@@ -192,10 +218,12 @@ class RefFirm(mesa.Agent):
         m = self.model
         btc = self.running_ths * m.btc_per_ths
         self.energy_cost = self.fixed_cost = 0.0
+        care_share = m.sc.operation.care_fixed_cost_share
         for site in self.sites:
             mwh = sum(r * e for r, e in zip(site.running, m.energy_mwh, strict=True))
             self.energy_cost += mwh * site.power_price
-            self.fixed_cost += site.capacity_mw * m.sc.energy.fixed_opex_usd_per_mw_day
+            fixed = site.capacity_mw * m.sc.energy.fixed_opex_usd_per_mw_day
+            self.fixed_cost += fixed * care_share if site.care else fixed
         self.cash += btc * m.price - self.energy_cost - self.fixed_cost
 
     def _npv(self, cost: float, price: float) -> float:
@@ -214,6 +242,17 @@ class RefFirm(mesa.Agent):
                     best, best_per_dollar, best_npv = g, npv / price, npv
         return best, best_npv
 
+    def _keep_value(self, cost: float, life_years: float) -> float:
+        """Value of keeping 1 TH/s: PV at the hurdle of the expected margin while it is
+        positive (switched off after), over its remaining expected life [USD/TH]."""
+        m, d = self.model, self.model.sc.behaviour.expected_hashprice_decline_per_year
+        if m.hp_exp <= cost:
+            return 0.0
+        t_star = math.log(m.hp_exp / cost) / d if cost > 0 and d > 0 else math.inf
+        years = min(life_years, t_star)
+        value = m.hp_exp * _pv_days(self.hurdle + d, years) - cost * _pv_days(self.hurdle, years)
+        return max(value, 0.0)
+
     def review(self) -> None:
         """Retire, move rigs to cheaper spare capacity, then buy for each site's headroom (best
         sites first) and new MW."""
@@ -221,13 +260,9 @@ class RefFirm(mesa.Agent):
         sc = m.sc
         b = sc.behaviour
         new_price, used_price = m.new_price, m.used_price
-        max_age = sc.hardware.max_age_years * 365.0
-        for site in self.sites:  # retire: uneconomic or too old, sold used
+        for site in self.sites:  # retire: worth at least as much sold as kept
             for g, ths in enumerate(site.fleet):
-                if ths > 0 and (
-                    site.cost[g] * (1 + b.retire_margin) > m.hp_exp
-                    or m.day - m.release_day[g] > max_age
-                ):
+                if ths > 0 and used_price[g] >= self._keep_value(site.cost[g], m.life_years[g]):
                     self.cash += ths * used_price[g]
                     site.fleet[g] = 0.0
         self.move_rigs()
@@ -336,10 +371,25 @@ class RefFirm(mesa.Agent):
             site.fleet = [f * (1.0 - frac) for f in site.fleet]
 
     def idle_check(self) -> None:
-        """Count idle days (no rigs at all); exit after the scenario's limit."""
+        """Count idle days (no rigs at all); exit after the scenario's limit unless the firm
+        can pay for its sites (as they are, in care) for as long again and rigs on one of them
+        have a positive NPV."""
+        sc = self.model.sc
         idle = not any(f > 0 for s in self.sites for f in s.fleet)
         self.idle_days = self.idle_days + IDLE_CHECK_DAYS if idle else 0
-        if idle and self.idle_days >= self.model.sc.consolidation.voluntary_exit_idle_days:
+        limit = sc.consolidation.voluntary_exit_idle_days
+        if not idle or self.idle_days < limit:
+            return
+        opex, care_share = sc.energy.fixed_opex_usd_per_mw_day, sc.operation.care_fixed_cost_share
+        fixed = sum(s.capacity_mw * opex * (care_share if s.care else 1.0) for s in self.sites)
+        use = any(
+            self._npv(s.cost[g], price) > 0
+            for s in self.sites
+            if not s.building
+            for g, price in enumerate(self.model.new_price)
+            if math.isfinite(price)
+        )
+        if not (self.cash >= fixed * limit and use):
             self.leave()
 
     def leave(self) -> None:
@@ -376,6 +426,7 @@ class RefModel(mesa.Model):
         prices = scenario_price_path(sc.price, streams["price"], sc.run.start_date, self.n_days)
         fees = scenario_fee_path(sc.fees, streams["fees"], self.n_days)
         self.prices, self.fees = prices.tolist(), fees.tolist()  # [USD], [BTC/block]
+        self.backlog = 0.0  # transactions waiting for blocks [blocks]
         self.gens = hardware.build_generations(sc.hardware, sc.run.start_date, self.n_days)
         self.energy_mwh = self.gens.energy_mwh_per_th_day.tolist()  # [MWh/(TH/s)/day]
         self.power_mw = self.gens.power_mw_per_th.tolist()  # [MW/(TH/s)]
@@ -429,7 +480,15 @@ class RefModel(mesa.Model):
     def step(self) -> None:
         """Advance one day."""
         d, sc = self.day, self.sc
-        self.price, fee = self.prices[d], self.fees[d]
+        self.price = self.prices[d]
+        fee = (
+            self.fees[d] * (1.0 + self.backlog / chain.BLOCKS_PER_DAY) ** sc.fees.backlog_elasticity
+        )
+        ages = [d - r for r in self.release_day]  # [days]
+        self.survive_today = operation.daily_survival(np.array(ages), sc.operation).tolist()
+        self.life_years = operation.remaining_life_years(
+            np.array(ages) / 365.0, sc.operation
+        ).tolist()
         subsidy = chain.subsidy_btc(self.chain.height + 1)
         self.rev_th = self._revenue_per_th_day(subsidy + fee, self.price)
         self.agents.shuffle_do("operate")
@@ -440,6 +499,8 @@ class RefModel(mesa.Model):
         n_blocks = int(self.carry)
         self.carry -= n_blocks
         self.chain, blocks = chain.advance_day(self.chain, n_blocks)
+        decay = sc.fees.backlog_decay_per_day
+        self.backlog = max(0.0, (self.backlog + chain.BLOCKS_PER_DAY - n_blocks) * (1.0 - decay))
         to_firms = (blocks.subsidy_btc + fee * n_blocks) * (1.0 - sc.protocol.pool_fee)
         self.btc_per_ths = to_firms / total_ths if total_ths > 0 else 0.0
         if total_ths > 0:  # adaptive expectations, then today's rig prices

@@ -30,6 +30,11 @@ INSTANT_RIGS: dict[str, float] = {
 }
 # the modelled firms alone, without the rest of the world's miners (abm/world.py)
 ALONE: dict[str, bool] = {"world.enabled": False}
+# rigs that never fail (the age hazard off), for tests that follow a fleet exactly
+NO_FAILURES: dict[str, float] = {
+    "operation.failure_rate_young_per_year": 0.0,
+    "operation.failure_rate_old_per_year": 0.0,
+}
 
 
 def small_scenario(n_firms: int = 40, years: float = 0.5, **overrides) -> Scenario:

@@ -14,7 +14,7 @@ from abm.contracts import BUILDING, ENDED, OPERATING, SOLD, TENANT_DEFAULT
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE
 from abm.scenario import AIConfig, Scenario
-from tests.conftest import ALONE, INSTANT_RIGS, small_scenario
+from tests.conftest import ALONE, INSTANT_RIGS, NO_FAILURES, small_scenario
 from tests.test_invariants import step_checked
 
 
@@ -308,7 +308,9 @@ BIG_EHS = 20.0 + 50 / 11e-6 / 1e6
 
 
 def test_conversion_removes_exactly_the_converted_hashrate():
-    m = MiningIndustry(_two_firms(**{"behaviour.max_capacity_growth_per_review": 0.0}), seed=1)
+    m = MiningIndustry(
+        _two_firms(**{"behaviour.max_capacity_growth_per_review": 0.0}, **NO_FAILURES), seed=1
+    )
     for _ in range(3):
         m.step()
     assert m.firms.running_ths[0] / 1e6 == pytest.approx(BIG_EHS)
@@ -325,7 +327,9 @@ def test_conversion_removes_exactly_the_converted_hashrate():
 def test_a_flexible_firm_mines_converted_mw_until_the_contract_starts():
     # as in the test above, but Big schedules its compute (capabilities: flexible): the 150 MW
     # keep mining through the 20-day build and leave, with their 8.5714 EH/s, when it starts
-    m = MiningIndustry(_two_firms(**{"behaviour.max_capacity_growth_per_review": 0.0}), seed=1)
+    m = MiningIndustry(
+        _two_firms(**{"behaviour.max_capacity_growth_per_review": 0.0}, **NO_FAILURES), seed=1
+    )
     t = m.firms
     for _ in range(3):
         m.step()

@@ -12,7 +12,6 @@ from abm.behaviour import (
     move_plan,
     operate,
     plan_investment,
-    retire_mask,
     row_sums,
     spend_in_order,
 )
@@ -27,25 +26,16 @@ def test_energy_cost_per_th_day():
     assert c[0, 0] == pytest.approx(0.024)
 
 
-def test_operate_curtails_uneconomic_and_fills_capacity_most_efficient_first():
+def test_operate_runs_the_vintages_on_and_fills_capacity_most_efficient_first():
     power_mw_per_th = np.array([30e-6, 20e-6, 10e-6])  # 30, 20, 10 J/TH
     fleet = np.array([[1e6, 1e6, 1e6], [1e6, 1e6, 1e6]])  # 1 EH/s of each vintage
-    # firm 0: the 30 J/TH vintage costs more than revenue; firm 1: all economic
-    cost = np.array([[0.05, 0.02, 0.01], [0.03, 0.02, 0.01]])
-    revenue = 0.04
-    # firm 0 has 100 MW: 10 J/TH needs 10 MW, 20 J/TH needs 20 MW -> both run (30 MW)
-    # firm 1 has 25 MW: 10 MW for the newest, 15 MW left for 20 J/TH -> 0.75e6 TH/s, 0 of oldest
-    running = operate(fleet, cost, revenue, np.array([100.0, 25.0]), power_mw_per_th)
+    # site 0: the 30 J/TH vintage is off; site 1: all on
+    on = np.array([[False, True, True], [True, True, True]])
+    # site 0 has 100 MW: 10 J/TH needs 10 MW, 20 J/TH needs 20 MW -> both run (30 MW)
+    # site 1 has 25 MW: 10 MW for the newest, 15 MW left for 20 J/TH -> 0.75e6 TH/s, 0 of oldest
+    running = operate(fleet, on, np.array([100.0, 25.0]), power_mw_per_th)
     np.testing.assert_allclose(running[0], [0.0, 1e6, 1e6])
     np.testing.assert_allclose(running[1], [0.0, 0.75e6, 1e6])
-
-
-def test_retire_mask():
-    cost = np.array([[0.05, 0.02]])
-    mask = retire_mask(cost, 0.04, 0.0, np.array([100, 4000]), 3000)
-    # first: cost 0.05 > 0.04 (uneconomic); second: economic but 4000 days > 3000 (too old)
-    assert mask.tolist() == [[True, True]]
-    assert retire_mask(cost, 0.06, 0.0, np.array([1, 1]), 3000).tolist() == [[False, False]]
 
 
 def test_pv_annuity_and_rig_value():

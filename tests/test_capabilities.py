@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm import MiningIndustry, chain, review
+from abm import MiningIndustry, chain, operation, review
 from abm.capabilities import hedge_day, intraday_shape, run_share_and_cost
 from abm.markets.energy import SOURCES
 from abm.runner import run
 from abm.sites import BUILDING, MINING
-from tests.conftest import ALONE, EXPERIMENTS, INSTANT_RIGS, small_scenario
+from tests.conftest import ALONE, EXPERIMENTS, INSTANT_RIGS, NO_FAILURES, small_scenario
 
 ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at once
     "capabilities.enabled": True,
@@ -71,6 +71,7 @@ def test_expansion_with_energy_access_by_hand():
             "energy.capex_usd_per_mw": 300_000.0,
             "behaviour.max_capacity_growth_per_review": 0.1,
             **INSTANT_RIGS,
+            **NO_FAILURES,
         }
     )
     m = MiningIndustry(sc, seed=1)
@@ -78,13 +79,15 @@ def test_expansion_with_energy_access_by_hand():
     r = 0
     own = s.of_firm(r)
     assert own.size > 1  # a listed firm with several sites
-    s.capacity_mw[own] = s.fleet_ths[own] @ g.power_mw_per_th  # no headroom: rigs need new MW
-    mw0, prices0, ths0 = s.capacity_mw[own].sum(), s.power_price_usd_per_mwh[own].copy(), None
-    ths0 = m.firm_installed_ths()[r]
     t.cash_usd[r] = 1e12  # the budget never binds
     m.expected_hashprice_usd_per_th_day *= 3.0  # new sites pay
-    infra0 = m.ledger["usd_capex_infra"]
     day = m.day = 10
+    # the few old rigs that do not pay even so would be scrapped (freeing MW): none here
+    s.fleet_ths[own] *= ~operation.retire_in_review(m, own, m.cost_usd_per_th_day[own], day)
+    s.capacity_mw[own] = s.fleet_ths[own] @ g.power_mw_per_th  # no headroom: rigs need new MW
+    mw0, prices0 = s.capacity_mw[own].sum(), s.power_price_usd_per_mwh[own].copy()
+    ths0 = m.firm_installed_ths()[r]
+    infra0 = m.ledger["usd_capex_infra"]
     review.review(m, np.array([r]), day)
     # nothing online yet: the new MW and their rigs wait in the queue, at a new site
     (p,) = m.interconnection.pending
@@ -270,6 +273,7 @@ def test_a_flexible_firms_day_by_hand():
             "capabilities.flexible_prob_private": 1.0,
             "capabilities.flex_credit_usd_per_mwh": {"us": credit},
             **ALONE,
+            **NO_FAILURES,
         }
     )
     m = MiningIndustry(sc, seed=6)

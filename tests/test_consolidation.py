@@ -18,7 +18,7 @@ from abm import MiningIndustry, Scenario, review
 from abm.consolidation import attempt_acquisition, enter, liquidate, resolve_distress
 from abm.markets.energy import sample_power_prices, sample_sources
 from abm.sites import MINING, OUTSIDE, STRANDED
-from tests.conftest import ALONE
+from tests.conftest import ALONE, NO_FAILURES
 from tests.test_invariants import check_invariants
 
 PV_DAYS = 365.0
@@ -273,9 +273,14 @@ def _one_site(m: MiningIndustry, price: float, mw: float, g: int, ths: float):
 
 def test_a_defaulting_host_strands_its_clients_for_the_recovery_period():
     recovery = 20
-    # (without auctions: nobody in the model takes over B's facilities)
-    sc = _world(**{"sites.host_default_recovery_days": recovery, "consolidation.auctions": False})
-    m = MiningIndustry(sc, seed=1)
+    # (without auctions: nobody in the model takes over B's facilities; the moved rigs pay
+    # 4.4% above their energy cost at the outside provider's rate: no on-margin, so they run)
+    over = {
+        "sites.host_default_recovery_days": recovery,
+        "consolidation.auctions": False,
+        "operation.on_margin": 0.0,
+    }
+    m = MiningIndustry(_world(**over, **NO_FAILURES), seed=1)
     t, s, g = m.firms, m.sites, m.gens
     host, client = 1, 2
     _set_cash(m, host, 1e8)  # B can pay its bills until we make it default

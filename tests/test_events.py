@@ -94,6 +94,7 @@ def test_regional_ban_removes_exactly_that_regions_hashrate_on_its_date():
         without.recorder.daily["network_hashrate_ehs"][day - 1], rel=1e-12
     )  # identical up to the ban (common random numbers)
     china = without.events.region_index("china")
+    installed_before = without.sites.fleet_ths[without.sites.region == china].sum() / 1e6
     with_ban.step()
     without.step()
     in_region = without.sites.region == china
@@ -104,9 +105,9 @@ def test_regional_ban_removes_exactly_that_regions_hashrate_on_its_date():
     h_without = without.recorder.daily["network_hashrate_ehs"][day]
     assert h_without - h_with == pytest.approx(region_ths / 1e6, rel=1e-9)
     assert with_ban.sites.running_ths[with_ban.sites.region == china].sum() == 0
-    # half the rigs relocate (in transit 30 days), half were sold
+    # half the rigs installed on the morning of the ban relocate (in transit 30 days), half
+    # were sold
     transit = with_ban.recorder.daily["hashrate_in_transit_ehs"][day]
-    installed_before = without.sites.fleet_ths[in_region].sum() / 1e6
     assert transit == pytest.approx(0.5 * installed_before, rel=1e-9)
     for _ in range(31):
         with_ban.step()

@@ -18,7 +18,7 @@ from abm.books import LEDGER, expected_balances
 from abm.contracts import BUILDING as CONTRACT_BUILDING
 from abm.firms import PIVOT_AI
 from abm.ownership import ultimate_owners
-from abm.sites import AI, AI_SPLIT, BUILDING, CLOSED, MINING, MOVED, STRANDED
+from abm.sites import AI, AI_SPLIT, BUILDING, CARE, CLOSED, MOVED, STRANDED
 from tests.conftest import small_scenario
 
 
@@ -113,15 +113,19 @@ def check_invariants(m: MiningIndustry) -> None:
     # an own site's owner pays its power price; a hosted one at least the host's
     own = (s.host == s.owner) & ~closed
     assert np.array_equal(s.rate_usd_per_mwh[own], s.power_price_usd_per_mwh[own])
-    # the rigs on a mining site fit its capacity (sovereigns' capacity follows their policy)
-    mining = (s.status == MINING) & ~np.isin(s.owner, m.sovereigns.rows)
+    # the rigs on a mining site (or one in care) fit its capacity (sovereigns' capacity
+    # follows their policy)
+    mining = s.mining_or_care() & ~np.isin(s.owner, m.sovereigns.rows)
     power = s.fleet_ths[mining] @ m.gens.power_mw_per_th
     assert np.all(power <= s.capacity_mw[mining] * (1 + 1e-9) + 1e-9)
-    # a firm's site under build-out is its own, building or mining
+    # a firm's site under build-out is its own, building or mining (or in care)
     dev = t.dev_site[t.dev_site >= 0]
     firms = np.flatnonzero(t.dev_site >= 0)
     assert np.all((s.owner[dev] == firms) & (s.host[dev] == firms))
-    assert np.all((s.status[dev] == BUILDING) | (s.status[dev] == MINING))
+    assert np.all((s.status[dev] == BUILDING) | s.mining_or_care()[dev])
+    # a site in care runs nothing; a vintage counts its losing days only while it loses
+    assert not np.any(s.running_ths[s.status == CARE] > 0)
+    assert np.all(s.loss_days >= 0) and np.all(s.off_days >= 0)
     # an AI site's capacity is the MW of the live contracts it serves
     b = m.ai.book
     taken = b.live() & ~(b.handover_deferred & (b.status == CONTRACT_BUILDING))
@@ -292,6 +296,8 @@ def test_distress_path_conserves_cash(auctions):
             "sites.host_share_listed": 1.0,
             "sites.host_default_recovery_days": 20,
             "world.enabled": False,  # the firms alone: their distress is the point
+            # idle sites cost as much in care as mining, so hosts default with their clients
+            "operation.care_fixed_cost_share": 1.0,
         },
     )
     m = MiningIndustry(sc, seed=2)  # a seed in which a host defaults with clients
@@ -344,6 +350,10 @@ def test_invariants_over_three_years_of_everything_at_once():
             "sites.hosted_share_small": 0.8,
             "sites.host_share_listed": 1.0,
             "sites.host_default_recovery_days": 30,
+            # used rigs fetch little (the dealer pays a tenth of what it sells them for), so
+            # hosted clients keep theirs (economic retirement) and are still there when their
+            # hosts default
+            "used_rigs.dealer_spread": 0.9,
             "ai.tender_rate_per_year": 40.0,
             "ai.strategy_mix_private": {"pure": 0.3, "hybrid": 0.4, "pivot": 0.3},
             "ai.strategy_mix_listed": {"pure": 0.2, "hybrid": 0.4, "pivot": 0.4},

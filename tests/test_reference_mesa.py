@@ -39,11 +39,15 @@ def test_reference_matches_engine(n_firms: int, drift: float, expansion_price: f
     engine = result.timeseries
     ref = _reference(sc, seed=3)
     assert len(engine) == len(ref) == 365
-    # the case exercises curtailment, the review (retirement, moves between a firm's sites,
-    # investment) and exits, or new sites when prices rise and new power is cheap
+    # the case exercises curtailment with hysteresis, care and maintenance, failures, the fee
+    # backlog, the review (retirement, moves between a firm's sites, investment) and exits, or
+    # new sites when prices rise and new power is cheap
     assert (engine["network_hashrate_ehs"] < engine["installed_hashrate_ehs"] * 0.999).any()
     assert engine["installed_hashrate_ehs"].iloc[-1] != engine["installed_hashrate_ehs"].iloc[0]
     assert engine["difficulty"].nunique() > 5
+    # sites go into care and maintenance, rigs fail, blocks found late leave a fee backlog
+    assert engine["care_sites"].max() > 0 and engine["rigs_failed_ehs"].min() > 0
+    assert engine["fee_backlog_blocks"].max() > 1.0
     if drift < 0:
         assert result.ledger["usd_relocation"] > 0  # rigs moved to cheaper sites
     if n_firms == 40 and drift < 0:

@@ -218,7 +218,8 @@ def test_a_full_ban_closes_the_region_for_good():
     assert not np.any((s.region == us) & (s.status != CLOSED))
     assert t.entry_day.max() > 2 and np.all(t.region[t.entry_day > 2] == other)
     (new,) = np.flatnonzero((s.owner == A) & (s.capacity_mw == 10.0))
-    assert s.region[new] == other and s.fleet_ths[new].sum() == pytest.approx(1e5)
+    # (less the few rigs that failed on the way: ~4%/yr)
+    assert s.region[new] == other and s.fleet_ths[new].sum() == pytest.approx(1e5, rel=0.01)
     check_invariants(m)
 
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm import operation
 from abm.firms import SOVEREIGN
 from abm.markets import hardware
 from abm.markets.clearing import Bids
-from abm.sites import MINING
 
 if TYPE_CHECKING:
     from abm.model import MiningIndustry
@@ -27,9 +27,10 @@ __all__ = ["UsedRigBuyers", "firm_new_rig_bids", "new_rig_bids"]
 
 
 def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(site rows, their firms' rows, the firms) of the mining sites of active firms."""
+    """(site rows, their firms' rows, the firms) of the mining sites (or in care and
+    maintenance) of active firms."""
     s, t = m.sites, m.firms
-    sites = np.flatnonzero((s.status == MINING) & t.active[s.owner])
+    sites = np.flatnonzero(s.mining_or_care() & t.active[s.owner])
     owners = s.owner[sites]
     firms = np.unique(owners)
     return sites, owners, firms
@@ -133,7 +134,8 @@ class UsedRigBuyers:
         self.firms = np.unique(self.owners)
         self.budget = budget[np.searchsorted(firms, self.firms)]
         self.pos = np.searchsorted(self.firms, self.owners)
-        life = m.params.hardware.economic_life_years
+        self.life_years = operation.valuation_life_years(m, m.day - m.gens.release_day)
+        life = self.life_years[None, :]
         held = m.installed_ths_by_generation() + m.used.stock_ths > 0
         # every generation's value at every bidding site, at once (sites x generations)
         self.values = np.zeros((self.sites.size, m.gens.n))
@@ -142,7 +144,7 @@ class UsedRigBuyers:
             m.cost_usd_per_th_day[np.ix_(self.sites, np.flatnonzero(held))],
             m.firms.hurdle_rate[self.owners][:, None],
             m.params.behaviour.expected_hashprice_decline_per_year,
-            life,
+            life[:, held],
         )
         w = m.world
         self.world_spare_mw = w.spare_mw() if w.enabled else np.zeros(0)
@@ -151,7 +153,7 @@ class UsedRigBuyers:
 
     def bids(self, generation: int) -> Bids:
         m = self.m
-        life = m.params.hardware.economic_life_years
+        life = float(self.life_years[generation])
         w = float(m.gens.power_mw_per_th[generation])
         firms = Bids(
             self.values[:, generation],

@@ -2,6 +2,9 @@
 
 Fees are a small but volatile part of miner revenue; the persistent component models
 congestion regimes lasting days to weeks, the spikes model inscription/halving-style bursts.
+When blocks are scarce (hashrate falls faster than difficulty retargets) transactions wait: a
+backlog of blocks' worth of transactions (:func:`backlog_next`) raises the fee per block above
+the path (:func:`backlog_multiplier`); with blocks at the expected rate it stays near 0.
 
 Calibration (CALIBRATION.md): fees were ~0.5-1.5% of miner revenue in 2025 (average
 ~0.036 BTC/block); a plausible base level is 0.02-0.10 BTC/block. Single blocks have carried
@@ -14,11 +17,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.chain import BLOCKS_PER_DAY
 from abm.scenario import FeeConfig
 
 _lfilter = None  # the loop below takes ~1 ms for 3,650 days; scipy.signal took ~0.65 s to import
 
-__all__ = ["SPIKE_PARETO_ALPHA", "ar1_filter", "fee_path"]
+__all__ = [
+    "SPIKE_PARETO_ALPHA",
+    "ar1_filter",
+    "backlog_multiplier",
+    "backlog_next",
+    "fee_path",
+]
 
 DAYS_PER_YEAR = 365.0
 SPIKE_PARETO_ALPHA = 2.5  # tail index of spike sizes: finite mean and variance, fat tail
@@ -114,6 +124,20 @@ def fee_path(
         size = spike_mean_btc_per_block * (1.0 - u) ** (-1.0 / alpha) * (alpha - 1.0) / alpha
         fees += np.where(is_spike, size, 0.0)
     return fees
+
+
+def backlog_next(backlog_blocks: float, blocks_found: int, decay_per_day: float) -> float:
+    """The fee backlog after a day [blocks' worth of transactions]: a day brings 144 blocks'
+    worth of transactions, the blocks found take theirs, and a share `decay_per_day` of what
+    is left waiting leaves the mempool (dropped or abandoned):
+    B' = max(0, (B + 144 - n) (1 - decay))."""
+    return max(0.0, (backlog_blocks + BLOCKS_PER_DAY - blocks_found) * (1.0 - decay_per_day))
+
+
+def backlog_multiplier(backlog_blocks: float, elasticity: float) -> float:
+    """Factor on the fee path when transactions are waiting: (1 + B / 144)^elasticity [-]
+    (1 with no backlog: blocks found at the expected rate leave the fee process unchanged)."""
+    return (1.0 + backlog_blocks / BLOCKS_PER_DAY) ** elasticity
 
 
 def scenario_fee_path(cfg: FeeConfig, rng: np.random.Generator, n_days: int) -> np.ndarray:

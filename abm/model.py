@@ -472,6 +472,10 @@ class MiningIndustry(mesa.Model):
         """The buyers of today's used-rig clearing (abm.markets.demand)."""
         return demand.UsedRigBuyers(self)
 
+    def used_rig_sellers(self) -> demand.UsedRigSellers:
+        """The firms' offers to today's used-rig clearing (abm.markets.demand)."""
+        return demand.UsedRigSellers(self)
+
     def firm_capacity_mw(self) -> np.ndarray:
         """Mining capacity of each firm's sites (own and hosted) [MW]."""
         return self.sites.by_firm(self.sites.mining_capacity_mw(), self.firms.n)

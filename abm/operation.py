@@ -210,25 +210,19 @@ def care_and_maintenance(m: MiningIndustry, on: np.ndarray, live: slice) -> None
     s.off_days = off_days
 
 
-def retire_in_review(
-    m: MiningIndustry, srows: np.ndarray, cost_usd_per_th_day: np.ndarray, day: int
-) -> np.ndarray:
-    """Vintages the reviewing owners of sites `srows` sell on `day` (sites x generations):
-    secondary price >= value of keeping, at each owner's hurdle, the site's rate
-    (`cost_usd_per_th_day`, sites x generations) and each generation's remaining expected
-    life."""
-    sc = m.params
-    s, g = m.sites, m.gens
-    _, used = m.rig_prices(day)
-    life = valuation_life_years(m, day - g.release_day)
-    keep = keep_value_usd_per_th(
+def keep_values(m: MiningIndustry, site_rows: np.ndarray) -> np.ndarray:
+    """What each generation's rigs at `site_rows` are worth to keep to the site's owner
+    [USD/TH] (sites x generations): at its hurdle rate, the site's rate and each generation's
+    valuation life (:func:`valuation_life_years`). The used-rig market buys them when its bid
+    is at least this (:func:`retire_mask`; abm.markets.used)."""
+    sc, s, g = m.params, m.sites, m.gens
+    return keep_value_usd_per_th(
         m.expected_hashprice_usd_per_th_day,
-        cost_usd_per_th_day,
-        m.firms.hurdle_rate[s.owner[srows]][:, None],
+        m.cost_usd_per_th_day[site_rows],
+        m.firms.hurdle_rate[s.owner[site_rows]][:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
-        life[None, :],
+        valuation_life_years(m, m.day - g.release_day)[None, :],
     )
-    return retire_mask(used, keep, s.fleet_ths[srows])
 
 
 def idle_firms_that_wait(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm import behaviour, chain, operation
+from abm import behaviour, chain
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import hardware
 from abm.markets.demand import spare_mw
@@ -33,8 +33,8 @@ def review_due(m: MiningIndustry, day: int) -> bool:
 
 def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     """Fleet review of the firms in `rows` (ascending) on each of their mining sites (those in
-    care and maintenance too): retire, move rigs to cheaper spare capacity, raise equity, then
-    invest with cash and new debt."""
+    care and maintenance too): move rigs to cheaper spare capacity, raise equity, then invest
+    with cash and new debt (retirement is the used-rig market's: abm.markets.used)."""
     sc, t, s, g, books = m.params, m.firms, m.sites, m.gens, m.books
     hp = m.expected_hashprice_usd_per_th_day
     decline, life = (
@@ -48,12 +48,7 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     pos = np.searchsorted(rows, s.owner[srows])  # each site's firm among `rows`
     cost = m.cost_usd_per_th_day[srows]
 
-    # retire: sold at the secondary price where that is at least the value of keeping them
-    retire = operation.retire_in_review(m, srows, cost, day)
-    sold = np.where(retire, s.fleet_ths[srows], 0.0)
-    if sold.any():
-        keep = sold.any(axis=1)
-        books.sell_rigs(srows[keep], sold[keep])
+    # (rigs worth more to others than to keep are sold at the used-rig market's clearing)
     move_to_cheaper_sites(m, srows, pos, rows)
 
     if m.finance_on:

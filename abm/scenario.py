@@ -318,7 +318,7 @@ class UsedRigConfig(Section):
     buyers in the model and the rest of the world; what nobody values above scrap is scrapped."""
 
     clearing_period_days: int = _f(
-        28, "The dealer clears its stock every N days [days]. Assumption.", ge=1, le=90
+        28, "The dealer clears its stock every N days [days]. Assumption.", ge=1, le=3650
     )
     scrap_usd_per_th: float = _f(
         0.5,

@@ -225,7 +225,7 @@ class RestOfWorld:
         if not self.enabled or not self.fleet_ths[:, generation].any():
             return None
         age = self.m.day - self.m.gens.release_day[generation]
-        keep = self.value(generation, float(operation.valuation_life_years(self.m, age)))
+        keep = self.value(generation, float(operation.valuation_life_years(self.m, age)[0]))
         return Asks(np.maximum(keep, 0.0) / net_share, self.fleet_ths[:, generation].copy())
 
     def sold(self, ths: np.ndarray, generation: int, usd: float) -> None:

@@ -83,7 +83,8 @@ def test_expansion_with_energy_access_by_hand():
     m.expected_hashprice_usd_per_th_day *= 3.0  # new sites pay
     day = m.day = 10
     # the few old rigs that do not pay even so would be scrapped (freeing MW): none here
-    s.fleet_ths[own] *= ~operation.retire_in_review(m, own, m.cost_usd_per_th_day[own], day)
+    keep = operation.keep_values(m, own)
+    s.fleet_ths[own] *= ~operation.retire_mask(m.used.prices_usd_per_th, keep, s.fleet_ths[own])
     s.capacity_mw[own] = s.fleet_ths[own] @ g.power_mw_per_th  # no headroom: rigs need new MW
     mw0, prices0 = s.capacity_mw[own].sum(), s.power_price_usd_per_mwh[own].copy()
     ths0 = m.firm_installed_ths()[r]

@@ -145,8 +145,8 @@ def test_sold_rigs_go_to_the_dealer_and_are_resold_or_scrapped():
     assert proceeds[0] == pytest.approx(ths @ bid)
     assert m.firms.cash_usd[s.owner[site]] == pytest.approx(cash0 + ths @ bid)
     assert m.used.stock_ths[g] == pytest.approx(ths[g])
-    sold, scrapped = m.used.clear()
-    assert sold + scrapped == pytest.approx(ths.sum(), rel=1e-9)
+    sold, scrapped = m.used.clear()  # (the firms' own offers join the clearing)
+    assert sold + scrapped >= ths.sum() * (1 - 1e-9)
     assert m.used.stock_ths.sum() == 0.0
 
 

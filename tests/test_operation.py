@@ -15,6 +15,7 @@ from abm.markets.fees import backlog_multiplier, backlog_next
 from abm.markets.hardware import build_generations
 from abm.scenario import OperationConfig, ScenarioError
 from abm.sites import BUILDING, CARE, MINING
+from tests.conftest import NO_FAILURES
 from tests.test_consolidation import _world
 from tests.test_invariants import check_invariants
 
@@ -131,8 +132,15 @@ def test_no_failures_when_both_rates_are_zero_and_bad_hazards_are_refused():
 
 def test_rigs_on_a_site_fail_by_the_closed_form_and_the_rig_book_shrinks_with_them():
     # firm C's S21s (released 2023-11-01, 792 days old on 2026-01-01) after 200 days; no
-    # reviews (nothing sold or bought) and no finance (no depreciation of the books)
-    sc = _world(**{"behaviour.review_cadence_days": 5000, "run.years": 1.0})
+    # reviews and no clearing of the used market (nothing sold or bought) and no finance (no
+    # depreciation of the books)
+    sc = _world(
+        **{
+            "behaviour.review_cadence_days": 5000,
+            "used_rigs.clearing_period_days": 3650,
+            "run.years": 1.0,
+        }
+    )
     m = MiningIndustry(sc, seed=1)
     s, g = m.sites, m.gens.index_of("S21")
     site = int(m.sites.of_firm(2)[0])
@@ -195,25 +203,35 @@ def test_retire_when_the_used_price_reaches_the_value_of_keeping():
     assert operation.retire_mask(used, keep, fleet).tolist() == [[False, True, True, False]]
 
 
-def test_review_sells_the_dear_sites_rigs_and_keeps_the_cheap_ones():
+def test_the_used_market_buys_the_dear_sites_rigs_and_not_the_cheap_ones():
     # A ($30/MWh, hurdle 12%) keeps its S21s; B ($70/MWh, hurdle 18%) values its S19 XPs below
-    # their secondary price and sells them at its first review
-    sc = _three_firms({1: {"cash_usd": 1e9}}, **{"behaviour.review_cadence_days": 3})
+    # the dealer's bid and sells them at the first clearing of the used market
+    sc = _three_firms(
+        {1: {"cash_usd": 1e9}}, **{"used_rigs.clearing_period_days": 3}, **NO_FAILURES
+    )
     m = MiningIndustry(sc, seed=1)
     s = m.sites
     a, b = int(s.of_firm(0)[0]), int(s.of_firm(1)[0])
     _, used = m.rig_prices(0)
     xp = m.gens.index_of("S19 XP")
+    # valued over its expected remaining life, at most the 5-year valuation horizon
     life = operation.remaining_life_years(
         np.array([-m.gens.release_day[xp] / 365]), m.params.operation
     )
     keep_b = operation.keep_value_usd_per_th(
-        m.expected_hashprice_usd_per_th_day, m.cost_usd_per_th_day[b, xp], 0.18, 0.2, life[0]
+        m.expected_hashprice_usd_per_th_day,
+        m.cost_usd_per_th_day[b, xp],
+        0.18,
+        0.2,
+        min(life[0], 5.0),
     )
     assert used[xp] > keep_b
+    xp_b0, fleet_a0 = s.fleet_ths[b, xp], s.fleet_ths[a].copy()
     for _ in range(3):
         m.step()
-    assert s.fleet_ths[b].sum() == 0 and s.fleet_ths[a].sum() > 0
+    assert s.fleet_ths[b, xp] == xp_b0  # nothing sold before the first clearing
+    m.step()  # the first clearing is on day 3: B sells (as many as the buyers take), A keeps
+    assert s.fleet_ths[b, xp] < xp_b0 and np.all(s.fleet_ths[a] >= fleet_a0 * (1 - 1e-3))
     check_invariants(m)
 
 

@@ -90,6 +90,24 @@ class Asks:
     def supply(self, price: float) -> float:
         return float(self.quantity[self.reserve < price].sum())
 
+    def sell(self, price: float, wanted: float) -> np.ndarray:
+        """What each holder sells at `price` when buyers take `wanted` [units]: those whose
+        reservation is below the price, the lowest reservations first, the marginal one in
+        part."""
+        quantity = np.where(self.reserve < price, self.quantity, 0.0)
+        order = np.argsort(self.reserve, kind="stable")
+        before = np.cumsum(quantity[order]) - quantity[order]
+        out = np.zeros_like(quantity)
+        out[order] = np.clip(max(wanted, 0.0) - before, 0.0, quantity[order])
+        return out
+
+    @staticmethod
+    def concat(parts: list[Asks]) -> Asks:
+        return Asks(
+            np.concatenate([p.reserve for p in parts]),
+            np.concatenate([p.quantity for p in parts]),
+        )
+
 
 def clearing_price(
     bids: Bids,

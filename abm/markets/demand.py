@@ -18,12 +18,12 @@ import numpy as np
 from abm import operation
 from abm.firms import SOVEREIGN
 from abm.markets import hardware
-from abm.markets.clearing import Bids
+from abm.markets.clearing import Asks, Bids
 
 if TYPE_CHECKING:
     from abm.model import MiningIndustry
 
-__all__ = ["UsedRigBuyers", "firm_new_rig_bids", "new_rig_bids"]
+__all__ = ["UsedRigBuyers", "UsedRigSellers", "firm_new_rig_bids", "new_rig_bids"]
 
 
 def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,3 +200,32 @@ class UsedRigBuyers:
                 )
                 self.world_spare_mw = np.maximum(self.world_spare_mw - spare * w, 0.0)
                 self.world_build_mw = np.maximum(self.world_build_mw - build * w, 0.0)
+
+
+class UsedRigSellers:
+    """The firms' side of one clearing of the used market as sellers: every rig at a mining
+    site (or in care) of an active firm is offered at the price whose dealer's bid equals what
+    it is worth to keep (:func:`abm.operation.keep_values`; economic retirement)."""
+
+    def __init__(self, m: MiningIndustry) -> None:
+        s, t = m.sites, m.firms
+        self.m = m
+        self.sites = np.flatnonzero(
+            s.mining_or_care() & t.active[s.owner] & s.fleet_ths.any(axis=1)
+        )
+        self.keep = operation.keep_values(m, self.sites)
+
+    def asks(self, generation: int, net_share: float) -> Asks:
+        """Reservation prices (keep value / `net_share`) and quantities of `generation`."""
+        q = self.m.sites.fleet_ths[self.sites, generation]
+        return Asks(self.keep[:, generation] / net_share, q)
+
+    def sell(self, generation: int, ths: np.ndarray) -> None:
+        """The sites sell `ths` of `generation` (per site) to the dealer (abm.books)."""
+        some = np.flatnonzero(ths > 0)
+        if some.size:
+            sold = np.zeros((some.size, self.m.gens.n))
+            sold[:, generation] = np.minimum(
+                ths[some], self.m.sites.fleet_ths[self.sites[some], generation]
+            )
+            self.m.books.sell_rigs(self.sites[some], sold)

@@ -86,19 +86,24 @@ class UsedMarket(BaseComponent):
         self.bought_today_ths = 0.0
 
     def clear(self, trade: bool = True) -> tuple[float, float]:
-        """Post this period's prices and sell the stock, newest generation first, each to the
-        buyers who value it most; the rest of the world's tranches sell the rigs it is worth
-        more to others than to keep at the clearing price (their reservation: keep value /
-        (1 - spread)). Without `trade` (day one: the observed state) prices only. Returns
-        (sold, scrapped) [TH/s]."""
+        """Post this period's prices and clear each generation, newest first: the stock, and
+        the rigs of the firms and of the rest of the world's tranches that are worth less to
+        keep than the dealer's bid at the clearing price (their reservation: keep value /
+        (1 - spread)), go to the buyers who value them most; what is left of the stock is
+        scrapped. Without `trade` (day one: the observed state) prices only. Returns (sold,
+        scrapped) [TH/s]."""
         m, cfg = self.m, self.m.params.used_rigs
+        net = 1.0 - cfg.dealer_spread
         installed = m.installed_ths_by_generation()
         buyers = m.used_rig_buyers()
+        sellers = m.used_rig_sellers()
         sold_total = scrapped_total = 0.0
         held = np.flatnonzero((installed + self.stock_ths) > 0)
         for g in held[::-1]:
             bids = buyers.bids(g)
-            asks = m.world.asks(g, 1.0 - cfg.dealer_spread)
+            world = m.world.asks(g, net)
+            firms = sellers.asks(g, net)
+            asks = firms if world is None else Asks.concat([firms, world])
             price = clearing_price(
                 bids,
                 self.stock_ths[g],
@@ -106,14 +111,14 @@ class UsedMarket(BaseComponent):
                 asks=asks,
                 min_supply=cfg.depth_share * installed[g],
             )
-            bid = max((1.0 - cfg.dealer_spread) * price, cfg.scrap_usd_per_th)
-            self.prices_usd_per_th[g] = bid
+            self.prices_usd_per_th[g] = max(net * price, cfg.scrap_usd_per_th)
             if not trade:
                 continue
             at = just_below(price, cfg.scrap_usd_per_th)  # the marginal buyer is served
-            if asks is not None:
-                wanted = demand(at, bids) - self.stock_ths[g]
-                self.receive_from_world(g, asks, price, wanted)
+            offered = asks.sell(price, demand(at, bids) - self.stock_ths[g])
+            sellers.sell(g, offered[: firms.quantity.size])  # into the stock, at the bid
+            if world is not None:
+                self.receive_from_world(g, offered[firms.quantity.size :])
             stock = self.stock_ths[g]
             if stock <= 0:
                 continue
@@ -129,19 +134,10 @@ class UsedMarket(BaseComponent):
         self.cum_scrapped_ths += scrapped_total
         return sold_total, scrapped_total
 
-    def receive_from_world(
-        self, generation: int, asks: Asks, price: float, wanted_ths: float
-    ) -> None:
-        """The rest of the world's tranches whose reservation is below the clearing price sell
-        the dealer their rigs of `generation` at its bid, the lowest reservations first, as
-        many as the buyers take beyond the stock (`wanted_ths`; the marginal tranche sells
-        part of its rigs)."""
-        quantity = np.where(asks.reserve < price, asks.quantity, 0.0)
-        order = np.argsort(asks.reserve, kind="stable")
-        before = np.cumsum(quantity[order]) - quantity[order]
-        sell = np.zeros_like(quantity)
-        sell[order] = np.clip(max(wanted_ths, 0.0) - before, 0.0, quantity[order])
-        if sell.any():
-            ths = np.zeros(self.m.gens.n)
-            ths[generation] = sell.sum()
-            self.m.world.sold(sell, generation, self.receive(ths))
+    def receive_from_world(self, generation: int, ths: np.ndarray) -> None:
+        """The rest of the world's tranches sell the dealer `ths` of `generation` (per tranche)
+        at its bid."""
+        if ths.any():
+            fleet = np.zeros(self.m.gens.n)
+            fleet[generation] = ths.sum()
+            self.m.world.sold(ths, generation, self.receive(fleet))

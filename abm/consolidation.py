@@ -205,7 +205,7 @@ def _bidder_values(m: MiningIndustry, r: int, bidders: np.ndarray) -> np.ndarray
     cost = power[:, :, None] * m.gens.energy_mwh_per_th_day[None, None, :]
     rigs = finance.fleet_value_usd(
         s.fleet_ths[lot][None, :, :],
-        m.expected_hashprice_usd_per_th_day,
+        m.valuation_hashprice_usd_per_th_day,
         cost,
         t.hurdle_rate[bidders][:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
@@ -220,7 +220,7 @@ def _entrant_value(m: MiningIndustry, r: int) -> float:
     rate and the private cost of capital, plus the NPV of filling its own sites with frontier
     rigs (if positive)."""
     s, sc = m.sites, m.params
-    hp = m.expected_hashprice_usd_per_th_day
+    hp = m.valuation_hashprice_usd_per_th_day
     hurdle = np.array([sc.firms.hurdle_rate_private])
     decline, life = (
         sc.behaviour.expected_hashprice_decline_per_year,
@@ -313,7 +313,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
     cost = m.cost_usd_per_th_day[lot][None, :, :] * np.array([1.0, synergy])[:, None, None]
     values = finance.fleet_value_usd(
         s.fleet_ths[lot][None, :, :],
-        m.expected_hashprice_usd_per_th_day,
+        m.valuation_hashprice_usd_per_th_day,
         cost,
         np.array([t.hurdle_rate[tg], t.hurdle_rate[a]])[:, None],
         sc.behaviour.expected_hashprice_decline_per_year,

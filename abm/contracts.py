@@ -377,7 +377,7 @@ class AIMarket(BaseComponent):
         offer = np.where(offer >= cfg.min_award_mw, offer, 0.0)
         g = m.gens.newest_released(m.day)
         foregone = ai.foregone_mining_usd_per_mw_year(
-            m.expected_hashprice_usd_per_th_day,
+            m.valuation_hashprice_usd_per_th_day,
             m.cost_usd_per_th_day[site, g],
             float(m.gens.power_mw_per_th[g]),
             m.params.energy.fixed_opex_usd_per_mw_day,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm import behaviour, chain, finance, operation
-from abm.markets import energy, fees
+from abm.markets import energy, fees, hardware
 from abm.sites import MINING, OUTSIDE
 
 if TYPE_CHECKING:
@@ -292,12 +292,31 @@ def account(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) 
     return flows
 
 
-def update_expectations(m: MiningIndustry, op: Operation, blocks: Blocks, price: float) -> None:
-    """Adaptive expectations of revenue per TH-day: the realised value, smoothed short and long
-    (exponential moving averages)."""
-    if op.total_ths > 0:
-        realised = blocks.pooled_btc * price / op.total_ths
-        m.expected_hashprice_usd_per_th_day += m.ema_short * (
-            realised - m.expected_hashprice_usd_per_th_day
+def update_expectations(m: MiningIndustry, env: Environment, op: Operation, blocks: Blocks) -> None:
+    """Adaptive expectations of revenue per TH-day: the realised value per BTC of block reward,
+    smoothed short and long (exponential moving averages), times the reward of the next block
+    (so expectations follow a halving at once: miners know the schedule); and the hashprice
+    at which rigs are valued, which anticipates the next halving
+    (:func:`abm.markets.hardware.halving_factor`)."""
+    reward_today = env.subsidy_btc + env.fee_btc_per_block
+    if op.total_ths > 0 and reward_today > 0:
+        realised = blocks.pooled_btc * env.price_usd / op.total_ths / reward_today
+        m.hashprice_per_reward += m.ema_short * (realised - m.hashprice_per_reward)
+        m.long_hashprice_per_reward += m.ema_long * (realised - m.long_hashprice_per_reward)
+    subsidy = chain.subsidy_btc(m.chain.height + 1)
+    reward = subsidy + env.fee_btc_per_block
+    m.expected_hashprice_usd_per_th_day = m.hashprice_per_reward * reward
+    m.long_hashprice_usd_per_th_day = m.long_hashprice_per_reward * reward
+    sc = m.params
+    to_halving = (
+        chain.HALVING_INTERVAL_BLOCKS - (m.chain.height + 1) % chain.HALVING_INTERVAL_BLOCKS
+    )
+    m.valuation_hashprice_usd_per_th_day = m.expected_hashprice_usd_per_th_day * (
+        hardware.halving_factor(
+            to_halving / chain.BLOCKS_PER_DAY / hardware.DAYS_PER_YEAR,
+            (subsidy / 2 + env.fee_btc_per_block) / reward if reward > 0 else 1.0,
+            sc.firms.hurdle_rate_private,
+            sc.behaviour.expected_hashprice_decline_per_year,
+            sc.hardware.economic_life_years,
         )
-        m.long_hashprice_usd_per_th_day += m.ema_long * (realised - m.long_hashprice_usd_per_th_day)
+    )

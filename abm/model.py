@@ -133,6 +133,11 @@ class MiningIndustry(mesa.Model):
         hp0 = self.revenue_per_th_day(reward0, self.price_usd[0])
         self.expected_hashprice_usd_per_th_day = hp0
         self.long_hashprice_usd_per_th_day = hp0
+        # the same per BTC of block reward (what the averages smooth), and the hashprice at
+        # which rigs are valued (anticipating the next halving; day.update_expectations)
+        self.hashprice_per_reward = hp0 / reward0
+        self.long_hashprice_per_reward = hp0 / reward0
+        self.valuation_hashprice_usd_per_th_day = hp0
         self.ema_short = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
         self.ema_long = 1.0 - 0.5 ** (1.0 / 365.0)
         self.books = Books(self)
@@ -213,7 +218,7 @@ class MiningIndustry(mesa.Model):
         today.blocks = day.mine(self, today.env, today.op)
         today.flows = day.account(self, today.env, today.op, today.blocks)
         self.run_hooks("account", today)  # sovereigns sell down their BTC
-        day.update_expectations(self, today.op, today.blocks, today.env.price_usd)
+        day.update_expectations(self, today.env, today.op, today.blocks)
         self.run_hooks("markets", today)  # rigs delivered, new and used rigs priced and sold
         self.run_hooks("ai", today)  # AI/HPC contracts, tenders
         if self.contest:

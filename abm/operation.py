@@ -217,7 +217,7 @@ def keep_values(m: MiningIndustry, site_rows: np.ndarray) -> np.ndarray:
     is at least this (:func:`retire_mask`; abm.markets.used)."""
     sc, s, g = m.params, m.sites, m.gens
     return keep_value_usd_per_th(
-        m.expected_hashprice_usd_per_th_day,
+        m.valuation_hashprice_usd_per_th_day,
         m.cost_usd_per_th_day[site_rows],
         m.firms.hurdle_rate[s.owner[site_rows]][:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
@@ -245,7 +245,7 @@ def idle_firms_that_wait(m: MiningIndustry, rows: np.ndarray) -> np.ndarray:
     sites = np.flatnonzero(mine[s.owner] & s.mining_or_care())
     new_price, _ = m.rig_prices(m.day)
     npv = behaviour.npv_per_th(
-        m.expected_hashprice_usd_per_th_day,
+        m.valuation_hashprice_usd_per_th_day,
         m.cost_usd_per_th_day[sites],
         t.hurdle_rate[s.owner[sites]],
         new_price,

@@ -36,7 +36,7 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     care and maintenance too): move rigs to cheaper spare capacity, raise equity, then invest
     with cash and new debt (retirement is the used-rig market's: abm.markets.used)."""
     sc, t, s, g, books = m.params, m.firms, m.sites, m.gens, m.books
-    hp = m.expected_hashprice_usd_per_th_day
+    hp = m.valuation_hashprice_usd_per_th_day
     decline, life = (
         sc.behaviour.expected_hashprice_decline_per_year,
         sc.hardware.economic_life_years,

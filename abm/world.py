@@ -145,7 +145,7 @@ class RestOfWorld:
         """Its willingness to pay for a rig of `generation` in each tranche [USD/TH]."""
         m = self.m
         return hardware.rig_value_usd_per_th(
-            m.expected_hashprice_usd_per_th_day,
+            m.valuation_hashprice_usd_per_th_day,
             self.cost_usd_per_th_day[:, generation],
             m.params.world.hurdle_rate,
             m.params.behaviour.expected_hashprice_decline_per_year,

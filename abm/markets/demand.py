@@ -54,7 +54,7 @@ def _site_values(
     m: MiningIndustry, sites: np.ndarray, owners: np.ndarray, generation: int, life: float
 ) -> np.ndarray:
     return hardware.rig_value_usd_per_th(
-        m.expected_hashprice_usd_per_th_day,
+        m.valuation_hashprice_usd_per_th_day,
         m.cost_usd_per_th_day[sites, generation],
         m.firms.hurdle_rate[owners],
         m.params.behaviour.expected_hashprice_decline_per_year,
@@ -84,7 +84,7 @@ def firm_new_rig_bids(m: MiningIndustry, generation: int) -> Bids:
     # new MW: at the price of each firm's next MW and its capex (sovereigns build none)
     price_new = m.interconnection.new_mw_price_usd_per_mwh(firms)
     v_new = hardware.rig_value_usd_per_th(
-        m.expected_hashprice_usd_per_th_day,
+        m.valuation_hashprice_usd_per_th_day,
         price_new * g.energy_mwh_per_th_day[generation],
         m.firms.hurdle_rate[firms],
         sc.behaviour.expected_hashprice_decline_per_year,
@@ -140,7 +140,7 @@ class UsedRigBuyers:
         # every generation's value at every bidding site, at once (sites x generations)
         self.values = np.zeros((self.sites.size, m.gens.n))
         self.values[:, held] = hardware.rig_value_usd_per_th(
-            m.expected_hashprice_usd_per_th_day,
+            m.valuation_hashprice_usd_per_th_day,
             m.cost_usd_per_th_day[np.ix_(self.sites, np.flatnonzero(held))],
             m.firms.hurdle_rate[self.owners][:, None],
             m.params.behaviour.expected_hashprice_decline_per_year,

@@ -123,3 +123,22 @@ def rig_value_usd_per_th(
         )
     r = np.asarray(discount_rate, dtype=float)
     return hp * _pv_annuity_days(r + decline_per_year, t_run) - c * _pv_annuity_days(r, t_run)
+
+
+def halving_factor(
+    years_to_halving: float,
+    post_halving_revenue_share: float,
+    discount_rate: float,
+    decline_per_year: float,
+    life_years: float,
+) -> float:
+    """What the coming halving does to the PV of a rig's revenue [0-1]: the ratio of the PV of
+    hp exp(-d t), times k from the halving (after `years_to_halving` t_h) on, to the PV without
+    the step, over `life_years` L at rate r: 1 - (1 - k) (e^{-a t_h} - e^{-a L}) / (1 - e^{-a L}),
+    a = r + d (1 when the halving lies beyond L). Buyers value rigs at the expected hashprice
+    times this factor, so they anticipate the halving they know the date of."""
+    if years_to_halving >= life_years:
+        return 1.0
+    a = max(discount_rate + decline_per_year, 1e-9)
+    after = (np.exp(-a * years_to_halving) - np.exp(-a * life_years)) / -np.expm1(-a * life_years)
+    return float(1.0 - (1.0 - post_halving_revenue_share) * after)

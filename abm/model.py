@@ -63,7 +63,9 @@ class MiningIndustry(mesa.Model):
             passes them.
 
     Attributes:
-        params: the resolved scenario (``self.scenario`` is Mesa's own scenario object).
+        params: the resolved scenario in effect (``self.scenario`` is Mesa's own scenario
+            object): every power price already multiplied by ``energy.price_multiplier``,
+            which then reads 1 (:func:`abm.markets.energy.scale_power_prices`).
         firms: the columnar :class:`~abm.firms.FirmTable` (balance sheets, strategy, ownership).
         sites: the columnar :class:`~abm.sites.SiteTable` (owner, host, power, capacity,
             status, and the sites x generations fleet).
@@ -95,6 +97,7 @@ class MiningIndustry(mesa.Model):
         if seed is None:
             seed = int(rng) if isinstance(rng, int | np.integer) else sc.run.seed
         super().__init__(rng=seed)
+        sc = energy.scale_power_prices(sc)  # every power price x energy.price_multiplier
         self.params = sc
         self.seed = int(seed)
         self.streams = make_streams(self.seed)

@@ -331,6 +331,19 @@ class EnergyConfig(Section):
         "Cost of new mining power capacity (site build) [USD/MW]. Source: $0.3-0.35M/MW.",
         ge=0,
     )
+    price_multiplier: float = _f(
+        1.0,
+        "Multiplier on every power price of the model [-]: when the model is built, every "
+        "parameter priced per MWh (name ending in _usd_per_mwh, in any section: the sites' "
+        "price distribution and its clips, new contracts, hosting rates and margins, the "
+        "marginal rig buyer, energy-access and stranded prices, credits, levies, relocation "
+        "prices, sovereigns' and explicit firms' prices) is multiplied by it, so initial "
+        "sites, new contracts, entrants' draws and hosting rates all scale "
+        "(abm.markets.energy.scale_power_prices). 1 = the calibrated prices. Assumption: a "
+        "counterfactual knob (issue 18: 0.78).",
+        gt=0,
+        le=10,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EnergyConfig:

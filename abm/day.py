@@ -20,6 +20,7 @@ from abm.sites import MINING, OUTSIDE, STRANDED
 
 if TYPE_CHECKING:
     from abm.contracts import AIDay
+    from abm.entry import EntryDay
     from abm.model import MiningIndustry
 
 # the phases of a day, in order (ARCHITECTURE.md); components name the phase they run after
@@ -116,6 +117,7 @@ class Today:
     blocks: Blocks | None = None
     flows: DayFlows | None = None
     ai: AIDay | None = None  # the AI market's record (abm.contracts)
+    entry: EntryDay | None = None  # the entry phase's record (abm.entry; None: nobody came)
 
 
 # --------------------------------------------------------------------------------------------

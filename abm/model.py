@@ -24,6 +24,7 @@ from abm.capabilities import Capabilities
 from abm.components import Component
 from abm.consolidation import Consolidation
 from abm.contracts import AIMarket
+from abm.entry import Entry
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
     LISTED,
@@ -76,7 +77,7 @@ class MiningIndustry(mesa.Model):
         ownership: the acquisition graph (:class:`~abm.ownership.Ownership`).
         components: the mechanisms run at their phases: ``sovereigns``, ``events``, ``ai``,
             ``capabilities``, ``interconnection`` (new sites), ``colocation`` (clients of failed
-            hosts), ``consolidation``.
+            hosts), ``consolidation``, ``entry`` (entry by NPV).
         recorder: daily model-level series and the periodic firm panel.
         last_day: the records of the last simulated day (:class:`~abm.day.Today`).
         datacollector: Mesa's view of the recorder's daily series
@@ -162,6 +163,7 @@ class MiningIndustry(mesa.Model):
         self.interconnection = Interconnection(self)
         self.colocation = Colocation(self)
         self.consolidation = Consolidation(self)
+        self.entry = Entry(self)
         self.components: list[Component] = [
             self.sovereigns,
             self.events,
@@ -170,6 +172,7 @@ class MiningIndustry(mesa.Model):
             self.interconnection,
             self.colocation,
             self.consolidation,
+            self.entry,
         ]
         self._hooks: dict[str, list[Component]] = {
             p: [c for c in self.components if p in c.phases] for p in day.PHASES
@@ -216,7 +219,7 @@ class MiningIndustry(mesa.Model):
             reviewed = review.review_due(self, today.day)
             self.run_hooks("distress", today)  # defaults and auctions
             self.run_hooks("deals", today)  # acquisitions, voluntary exits
-            self.run_hooks("entry", today)
+            self.run_hooks("entry", today)  # potential entrants, those whose project pays
             if reviewed or self.released_by_day[today.day + 1] > self.live_columns.stop:
                 self.update_live_columns(today.day + 1)
         self.recorder.record_day(today)

@@ -126,6 +126,7 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     total = ai_usd + float(last_year["mining_revenue_usd"].sum())
     s["ai_revenue_share_last_year"] = ai_usd / total if total > 0 else 0.0
     s.update(model.ai.summary())
+    s.update(model.entry.summary())
     return s
 
 

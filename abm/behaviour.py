@@ -91,6 +91,25 @@ def _best_per_dollar(npv_usd_per_th: np.ndarray, cost_usd_per_th: np.ndarray) ->
     return np.argmax(per_dollar, axis=1)
 
 
+def best_new_site(
+    npv_new_site_usd_per_th: np.ndarray,
+    price_usd_per_th: np.ndarray,
+    power_mw_per_th: np.ndarray,
+    capex_usd_per_mw: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rigs for new MW, per row (a firm's expansion, an entrant's project): the generation with
+    the best NPV per dollar of rigs plus the site they need, ``(npv_new - mw_per_th x capex) /
+    (price + mw_per_th x capex)``, where `npv_new_site_usd_per_th` (rows x generations) is the
+    NPV at the new MW's power price and `capex_usd_per_mw` the build cost per row. Returns that
+    generation, its gain (NPV less the site build) [USD/TH] and its site build [USD/TH]."""
+    rows = np.arange(npv_new_site_usd_per_th.shape[0])
+    infra_per_th = power_mw_per_th[None, :] * capex_usd_per_mw[:, None]  # rows x generations
+    with np.errstate(invalid="ignore"):  # -inf NPV of generations not on sale
+        gain = npv_new_site_usd_per_th - infra_per_th
+    g = _best_per_dollar(gain, price_usd_per_th[None, :] + infra_per_th)
+    return g, gain[rows, g], infra_per_th[rows, g]
+
+
 def spend_in_order(
     group: np.ndarray, priority: np.ndarray, want_usd: np.ndarray, budget_usd: np.ndarray
 ) -> np.ndarray:
@@ -156,16 +175,15 @@ def plan_investment(
     head_f = np.bincount(site_firm, weights=spend_head, minlength=firms.size)
     # 2. build new MW with the rigs that give the best NPV per dollar of rigs and site
     capex = np.broadcast_to(np.asarray(capex_usd_per_mw, dtype=float), firms.shape)
-    infra_per_th = power_mw_per_th[None, :] * capex[:, None]  # firms x generations
-    with np.errstate(invalid="ignore"):  # -inf NPV of generations not on sale
-        gain = npv_new_site_usd_per_th - infra_per_th
-    gn = _best_per_dollar(gain, price_usd_per_th[None, :] + infra_per_th)
+    gn, gain_new, infra_new = best_new_site(
+        npv_new_site_usd_per_th, price_usd_per_th, power_mw_per_th, capex
+    )
     price_new = price_usd_per_th[gn]
-    ok_exp = np.isfinite(price_new) & (gain[firms, gn] > 0)
+    ok_exp = np.isfinite(price_new) & (gain_new > 0)
     mw_per_th_new = power_mw_per_th[gn]
     mw_exp = np.where(ok_exp, capacity_mw * max_growth, 0.0)
     ths_exp = mw_exp / mw_per_th_new
-    cost_exp = np.where(ok_exp, ths_exp * (price_new + infra_per_th[firms, gn]), 0.0)
+    cost_exp = np.where(ok_exp, ths_exp * (price_new + infra_new), 0.0)
     left = np.maximum(budget_usd - head_f, 0.0)
     frac = np.divide(
         np.minimum(cost_exp, left), cost_exp, out=np.zeros_like(cost_exp), where=cost_exp > 0

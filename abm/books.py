@@ -262,6 +262,28 @@ class Books:
         t.debt_usd[r] -= usd
         self.ledger["usd_principal"] += usd
 
+    def fund_entrants(
+        self,
+        rows: np.ndarray,
+        rigs_usd: np.ndarray,
+        infra_usd: np.ndarray,
+        working_usd: np.ndarray,
+        debt_usd: np.ndarray,
+    ) -> None:
+        """New firms (distinct `rows`, their rigs and sites already in place) are funded: their
+        investors bring the equity (rigs + site + working cash - debt), lenders `debt_usd`, and
+        the rigs and sites are paid for; each keeps its working cash."""
+        t = self.m.firms
+        capex = rigs_usd + infra_usd
+        equity = capex + working_usd - debt_usd
+        t.cash_usd[rows] += equity
+        self.ledger["usd_new_capital"] += float(equity.sum())
+        self.borrow(rows, debt_usd)
+        t.cash_usd[rows] -= capex
+        t.cum_capex_usd[rows] += capex
+        self.ledger["usd_capex_rigs"] += float(rigs_usd.sum())
+        self.ledger["usd_capex_infra"] += float(infra_usd.sum())
+
     def pay(self, buyer: int, price_usd: float, borrow: bool = True) -> None:
         """The buyer pays `price_usd` from spare cash, borrowing the rest unless `borrow` is
         false (the money goes to whoever the caller books as its recipient)."""

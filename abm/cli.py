@@ -110,7 +110,7 @@ def cmd_scenario_doc(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from abm.compare import compare, effects_table
+    from abm.compare import compare, effects_table, halted_lines
 
     if args.seeds < 2:
         raise ScenarioError("--seeds: at least 2 seeds are needed for confidence intervals")
@@ -125,6 +125,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"B - A paired over {args.seeds} seeds (common random numbers); B = {args.b}, A = {args.a}"
     )
     print(effects_table(result.effects))
+    print(halted_lines(result.runs))
+    print("(concentration metrics over the seeds where neither chain halted)")
     print(f"\nwrote {path}/ in {result.wall_time_s:.1f} s")
     return 0
 

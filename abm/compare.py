@@ -4,7 +4,9 @@ Every random stream is keyed by the run's seed and the stream's name (:mod:`abm.
 outage draws by the day, so two scenarios run on the same seed see the same price path, fee
 path, block luck and energy outages wherever they do not differ. The paired difference
 B - A per seed then removes most of the run-to-run noise: its confidence interval is much
-narrower than the one from comparing independent runs.
+narrower than the one from comparing independent runs. Runs whose chain halted are counted and
+listed per scenario; the effects on concentration metrics are taken over the seeds where
+neither run halted (:func:`abm.stats.for_metric`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from abm.jsonio import write_json
+from abm.metrics import is_concentration_metric
 from abm.outputs import replacing
 from abm.runner import manifest, run
 from abm.scenario import Scenario, load_scenario
-from abm.stats import t_interval, welch_interval
+from abm.stats import HALTED, halted, t_interval, welch_interval
 from abm.sweeps.backends import execute
 
 __all__ = ["COMPARE_METRICS", "SERIES_COLUMNS", "Comparison", "compare", "paired_effects"]
@@ -75,6 +78,7 @@ class Comparison:
                 "scenario_a": self.scenario_a.name,
                 "scenario_b": self.scenario_b.name,
                 "seeds": seeds,
+                "halted": halted_by_scenario(self.runs),
                 "effects": self.effects.to_dict(orient="records"),
             }
             write_json(staging / "summary.json", summary)
@@ -88,6 +92,8 @@ def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:
     r = run(sc, seed=seed, years=years)
     row = {"scenario": label, "seed": seed}
     row.update({k: float(r.summary.get(k, np.nan)) for k in COMPARE_METRICS})
+    row[HALTED] = bool(r.summary[HALTED])
+    row["min_blocks_90d"] = float(r.summary["min_blocks_90d"])
     n = len(r.timeseries)
     days = np.union1d(np.arange(0, n, SERIES_CADENCE_DAYS), [n - 1])
     series = r.timeseries.iloc[days][["date", *SERIES_COLUMNS]].reset_index(drop=True)
@@ -99,13 +105,17 @@ def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:
 def paired_effects(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Mean of each metric under A and B, the paired difference B - A with its t interval, and
     for contrast the unpaired (Welch) interval of the same difference; all over the seeds where
-    both runs have the metric (`n_pairs`)."""
+    both runs have the metric, and for a concentration metric where neither chain halted
+    (`n_pairs`)."""
     a = runs[runs["scenario"] == "A"].set_index("seed").sort_index()
     b = runs[runs["scenario"] == "B"].set_index("seed").sort_index()
+    either = halted(a) | halted(b)  # (both arms ran the same seeds)
     rows = []
     for k in COMPARE_METRICS:
         xa, xb = a[k].to_numpy(float), b[k].to_numpy(float)
         pair = np.isfinite(xa) & np.isfinite(xb)  # seeds where both runs have the metric
+        if is_concentration_metric(k):
+            pair &= ~either
         xa, xb = xa[pair], xb[pair]
         d = xb - xa
         _, lo, hi = t_interval(d, level)
@@ -124,6 +134,20 @@ def paired_effects(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def halted_by_scenario(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per scenario arm ("A", "B"): runs, how many halted, their share and seeds."""
+    out = {}
+    for arm, g in runs.groupby("scenario", sort=True):
+        stop = halted(g)
+        out[str(arm)] = {
+            "runs": len(g),
+            "halted": int(stop.sum()),
+            "halted_share": float(stop.mean()) if len(g) else 0.0,
+            "halted_seeds": sorted(int(x) for x in g["seed"][stop]),
+        }
+    return out
 
 
 def compare(
@@ -154,6 +178,15 @@ def _progress(it, total: int, show: bool):
     from tqdm.auto import tqdm
 
     return tqdm(it, total=total, unit="run", desc="compare", file=sys.stderr)
+
+
+def halted_lines(runs: pd.DataFrame) -> str:
+    """One line per scenario arm: how many of its runs halted, and their seeds."""
+    return "\n".join(
+        f"halted chains, {arm}: {h['halted']} of {h['runs']} runs ({h['halted_share']:.0%})"
+        + (f", seeds {h['halted_seeds']}" if h["halted"] else "")
+        for arm, h in halted_by_scenario(runs).items()
+    )
 
 
 def effects_table(effects: pd.DataFrame) -> str:

@@ -1,4 +1,5 @@
-"""Distress and consolidation: defaults and auctions, acquisitions, voluntary exits, entry.
+"""Distress and consolidation: defaults and auctions, acquisitions, voluntary exits (entry by
+NPV is :mod:`abm.entry`).
 
 These are the model's rare discrete events. Detection is vectorised (which firms are short of
 cash today); the events themselves run per firm in Python, which costs nothing measurable
@@ -14,9 +15,9 @@ import numpy as np
 
 from abm import behaviour, finance, operation
 from abm.components import BaseComponent
-from abm.firms import HYDRO, PRIVATE, SOVEREIGN, size_classes
-from abm.markets.energy import outage_probabilities, sample_power_prices, sample_sources
-from abm.sites import CLOSED, ENTRANT, OUTSIDE, STRANDED, SitePlan, one_site_each
+from abm.entry import new_firm_cols
+from abm.firms import PRIVATE, SOVEREIGN
+from abm.sites import CLOSED, OUTSIDE, STRANDED, SitePlan
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -26,17 +27,15 @@ IDLE_CHECK_DAYS = 30
 
 
 class Consolidation(BaseComponent):
-    """Distress, deals and entry: the phases of the day that change who owns what."""
+    """Distress and deals: the phases of the day that change who owns what."""
 
-    phases: ClassVar[tuple[str, ...]] = ("distress", "deals", "entry")
+    phases: ClassVar[tuple[str, ...]] = ("distress", "deals")
 
     def daily(self, phase: str, today: Today) -> None:
         if phase == "distress":
             resolve_distress(self.m)
-        elif phase == "deals":
-            deals(self.m)
         else:
-            entry(self.m)
+            deals(self.m)
 
     def on_exit(self, row: int) -> None:
         release_subsidiaries(self.m, row)
@@ -336,7 +335,7 @@ def attempt_acquisition(m: MiningIndustry) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# entry and voluntary exit
+# new firms funded from outside, and voluntary exit
 def empty_plan(n_generations: int) -> SitePlan:
     """A plan of no sites (a firm that buys its sites)."""
     z = np.zeros(0)
@@ -358,71 +357,8 @@ def empty_plan(n_generations: int) -> SitePlan:
 
 def _entrant_cols(m: MiningIndustry, hashrate_ehs: float, source: int, cash: float) -> dict:
     """Firm columns of a new private firm."""
-    sc = m.params
-    h = np.array([hashrate_ehs])
-    return {
-        "kind": np.array([PRIVATE], dtype=np.int8),
-        "size_class": size_classes(np.maximum(h, 1e-9), sc.firms),
-        "source": np.array([source], dtype=np.int8),
-        "hurdle_rate": np.array([sc.firms.hurdle_rate_private]),
-        "review_offset": np.array([0]),  # reviews stay batched on the stagger grid
-        "cash_usd": np.array([cash]),
-        "initial_hashrate_ehs": h,
-    }
-
-
-def enter(m: MiningIndustry) -> None:
-    """A new private firm arrives: a small site with frontier rigs, funded by outside
-    investors (the capital arrives as cash and is spent on rigs and the site build)."""
-    sc, rng = m.params, m.streams["entry"]
-    cfg = sc.consolidation
-    size_ehs = min(
-        cfg.entrant_max_ehs, 0.05 * (1 - rng.random()) ** (-1 / sc.firms.tail_pareto_alpha)
-    )
-    new_price, _ = m.rig_prices(m.day)
-    on_sale = np.flatnonzero(np.isfinite(new_price))
-    if on_sale.size == 0:
-        return
-    g = int(on_sale[-1])
-    source = int(sample_sources(rng, 1, sc.energy)[0])
-    power = float(sample_power_prices(rng, np.array([size_ehs]), sc.energy)[0])
-    ths = size_ehs * 1e6
-    mw = ths * m.gens.power_mw_per_th[g] * (1 + rng.uniform(0, sc.firms.capacity_headroom_max))
-    rigs_usd = ths * new_price[g]
-    infra_usd = mw * sc.energy.capex_usd_per_mw
-    working = sc.behaviour.cash_reserve_days * (
-        ths * m.gens.energy_mwh_per_th_day[g] * power + mw * sc.energy.fixed_opex_usd_per_mw_day
-    )
-    seasonal = source == HYDRO and rng.random() < sc.energy.seasonal_share_of_hydro
-    # the investors' capital arrives and buys the rigs and the site; the rest is cash
-    m.books.post("usd_new_capital", rigs_usd + infra_usd + working)
-    m.books.post("usd_capex_rigs", rigs_usd)
-    m.books.post("usd_capex_infra", infra_usd)
-    fleet = np.zeros((1, m.gens.n))
-    fleet[0, g] = ths
-    src = np.array([source], dtype=np.int8)
-    plan = one_site_each(
-        np.array([mw]),
-        np.array([power]),
-        src,
-        np.array([seasonal]),
-        outage_probabilities(src, sc.energy),
-        fleet,
-        origin=ENTRANT,
-    )
-    plan.rig_book_usd, plan.site_book_usd = np.array([rigs_usd]), np.array([infra_usd])
-    cols = _entrant_cols(m, size_ehs, source, working)
-    cols["cum_capex_usd"] = np.array([rigs_usd + infra_usd])
-    m.add_firms([f"Entrant-{m.firms.n + 1:04d}"], cols, plan)
-
-
-def entry_margin(m: MiningIndustry) -> float:
-    """Expected hashprice's premium over the frontier rig's energy cost at the median power
-    price, as a share of hashprice (the signal that draws entrants)."""
-    hp = m.expected_hashprice_usd_per_th_day
-    g = max(int(m.released_by_day[m.day]) - 1, 0)
-    cost = m.gens.energy_mwh_per_th_day[g] * m.params.energy.median_price_usd_per_mwh
-    return (hp - cost) / hp if hp > 0 else -1.0
+    kind = np.array([PRIVATE], dtype=np.int8)
+    return new_firm_cols(m, kind, np.array([hashrate_ehs]), np.array([source]), np.array([cash]))
 
 
 def deals(m: MiningIndustry) -> None:
@@ -443,14 +379,3 @@ def deals(m: MiningIndustry) -> None:
             due = due[~operation.idle_firms_that_wait(m, due)]
         for r in due:
             liquidate(m, int(r), "voluntary")
-
-
-def entry(m: MiningIndustry) -> None:
-    """New firms of the day (Poisson arrivals, the rate rising with profitability)."""
-    cfg = m.params.consolidation
-    if cfg.entry:
-        rate = finance.entry_rate_per_day(
-            cfg.entry_rate_per_year, entry_margin(m), cfg.entry_sensitivity
-        )
-        for _ in range(m.streams["entry"].poisson(rate)):
-            enter(m)

@@ -20,6 +20,7 @@ from abm.sites import MINING, OUTSIDE
 
 if TYPE_CHECKING:
     from abm.contracts import AIDay
+    from abm.entry import EntryDay
     from abm.markets.asic import AsicDay
     from abm.markets.used import UsedDay
     from abm.model import MiningIndustry
@@ -128,6 +129,7 @@ class Today:
     ai: AIDay | None = None  # the AI market's record (abm.contracts)
     asic: AsicDay | None = None  # the new-rig market's record (abm.markets.asic)
     used: UsedDay | None = None  # the used-rig market's record (abm.markets.used)
+    entry: EntryDay | None = None  # the entry phase's record (abm.entry; None: nobody came)
 
 
 # --------------------------------------------------------------------------------------------

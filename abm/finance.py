@@ -125,11 +125,3 @@ def waterfall(
     to_lenders = min(debt_usd, estate)
     estate -= to_lenders
     return bills - paid_bills, to_lenders, debt_usd - to_lenders, estate
-
-
-def entry_rate_per_day(base_rate_per_year: float, margin: float, sensitivity: float) -> float:
-    """Poisson arrival rate of new firms [1/day]: base x exp(sensitivity x margin), where margin
-    is the expected hashprice's premium over the frontier rig's energy cost at the median power
-    price (negative when mining is unprofitable)."""
-    clipped = min(max(float(margin), -5.0), 5.0)
-    return base_rate_per_year / 365.0 * float(np.exp(sensitivity * clipped))

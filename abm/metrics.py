@@ -21,17 +21,33 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "CONCENTRATION_PREFIXES",
+    "chain_halted",
     "concentration",
     "cr_k",
     "entropy_bits",
     "gini",
     "hhi",
+    "is_concentration_metric",
     "kaplan_meier",
+    "min_window_blocks",
     "nakamoto",
     "shares",
 ]
 
 _HHI_SCALE = 10_000.0  # HHI on percentage points squared: monopoly = 100**2
+HALT_WINDOW_DAYS = 90  # a chain halted if some window this long ...
+HALT_SHARE = 0.5  # ... found fewer than this share of the blocks expected in it
+# summary metrics of concentration (by firm, owner or pool; at the end, the maximum, ...):
+# sweeps, comparisons and reports compute them over the runs whose chain did not halt
+CONCENTRATION_PREFIXES: tuple[str, ...] = (
+    "hhi_",
+    "nakamoto_",
+    "cr4_",
+    "gini_",
+    "entropy_",
+    "max_hhi",
+)
 
 
 def _as_1d(sizes: ArrayLike, copy: bool = False) -> NDArray[np.float64]:
@@ -164,6 +180,37 @@ def concentration(
         "gini": max(0.0, float(2.0 * cum.sum() / (n * total) - (n + 1) / n)),
         "entropy": 0.0 - _dot(p, np.log2(p)),
     }
+
+
+def min_window_blocks(blocks_per_day: ArrayLike, window_days: int = HALT_WINDOW_DAYS) -> float:
+    """Fewest blocks found in any `window_days` consecutive days (rolling sum over the full
+    windows; the whole series if it is shorter than one window, NaN if it is empty) [blocks]."""
+    b = _as_1d(blocks_per_day)
+    if b.size == 0:
+        return np.nan
+    w = min(window_days, b.size)
+    cum = np.concatenate([[0.0], np.cumsum(b)])
+    return float((cum[w:] - cum[:-w]).min())
+
+
+def chain_halted(
+    blocks_per_day: ArrayLike,
+    expected_per_day: float = 144.0,
+    window_days: int = HALT_WINDOW_DAYS,
+    share: float = HALT_SHARE,
+) -> bool:
+    """Whether the chain halted or collapsed: some window of `window_days` days (the whole
+    series if shorter) found fewer than `share` x the blocks expected in it (`expected_per_day`
+    x its days; 90 days x 144 / 2 = 6,480 blocks by default)."""
+    b = _as_1d(blocks_per_day)
+    if b.size == 0:
+        return False
+    return min_window_blocks(b, window_days) < share * expected_per_day * min(window_days, b.size)
+
+
+def is_concentration_metric(name: str) -> bool:
+    """Whether a summary metric measures concentration (see :data:`CONCENTRATION_PREFIXES`)."""
+    return name.startswith(CONCENTRATION_PREFIXES)
 
 
 def kaplan_meier(durations: ArrayLike, observed: ArrayLike, alpha: float = 0.05) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from abm.capabilities import Capabilities
 from abm.components import Component
 from abm.consolidation import Consolidation
 from abm.contracts import AIMarket
+from abm.entry import Entry
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
     LISTED,
@@ -67,7 +68,9 @@ class MiningIndustry(mesa.Model):
             passes them.
 
     Attributes:
-        params: the resolved scenario (``self.scenario`` is Mesa's own scenario object).
+        params: the resolved scenario in effect (``self.scenario`` is Mesa's own scenario
+            object): every power price already multiplied by ``energy.price_multiplier``,
+            which then reads 1 (:func:`abm.markets.energy.scale_power_prices`).
         firms: the columnar :class:`~abm.firms.FirmTable` (balance sheets, strategy, ownership).
         sites: the columnar :class:`~abm.sites.SiteTable` (owner, host, power, capacity,
             status, and the sites x generations fleet).
@@ -78,7 +81,7 @@ class MiningIndustry(mesa.Model):
         ownership: the acquisition graph (:class:`~abm.ownership.Ownership`).
         components: the mechanisms run at their phases: ``sovereigns``, ``events``, ``ai``,
             ``capabilities``, ``interconnection`` (new sites), ``colocation`` (clients of failed
-            hosts), ``consolidation``.
+            hosts), ``consolidation``, ``entry`` (entry by NPV).
         recorder: daily model-level series and the periodic firm panel.
         last_day: the records of the last simulated day (:class:`~abm.day.Today`).
         datacollector: Mesa's view of the recorder's daily series
@@ -99,6 +102,7 @@ class MiningIndustry(mesa.Model):
         if seed is None:
             seed = int(rng) if isinstance(rng, int | np.integer) else sc.run.seed
         super().__init__(rng=seed)
+        sc = energy.scale_power_prices(sc)  # every power price x energy.price_multiplier
         self.params = sc
         self.seed = int(seed)
         self.streams = make_streams(self.seed)
@@ -170,6 +174,7 @@ class MiningIndustry(mesa.Model):
         self.asic = AsicMarket(self)
         self.used = UsedMarket(self)
         self.world = RestOfWorld(self)
+        self.entry = Entry(self)
         self.components: list[Component] = [
             self.asic,
             self.used,
@@ -180,6 +185,7 @@ class MiningIndustry(mesa.Model):
             self.interconnection,
             self.colocation,
             self.consolidation,
+            self.entry,
         ]
         self._hooks: dict[str, list[Component]] = {
             p: [c for c in self.components if p in c.phases] for p in day.PHASES
@@ -228,7 +234,7 @@ class MiningIndustry(mesa.Model):
             reviewed = review.review_due(self, today.day)
             self.run_hooks("distress", today)  # defaults and auctions
             self.run_hooks("deals", today)  # acquisitions, voluntary exits
-            self.run_hooks("entry", today)
+            self.run_hooks("entry", today)  # potential entrants, those whose project pays
             if reviewed or self.released_by_day[today.day + 1] > self.live_columns.stop:
                 self.update_live_columns(today.day + 1)
         self.recorder.record_day(today)

@@ -84,6 +84,8 @@ DAILY_COLUMNS: dict[str, str] = {
     "acquisitions_cum": "voluntary acquisitions so far [-]",
     "defaults_cum": "defaults so far [-]",
     "entries_cum": "firms that entered after day one so far [-]",
+    "entry_capital_usd": "capital new entrants brought that day: rigs, sites and working cash "
+    "(equity and debt) [USD/day]",
     "debt_usd": "debt outstanding of active firms [USD]",
     "cash_usd": "cash of active firms [USD]",
     "btc_held": "BTC in firms' treasuries [BTC]",
@@ -287,6 +289,7 @@ class Recorder:
             "acquisitions_cum": m.n_acquisitions,
             "defaults_cum": m.n_defaults,
             "entries_cum": t.n - self._initial_rows.size,
+            "entry_capital_usd": today.entry.capital_usd if today.entry else 0.0,
             "debt_usd": t.debt_usd.sum(),
             "cash_usd": t.cash_usd.sum(),
             "btc_held": t.btc_held.sum(),

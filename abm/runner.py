@@ -8,8 +8,9 @@ scenario's cadence), ``sites.parquet`` (site panel on the same cadence),
 auction: acquirer, target, day, price, kind, sites and MW), ``contracts.parquet``
 (every AI/HPC hosting contract, columns in :data:`abm.contracts.CONTRACT_COLUMNS`),
 ``summary.json`` (headline figures at the horizon; ``null`` where a figure is not defined, e.g.
-the hashprice of a network with no hashrate), ``scenario.toml`` (resolved scenario) and
-``manifest.json`` (kind "run", versions, git commit, seed, timings).
+the hashprice of a network with no hashrate; ``chain_halted``: some 90-day window found fewer
+than half the blocks expected, :func:`abm.metrics.chain_halted`), ``scenario.toml`` (resolved
+scenario) and ``manifest.json`` (kind "run", versions, git commit, seed, timings).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from abm import chain, metrics
 from abm.firms import INSOLVENT
 from abm.jsonio import write_json
 from abm.model import MiningIndustry
@@ -120,6 +122,9 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["entries"] = int(last["entries_cum"])
     s["exit_causes"] = model.recorder.exit_causes()
     s["btc_issued"] = float(ts["btc_issued"].sum())
+    blocks = ts["blocks_found"].to_numpy(float)
+    s["chain_halted"] = metrics.chain_halted(blocks, chain.BLOCKS_PER_DAY)
+    s["min_blocks_90d"] = metrics.min_window_blocks(blocks)
     s["max_hhi_firm"] = float(ts["hhi_firm"].max())
     s["mean_hashprice_usd_per_ph_day"] = float(ts["hashprice_usd_per_ph_day"].mean())
     last_year = ts.iloc[-365:]
@@ -127,6 +132,7 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     total = ai_usd + float(last_year["mining_revenue_usd"].sum())
     s["ai_revenue_share_last_year"] = ai_usd / total if total > 0 else 0.0
     s.update(model.ai.summary())
+    s.update(model.entry.summary())
     return s
 
 

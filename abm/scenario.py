@@ -401,13 +401,6 @@ class WorldConfig(Section):
 
 
 class EnergyConfig(Section):
-    price_multiplier: float = _f(
-        1.0,
-        "Multiplies every power price in the model (sites, new contracts, entrants, the rest "
-        "of the world) [-]: a scale knob.",
-        gt=0,
-        le=100,
-    )
     median_price_usd_per_mwh: float = _f(
         45.0,
         "Median delivered power price for a firm of reference size [USD/MWh]. Source: CCAF 2025.",
@@ -480,6 +473,20 @@ class EnergyConfig(Section):
         330_000.0,
         "Cost of new mining power capacity (site build) [USD/MW]. Source: $0.3-0.35M/MW.",
         ge=0,
+    )
+    price_multiplier: float = _f(
+        1.0,
+        "Multiplier on every power price of the model [-]: when the model is built, every "
+        "parameter priced per MWh (name ending in _usd_per_mwh, in any section: the sites' "
+        "price distribution and its clips, new contracts, hosting rates and margins, the "
+        "rest of the world's supply curve, energy-access and stranded prices, credits, levies, "
+        "relocation prices, sovereigns' and explicit firms' prices) is multiplied by it, so "
+        "initial "
+        "sites, new contracts, entrants' draws and hosting rates all scale "
+        "(abm.markets.energy.scale_power_prices). 1 = the calibrated prices. Assumption: a "
+        "counterfactual knob (issue 18: 0.78).",
+        gt=0,
+        le=10,
     )
 
     @model_validator(mode="after")
@@ -928,16 +935,49 @@ class ConsolidationConfig(Section):
     )
     entry: bool = _f(True, "Entry of new firms on/off.")
     entry_rate_per_year: float = _f(
-        4.0, "New firms per year when margins are zero [1/year]. Assumption.", ge=0
-    )
-    entry_sensitivity: float = _f(
-        2.0,
-        "Entry rate x exp(sensitivity x margin), margin = hashprice premium over the "
-        "frontier energy cost at the median power price [-].",
+        40.0,
+        "Potential entrants arriving per year (Poisson) [1/year]; each draws a project (size, "
+        "power price, financing) and builds it only if its NPV at the entrant's own cost of "
+        "capital is positive (abm.entry). Calibrated to the capital new firms brought into "
+        "mining (no figure in CALIBRATION.md; assumption from public deals): 2021 ~$2-5B "
+        "(Cipher Mining's $425M PIPE, Iris Energy's $232M IPO and $116M notes with $533M of rig "
+        "commitments, Stronghold's $127M IPO, institutional bulk pre-orders >$500M for ~20 EH/s; "
+        "2021 mining revenue ~$16B), 2024 ~$0.5-2B (Tether ~$500M over six months from Nov "
+        "2023, new sites in Ethiopia ~600 MW; listed miners' $5B of 2024 raises went mostly to "
+        "incumbents, TheMinerMag). See docs/model.md.",
         ge=0,
-        le=20,
     )
-    entrant_max_ehs: float = _f(2.0, "Largest new entrant [EH/s].", gt=0)
+    entrant_min_mw: float = _f(
+        2.0, "Smallest potential entrant's site [MW]. Assumption: a few containers.", gt=0
+    )
+    entrant_max_mw: float = _f(
+        400.0,
+        "Largest potential entrant's site [MW]: builders of 5-20 EH/s at 20-25 J/TH. Source: "
+        "Iris Energy ordered 14.5 EH/s (2021), Cipher planned ~745 MW, Tether 120 MW (2023) "
+        "-> 450 MW planned by 2025; large sites hold 100-700 MW.",
+        gt=0,
+    )
+    entrant_size_alpha: float = _f(
+        0.5,
+        "Pareto index of potential entrants' site sizes in MW, truncated to entrant_min_mw .. "
+        "entrant_max_mw [-]: 0.5 makes ~7% of them 100 MW or more, mean ~28 MW. Assumption.",
+        gt=0,
+        le=5,
+    )
+    entrant_listed_min_mw: float = _f(
+        100.0,
+        "Entrants of at least this size raise public or institutional capital (kind listed: "
+        "hurdle_rate_listed, listed debt terms); smaller ones are private (hurdle_rate_private) "
+        "[MW]. Source: the 2021 builders of this size listed (Cipher, Iris Energy, TeraWulf, "
+        "Stronghold); assumption.",
+        ge=0,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ConsolidationConfig:
+        if self.entrant_min_mw >= self.entrant_max_mw:
+            raise ValueError("entrant_min_mw must be below entrant_max_mw")
+        return self
 
 
 class CapabilitiesConfig(Section):

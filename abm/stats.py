@@ -1,6 +1,10 @@
 """Intervals across replications, shared by comparisons, sweeps, reports and studies: the t
 interval of a mean (one sample, or vectorised over groups) and Welch's interval of a difference
-of two means. One formula for all: mean ± t_{n-1, (1+level)/2} · sd / sqrt(n)."""
+of two means. One formula for all: mean ± t_{n-1, (1+level)/2} · sd / sqrt(n).
+
+Runs whose chain halted (summary ``chain_halted``, :func:`abm.metrics.chain_halted`) are shown
+apart: statistics of concentration metrics (:func:`abm.metrics.is_concentration_metric`) are
+taken over the other runs (:func:`for_metric`), and the halted runs are counted and listed."""
 
 from __future__ import annotations
 
@@ -11,9 +15,35 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-__all__ = ["LEVEL", "t_half_width", "t_interval", "t_summary", "welch_interval"]
+from abm.metrics import is_concentration_metric
+
+__all__ = [
+    "HALTED",
+    "LEVEL",
+    "for_metric",
+    "halted",
+    "t_half_width",
+    "t_interval",
+    "t_summary",
+    "welch_interval",
+]
 
 LEVEL = 0.95  # confidence level of every interval the package reports
+HALTED = "chain_halted"  # the summary flag of a run whose chain halted
+
+
+def halted(runs: pd.DataFrame) -> np.ndarray:
+    """Per run (row), whether its chain halted; False where the flag is missing (a failed run,
+    or results written before the flag existed)."""
+    if HALTED not in runs:
+        return np.zeros(len(runs), dtype=bool)
+    return runs[HALTED].astype(float).fillna(0.0).to_numpy() > 0
+
+
+def for_metric(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The runs a statistic of `metric` is taken over: all of them, or for a concentration
+    metric those whose chain did not halt."""
+    return runs[~halted(runs)] if is_concentration_metric(metric) else runs
 
 
 def t_half_width(sd: ArrayLike, n: ArrayLike, level: float = LEVEL) -> np.ndarray:

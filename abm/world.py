@@ -3,7 +3,7 @@
 The many small and remote operations that no firm in the model stands for (stranded and flared
 gas, curtailed renewables, cheap-power jurisdictions) are ``world.tranches`` tranches of one
 supply curve: tranche k has power at the k-th quantile price of a lognormal (median
-``world.median_price_usd_per_mwh`` x ``energy.price_multiplier``, log sd
+``world.median_price_usd_per_mwh``, scaled by ``energy.price_multiplier`` as every price; log sd
 ``world.dispersion_log``), the MW built there, the MW that could still be built (growing at
 ``world.potential_growth_per_year``) and its rigs by generation. It runs the rigs whose revenue
 beats their energy cost, buys new rigs (in the ASIC market) and used ones (from the dealer) at
@@ -53,11 +53,8 @@ class RestOfWorld:
         cfg = m.params.world
         g = m.gens.n
         k = cfg.tranches if cfg.enabled and not m.contest else 0  # none in the contest limit
-        self.price_usd_per_mwh = tranche_prices(
-            cfg.median_price_usd_per_mwh * m.params.energy.price_multiplier,
-            cfg.dispersion_log,
-            k,
-        )
+        # (energy.price_multiplier has scaled every *_usd_per_mwh parameter already)
+        self.price_usd_per_mwh = tranche_prices(cfg.median_price_usd_per_mwh, cfg.dispersion_log, k)
         self.capacity_mw = np.zeros(k)
         self.potential_mw = np.zeros(k)
         self.pending_mw = np.zeros(k)  # rigs on order (their draw), and MW to be built with them

@@ -44,7 +44,7 @@ def _timed(fn: Callable, key: str, acc: dict[str, float], counts: dict[str, int]
 
 def phase_breakdown(sc) -> tuple[dict[str, float], dict[str, int], float, int]:
     """Wall time [s] and calls by phase of one run; (times, counts, total step time, days)."""
-    from abm import consolidation, day, model, review
+    from abm import consolidation, day, entry, model, review
     from abm.contracts import AIMarket
     from abm.recorder import Recorder
 
@@ -60,7 +60,7 @@ def phase_breakdown(sc) -> tuple[dict[str, float], dict[str, int], float, int]:
         (review, "review_due", "decide (review.review_due)"),
         (consolidation, "resolve_distress", "distress (consolidation.resolve_distress)"),
         (consolidation, "deals", "deals (consolidation.deals)"),
-        (consolidation, "entry", "entry (consolidation.entry)"),
+        (entry.Entry, "daily", "entry (Entry.daily)"),
         (model.MiningIndustry, "update_live_columns", "live-generation window"),
         (Recorder, "record_day", "record (Recorder.record_day)"),
         (model.MiningIndustry, "step", "step, total"),

@@ -1,5 +1,5 @@
-"""Consolidation and sites by hand: an auction of a defaulted firm's sites, an acquisition, an
-entrant, the release of subsidiaries, rigs moving to a firm's cheapest spare site, and the
+"""Consolidation and sites by hand: an auction of a defaulted firm's sites, an acquisition, the
+release of subsidiaries, rigs moving to a firm's cheapest spare site, and the
 clients of a host that defaults.
 
 The world: three explicit firms (one site each) with finance off, so budgets are spare cash
@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from abm import MiningIndustry, Scenario, review
-from abm.consolidation import attempt_acquisition, enter, liquidate, resolve_distress
-from abm.markets.energy import sample_power_prices, sample_sources
+from abm.consolidation import attempt_acquisition, liquidate, resolve_distress
 from abm.sites import MINING, OUTSIDE, STRANDED
 from tests.conftest import ALONE, NO_FAILURES
 from tests.test_invariants import check_invariants
@@ -177,37 +176,6 @@ def test_acquisition_by_hand_keeps_the_target_and_its_sites():
     # the subsidiary keeps operating its own sites at their own prices
     np.testing.assert_array_equal(s.owner, sites_before[0])
     np.testing.assert_array_equal(s.power_price_usd_per_mwh, sites_before[1])
-    check_invariants(m)
-
-
-def test_entrant_by_hand():
-    m = MiningIndustry(_world(**{"consolidation.entry": True}), seed=4)
-    t, s, sc = m.firms, m.sites, m.params
-    rng = copy.deepcopy(m.streams["entry"])
-    size = min(sc.consolidation.entrant_max_ehs, 0.05 * (1 - rng.random()) ** (-1 / 1.1))
-    source = sample_sources(rng, 1, sc.energy)[0]
-    power = sample_power_prices(rng, np.array([size]), sc.energy)[0]
-    headroom = rng.uniform(0, sc.firms.capacity_headroom_max)
-    new_price, _ = m.rig_prices(m.day)
-    g = int(np.flatnonzero(np.isfinite(new_price))[-1])
-    ths = size * 1e6
-    mw = ths * m.gens.efficiency_j_per_th[g] / 1e6 * (1 + headroom)
-    working = sc.behaviour.cash_reserve_days * (
-        ths * m.gens.efficiency_j_per_th[g] * 24e-6 * power
-        + mw * sc.energy.fixed_opex_usd_per_mw_day
-    )
-    rigs, infra = ths * new_price[g], mw * sc.energy.capex_usd_per_mw
-    enter(m)
-    r = t.n - 1
-    (site,) = s.of_firm(r)
-    assert t.name[r].startswith("Entrant") and t.source[r] == source
-    assert s.capacity_mw[site] == pytest.approx(mw) and s.fleet_ths[site, g] == pytest.approx(ths)
-    assert s.power_price_usd_per_mwh[site] == pytest.approx(power)
-    assert s.host[site] == r and s.status[site] == MINING
-    assert t.cash_usd[r] == pytest.approx(working)
-    assert m.ledger["usd_new_capital"] == pytest.approx(rigs + infra + working)
-    assert m.ledger["usd_capex_rigs"] == pytest.approx(rigs)
-    assert m.ledger["usd_capex_infra"] == pytest.approx(infra)
     check_invariants(m)
 
 

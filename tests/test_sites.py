@@ -13,7 +13,9 @@ import pytest
 
 from abm import MiningIndustry, review
 from abm.consolidation import liquidate
-from abm.markets.energy import OutageDraws
+from abm.entry import Candidates
+from abm.firms import PRIVATE
+from abm.markets.energy import SOURCES, OutageDraws
 from abm.sites import AI, BUILDING, CLOSED, MINING, OUTSIDE, SiteTable
 from tests.conftest import INSTANT_RIGS
 from tests.test_consolidation import _one_site, _pv, _set_cash, _site_value_per_mw, _world
@@ -196,13 +198,7 @@ def test_a_full_ban_closes_the_region_for_good():
         "relocation_days": 5,
         "to_region": "other",
     }
-    m = _queued_world(
-        **{
-            "events": [ban],
-            "consolidation.entry": True,
-            "consolidation.entry_rate_per_year": 3000.0,
-        }
-    )
+    m = _queued_world(**{"events": [ban]})
     s, t = m.sites, m.firms
     us, other = m.events.region_index("us"), m.events.region_index("other")
     dev = _queue(m, A, 10.0, 1e5)  # building in "us" when the ban comes
@@ -214,6 +210,10 @@ def test_a_full_ban_closes_the_region_for_good():
     assert np.all(t.region[t.active] == other)
     for _ in range(20):
         m.step()
+    # entrants whose projects pay (cheap power, a 10% cost of capital) arrive after the ban
+    kind, grid = np.full(4, PRIVATE, np.int8), np.full(4, SOURCES.index("grid"), np.int8)
+    cands = Candidates(np.full(4, 5.0), np.full(4, 15.0), kind, np.full(4, 0.1), grid, kind < 0)
+    assert m.entry.enter(cands).entrants == 4
     # the queued MW opened in "other", the relocated rigs too; entrants never go to "us"
     assert not np.any((s.region == us) & (s.status != CLOSED))
     assert t.entry_day.max() > 2 and np.all(t.region[t.entry_day > 2] == other)

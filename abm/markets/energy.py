@@ -1,14 +1,46 @@
-"""Energy access per firm: power prices, primary sources, outages and seasonal availability."""
+"""Energy access per firm: power prices, primary sources, outages and seasonal availability,
+and the scale knob on every power price (``energy.price_multiplier``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from abm.rng import stream_seed
-from abm.scenario import EnergyConfig
+from abm.scenario import EnergyConfig, Scenario, scenario_from_dict
 
 SOURCES: tuple[str, ...] = ("hydro", "wind", "solar", "gas", "grid", "stranded")
 HYDRO = SOURCES.index("hydro")
+PRICED_PER_MWH = "_usd_per_mwh"  # the name ending of every parameter priced per MWh
+
+
+def scale_power_prices(sc: Scenario) -> Scenario:
+    """The scenario with every power price multiplied by ``energy.price_multiplier``: each
+    parameter whose name ends in ``_usd_per_mwh``, in any section, event, sovereign or explicit
+    firm (the values of a dict so named too; None stays None), and the multiplier set to 1 so
+    that scaling twice changes nothing. The scenario itself when the multiplier is 1."""
+    k = sc.energy.price_multiplier
+    if k == 1.0:
+        return sc
+    data = _times(sc.model_dump(mode="python"), k, priced=False)
+    data["energy"]["price_multiplier"] = 1.0
+    return scenario_from_dict(data, origin=f"energy.price_multiplier = {k:g}")
+
+
+def _times(value: Any, k: float, priced: bool) -> Any:
+    """`value` with its numbers multiplied by `k` where `priced` (a field named per MWh, or
+    inside one), recursing through dicts and lists."""
+    if isinstance(value, dict):
+        return {
+            key: _times(v, k, priced or str(key).endswith(PRICED_PER_MWH))
+            for key, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_times(v, k, priced) for v in value]
+    if priced and isinstance(value, int | float) and not isinstance(value, bool):
+        return value * k
+    return value
 
 
 def sample_power_prices(

@@ -44,7 +44,7 @@ from abm.report.tables import (
     value_bounds,
 )
 from abm.runner import git_commit, manifest
-from abm.stats import t_summary
+from abm.stats import for_metric, halted, t_summary
 from abm.viz import charts
 
 __all__ = ["FigureItem", "Report", "assemble", "build", "check_out", "make_report", "write_report"]
@@ -123,6 +123,7 @@ def build_run(src: Source) -> Report:
             ("seed", str(seed)),
             ("period", f"{summary.get('start_date')} to {summary.get('end_date')}"),
             ("days", str(summary.get("days", len(ts)))),
+            *_halted_fact(summary),
             *_provenance(src),
         ],
     )
@@ -178,6 +179,45 @@ def build_run(src: Source) -> Report:
         )
     rep.tables += [_run_summary_table(summary), _survival_table(survival), _events_table(summary)]
     return rep
+
+
+def _halted_fact(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's chain_halted flag as a fact (none for outputs written before it existed)."""
+    if "chain_halted" not in summary:
+        return []
+    fewest = format_number(summary.get("min_blocks_90d", np.nan))
+    flag = "yes" if summary["chain_halted"] else "no"
+    return [("chain halted", f"{flag} (fewest blocks in 90 days: {fewest}; halted below 6,480)")]
+
+
+def _halted_facts(runs: pd.DataFrame, by: str) -> list[tuple[str, str]]:
+    """How many runs halted, per group of `by` (or overall for None)."""
+    groups = runs.groupby(by, sort=True) if by else [("runs", runs)]
+    text = "; ".join(
+        f"{name}: {int(stop.sum())} of {len(g)} ({stop.mean() if len(g) else 0:.0%})"
+        for name, g in groups
+        for stop in [halted(g)]
+    )
+    return [("halted chains", text + " (left out of the concentration statistics)")]
+
+
+def _halted_table(runs: pd.DataFrame, by: list[str], rep: Report) -> None:
+    """The runs whose chain halted, listed (none: no table)."""
+    from abm.sweeps.analysis import halted_runs
+
+    stopped = halted_runs(runs, by)
+    if stopped.empty:
+        return
+    rep.tables.append(
+        Table(
+            "halted_runs",
+            f"Runs whose chain halted ({len(stopped)} of {len(runs)}): some 90-day window found "
+            "fewer than half the blocks expected; they are left out of the concentration "
+            "statistics",
+            stopped,
+            {"min_blocks_90d": "fewest blocks in 90 days", **{p: parameter_label(p) for p in by}},
+        )
+    )
 
 
 def _run_summary_table(summary: dict[str, Any]) -> Table:
@@ -263,6 +303,7 @@ def build_compare(src: Source) -> Report:
             ("scenario A", a),
             ("scenario B", b),
             ("seeds", f"{len(seeds)}: {_seed_list(seeds)}"),
+            *_halted_facts(runs, "scenario"),
             *_provenance(src),
         ],
     )
@@ -304,7 +345,8 @@ def build_compare(src: Source) -> Report:
     )
     frames, notes = [], []
     for m in metrics:
-        s, note = clip_band(t_summary(runs, "scenario", m), value_bounds(m), what="interval")
+        arms = t_summary(for_metric(runs, m), "scenario", m)
+        s, note = clip_band(arms, value_bounds(m), what="interval")
         if note:
             notes.append(f"{metric_label(m)[0]}: {note}")
         s.insert(0, "metric", metric_label(m)[0])
@@ -321,6 +363,7 @@ def build_compare(src: Source) -> Report:
             csv_only=RAW,
         )
     )
+    _halted_table(runs, ["scenario"], rep)
     rep.notes.append(CLIP_NOTE)
     if src.file("series.parquet").exists():
         _series_figures(rep, src.parquet("series.parquet"), "scenario", names, "scenario")
@@ -366,6 +409,7 @@ def build_sweep(src: Source) -> Report:
             ("design points", str(len(by_point))),
             ("replications per point", str(spec.get("replications", "?"))),
             ("runs", f"{len(runs)} ({len(ok)} ok, {len(runs) - len(ok)} failed)"),
+            *_halted_facts(ok, None),
             (
                 "root seed",
                 f"{spec.get('root_seed', src.manifest.get('seed'))} (run seeds in runs.parquet)",
@@ -406,6 +450,7 @@ def build_sweep(src: Source) -> Report:
                 csv_only=(f"{m}_ci_low_raw", f"{m}_ci_high_raw"),
             )
         )
+    _halted_table(ok, ["point_id", *params], rep)
     if spec.get("common_seeds"):
         _paired_table(src, ok, params, metrics, rep)
     if src.file("sobol_indices.csv").exists():

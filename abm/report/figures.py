@@ -29,7 +29,7 @@ from abm.report.tables import (
     value_bounds,
     with_unit,
 )
-from abm.stats import LEVEL, t_summary
+from abm.stats import LEVEL, for_metric, t_summary
 from abm.viz.charts import _figure, _line, _x, energy_cost_usd_per_ph_day, owner_columns
 
 __all__ = [
@@ -254,7 +254,8 @@ def _err(centre: float, low: float, high: float, colour: str, width: float) -> d
 
 def arms_figure(runs: pd.DataFrame, metrics: Sequence[str], names: dict[str, str]) -> go.Figure:
     """Per metric: each seed's value under A and B (grey lines join the pairs), and each
-    arm's mean with its 95% t interval across seeds (``runs.parquet`` of a comparison)."""
+    arm's mean with its 95% t interval across seeds (``runs.parquet`` of a comparison; for a
+    concentration metric, across the seeds whose chain did not halt)."""
     panels, titles, ys = [], [], []
     for i, m in enumerate(metrics):
         label, unit = metric_label(m)
@@ -278,7 +279,7 @@ def arms_figure(runs: pd.DataFrame, metrics: Sequence[str], names: dict[str, str
             }
         ]
         bounds = value_bounds(m)
-        summary, note = clip_band(t_summary(runs, "scenario", m), bounds, what="CI")
+        summary, note = clip_band(t_summary(for_metric(runs, m), "scenario", m), bounds, what="CI")
         for s in summary.itertuples():
             colour = ARM_COLOURS.get(str(s.scenario), "#333")
             traces.append(

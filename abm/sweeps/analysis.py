@@ -1,5 +1,7 @@
 """Analysis of a sweep's runs: per-point intervals of headline metrics, paired effects against a
-reference point (common seeds), Sobol indices."""
+reference point (common seeds), Sobol indices. Runs whose chain halted are counted per point
+and listed (:func:`halted_runs`); the concentration metrics' statistics leave them out
+(:func:`abm.stats.for_metric`)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abm.stats import t_interval
+from abm.metrics import is_concentration_metric
+from abm.stats import for_metric, halted, t_interval
 from abm.sweeps import designs
 from abm.sweeps.spec import SweepSpec
 
 __all__ = [
     "HEADLINE",
+    "halted_runs",
     "halving_steps",
     "paired_effects",
     "points_table",
@@ -33,19 +37,23 @@ HEADLINE = (
 
 
 def summarise_points(runs: pd.DataFrame, params: list[str], level: float = 0.95) -> pd.DataFrame:
-    """Per design point: its parameters, runs ok and failed, and for each headline metric the
-    mean and t interval across the successful replications."""
+    """Per design point: its parameters, runs ok and failed, runs whose chain halted (count and
+    share of the runs ok), and for each headline metric the mean and t interval across the
+    successful replications (for a concentration metric, those whose chain did not halt)."""
     rows = []
     for pid, g in runs.groupby("point_id", sort=True):
         ok = g[g["status"] == "ok"]
+        n_halted = int(halted(ok).sum())
         row: dict[str, Any] = {
             "point_id": pid,
             **g.iloc[0][params].to_dict(),
             "n_ok": len(ok),
             "n_failed": len(g) - len(ok),
+            "n_halted": n_halted,
+            "halted_share": n_halted / len(ok) if len(ok) else np.nan,
         }
         for k in HEADLINE:
-            x = ok[k].to_numpy(float) if k in ok else np.array([])
+            x = for_metric(ok, k)[k].to_numpy(float) if k in ok else np.array([])
             row[f"{k}_mean"], row[f"{k}_ci_low"], row[f"{k}_ci_high"] = t_interval(x, level)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -74,7 +82,8 @@ def paired_effects(
     """Per design point other than `reference` and per metric: the mean difference point -
     reference over the replications that share a seed (common random numbers), with its t
     interval. Replications that failed at either point, or whose metric is not finite, are
-    left out (n_pairs counts the rest). Empty if the points do not share seeds."""
+    left out, and for a concentration metric those whose chain halted at either point (n_pairs
+    counts the rest). Empty if the points do not share seeds."""
     ok = runs[runs["status"] == "ok"] if "status" in runs else runs
     ref = ok[ok["point_id"] == reference].set_index("seed")
     rows = []
@@ -83,8 +92,10 @@ def paired_effects(
         common = g.index.intersection(ref.index)
         if common.empty:
             continue
+        either = halted(g.loc[common]) | halted(ref.loc[common])
         for m in metrics:
-            d = (g.loc[common, m] - ref.loc[common, m]).to_numpy(float)
+            seeds = common[~either] if is_concentration_metric(m) else common
+            d = (g.loc[seeds, m] - ref.loc[seeds, m]).to_numpy(float)
             mean, low, high = t_interval(d, level)
             rows.append(
                 {
@@ -95,10 +106,17 @@ def paired_effects(
                     "effect_mean": mean,
                     "effect_ci_low": low,
                     "effect_ci_high": high,
-                    "reference_mean": float(np.nanmean(ref.loc[common, m].to_numpy(float))),
+                    "reference_mean": float(np.nanmean(ref.loc[seeds, m].to_numpy(float))),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def halted_runs(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The runs whose chain halted: the columns `by` (e.g. point and parameters, or scenario),
+    the seed and the fewest blocks found in 90 days, in the order of `runs`."""
+    cols = [c for c in (*by, "seed", "min_blocks_90d") if c in runs]
+    return runs.loc[halted(runs), cols].reset_index(drop=True)
 
 
 def halving_steps(
@@ -154,6 +172,8 @@ def points_table(by_point: pd.DataFrame, params: list[str], max_rows: int = 60) 
     cols["ok/fail"] = [
         f"{a}/{b}" for a, b in zip(by_point["n_ok"], by_point["n_failed"], strict=True)
     ]
+    if "n_halted" in by_point:  # runs whose chain halted (not in the concentration metrics)
+        cols["halted"] = by_point["n_halted"].astype(int).astype(str).tolist()
     for k in HEADLINE:
         mean, lo, hi = (by_point[f"{k}_{s}"] for s in ("mean", "ci_low", "ci_high"))
         cols[k.removesuffix("_end")] = [
@@ -174,7 +194,8 @@ def _fmt(v: Any) -> str:
 
 def sobol_indices(spec: SweepSpec, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """First-order and total Sobol indices with 95% confidence half-widths (SALib), per
-    sensitivity output, of its mean over replications at each Saltelli point.
+    sensitivity output, of its mean over replications at each Saltelli point (for a
+    concentration output, over the replications whose chain did not halt).
 
     Returns (indices: output, parameter, S1, S1_conf, ST, ST_conf; notes on skipped outputs).
     """
@@ -189,7 +210,8 @@ def sobol_indices(spec: SweepSpec, runs: pd.DataFrame) -> tuple[pd.DataFrame, li
         if out not in ok:
             notes.append(f"{out}: no successful run, no Sobol indices")
             continue
-        y = ok.groupby("point_id")[out].mean().reindex(range(n_points)).to_numpy(float)
+        y = for_metric(ok, out).groupby("point_id")[out].mean()
+        y = y.reindex(range(n_points)).to_numpy(float)
         missing = int(np.isnan(y).sum())
         if missing:
             notes.append(f"{out}: {missing} of {n_points} points without a value, no indices")

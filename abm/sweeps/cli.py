@@ -20,7 +20,7 @@ EXIT_INTERRUPTED = 130
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from abm.outputs import default_dir
-    from abm.sweeps.analysis import points_table
+    from abm.sweeps.analysis import halted_runs, points_table
     from abm.sweeps.sweep import sweep
 
     out = Path(args.out) if args.out else default_dir(Path(args.spec).stem)
@@ -43,7 +43,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     print(points_table(res.summary_by_point, res.params))
-    print("(headline metrics at the horizon: mean ± 95% t half-width across replications)")
+    print(
+        "(headline metrics at the horizon: mean ± 95% t half-width across replications; "
+        "concentration metrics over the runs whose chain did not halt)"
+    )
+    stopped = halted_runs(res.runs[res.runs["status"] == "ok"], ["point_id", *res.params])
+    if len(stopped):
+        share = len(stopped) / max(res.done, 1)
+        print(f"\nhalted chains: {len(stopped)} of {res.done} runs ({share:.0%}):")
+        print(stopped.to_string(index=False))
     if res.sobol is not None and not res.sobol.empty:
         print("\nSobol indices (conf = 95% confidence half-width):")
         print(res.sobol.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -66,11 +66,12 @@ def execute_task(task: Task) -> dict[str, Any]:
     series = None
     try:
         r = run(task.scenario, seed=task.seed)
+        # every numeric summary figure as a float (flags such as chain_halted as 1.0 / 0.0)
         row.update(
             {
                 k: float(v)
                 for k, v in r.summary.items()
-                if isinstance(v, int | float) and not isinstance(v, bool) and k != "seed"
+                if isinstance(v, int | float) and k != "seed"
             }
         )
         row["status"], row["error"] = "ok", ""

@@ -46,7 +46,9 @@ def _hand_npv(hp, price, hurdle, e_j_per_th, rig_usd_per_th, sc) -> tuple[float,
     )
     cost = price * e_j_per_th * 24e-6 + sc.energy.fixed_opex_usd_per_mw_day * e_j_per_th * 1e-6
     infra = e_j_per_th * 1e-6 * sc.energy.capex_usd_per_mw
-    gain = hp * _pv(hurdle + decline, life) - cost * _pv(hurdle, life) - rig_usd_per_th - infra
+    # the rigs run while they pay: T = min(life, ln(hp / cost) / decline), 0 if hp <= cost
+    run = min(life, math.log(hp / cost) / decline) if hp > cost else 0.0
+    gain = hp * _pv(hurdle + decline, run) - cost * _pv(hurdle, run) - rig_usd_per_th - infra
     return gain, gain / (rig_usd_per_th + infra)
 
 
@@ -65,10 +67,10 @@ def _candidates(mw, price, kind=PRIVATE, hurdle=0.18) -> Candidates:
 def test_an_entrant_by_hand_builds_only_a_positive_npv_project():
     m = MiningIndustry(_world(), seed=4)
     sc, t, s, g = m.params, m.firms, m.sites, m.gens
-    hp = m.expected_hashprice_usd_per_th_day
+    hp = m.valuation_hashprice_usd_per_th_day  # (anticipating the next halving)
     new, _ = m.rig_prices(0)
     on_sale = np.flatnonzero(np.isfinite(new))
-    assert on_sale.size >= 2  # the choice between generations matters
+    assert on_sale.size == 1  # the makers sell the newest generation only
     hand = {
         p: {k: _hand_npv(hp, p, 0.18, g.efficiency_j_per_th[k], new[k], sc) for k in on_sale}
         for p in (15.0, 110.0)
@@ -159,9 +161,9 @@ SEEDS = range(10)
 
 @pytest.fixture(scope="module")
 def paired_runs():
-    """Ten seeds of a small world at BTC $90k and $63k, with new rigs at the makers' floor
-    price (a marginal rig buyer at $150/MWh values them below it), so that an entrant's NPV
-    follows hashprice rather than the marginal buyer's price."""
+    """Ten seeds of a small world at BTC $90k and $63k, with new rigs at the makers' cost
+    (capacity never binds), so that an entrant's NPV follows hashprice rather than the price
+    of rigs."""
     out = {}
     for label, price in (("base", 90_000.0), ("low", 63_000.0)):
         sc = small_scenario(
@@ -169,7 +171,8 @@ def paired_runs():
             **{
                 "price.initial_usd": price,
                 "consolidation.entry_rate_per_year": 40.0,
-                "hardware.reference_power_price_usd_per_mwh": 150.0,
+                # factories that can make any quantity: new rigs at the makers' cost
+                "asic.initial_capacity_ehs_per_year": 1e9,
             },
         )
         out[label] = [run(sc, seed=s) for s in SEEDS]
@@ -211,7 +214,7 @@ def test_invariants_hold_every_day_with_many_entrants():
         years=1.0,
         **{
             "consolidation.entry_rate_per_year": 200.0,
-            "hardware.reference_power_price_usd_per_mwh": 150.0,  # rigs at the floor price
+            "asic.initial_capacity_ehs_per_year": 1e9,  # rigs at the makers' cost
             "capabilities.enabled": True,
             "capabilities.risk_managed_prob_listed": 1.0,  # halves listed entrants' leverage
             "price.volatility_per_year": 1.2,

@@ -717,9 +717,11 @@ class BehaviourConfig(Section):
         30.0, "Half-life of adaptive hashprice expectations [days].", gt=0
     )
     expected_hashprice_decline_per_year: float = _f(
-        0.20,
-        "Decline of hashprice that firms expect (network growth, fee-free) [1/year]. Source: "
-        "hashprice 315 (2021) -> 124 -> 75 -> ~55 (2024) (CALIBRATION.md).",
+        0.30,
+        "Decline of hashprice per BTC of block reward that firms expect (network growth; "
+        "halvings are anticipated separately) [1/year]. Source: hashprice 315 (2021) -> 124 -> "
+        "75 -> ~55 (2024), -40%/yr with two halvings' worth of decline in it (CALIBRATION.md); "
+        "0.30 fits the history replay's difficulty best of 0.2, 0.3, 0.4 (docs/validation.md).",
         ge=0,
         le=2,
     )

@@ -215,7 +215,11 @@ def _halted_table(runs: pd.DataFrame, by: list[str], rep: Report) -> None:
             "fewer than half the blocks expected; they are left out of the concentration "
             "statistics",
             stopped,
-            {"min_blocks_90d": "fewest blocks in 90 days", **{p: parameter_label(p) for p in by}},
+            {
+                "min_blocks_90d": "fewest blocks in 90 days",
+                "point_id": "point",
+                **{p: parameter_label(p) for p in by if "." in p},  # varied parameters
+            },
         )
     )
 

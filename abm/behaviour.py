@@ -12,6 +12,8 @@ import numpy as np
 
 from abm.markets.hardware import rig_value_usd_per_th
 
+BUDGET_RESIDUE = 1e-9  # share of a budget below which what is left of it is rounding [-]
+
 
 def row_sums(x: np.ndarray) -> np.ndarray:
     """Row sums of a rows x columns float array, as a matrix-vector product (BLAS): several
@@ -185,6 +187,9 @@ def plan_investment(
     ths_exp = mw_exp / mw_per_th_new
     cost_exp = np.where(ok_exp, ths_exp * (price_new + infra_new), 0.0)
     left = np.maximum(budget_usd - head_f, 0.0)
+    # a budget spent in full on spare MW leaves nothing, not a rounding residue that would buy
+    # (and open a site for) a sliver of new MW
+    left = np.where(left > BUDGET_RESIDUE * budget_usd, left, 0.0)
     frac = np.divide(
         np.minimum(cost_exp, left), cost_exp, out=np.zeros_like(cost_exp), where=cost_exp > 0
     )
@@ -224,7 +229,9 @@ def move_plan(
     before = np.cumsum(mw, axis=1) - mw  # MW of less efficient rigs moved before each one
     take_mw = np.clip(room_mw[:, None] - before, 0.0, mw)
     ths = np.divide(take_mw, power_mw_per_th, out=np.zeros_like(take_mw), where=power_mw_per_th > 0)
-    return np.minimum(ths, fleet_ths)  # never more than is there (rounding of mw / power)
+    # never more than is there, and all of it when all of it fits (not all but a rounding
+    # residue of mw / power, which would keep the source site out of care and its firm from idle)
+    return np.where(take_mw >= mw, fleet_ths, np.minimum(ths, fleet_ths))
 
 
 def best_response_ths(

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["UsedRigBuyers", "UsedRigSellers", "firm_new_rig_bids", "new_rig_bids"]
 
+SPARE_MW_EPS = 1e-9  # spare MW at or below this are none: the site cannot bid [MW]
+BUDGET_EPS_USD = 1e-6  # a budget at or below this is spent [USD]
+
 
 def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(site rows, their firms' rows, the firms) of the mining sites (or in care and
@@ -39,15 +42,17 @@ def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def _with_room(m: MiningIndustry, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The `sites` with spare MW, and their spare MW (the others cannot bid for rigs)."""
     spare = spare_mw(m, sites)
-    keep = spare > 1e-9
+    keep = spare > SPARE_MW_EPS
     return sites[keep], spare[keep]
 
 
 def spare_mw(m: MiningIndustry, sites: np.ndarray) -> np.ndarray:
-    """MW of each site not taken by its rigs or by rigs on order for it [MW]."""
+    """MW of each site not taken by its rigs or by rigs on order for it [MW] (0 up to
+    :data:`SPARE_MW_EPS`: the rounding residue of a full site, for which nobody orders rigs)."""
     s = m.sites
     used = s.fleet_ths[sites] @ m.gens.power_mw_per_th
-    return np.maximum(s.capacity_mw[sites] - used - m.asic.pending_mw(sites), 0.0)
+    spare = s.capacity_mw[sites] - used - m.asic.pending_mw(sites)
+    return np.where(spare > SPARE_MW_EPS, spare, 0.0)
 
 
 def _site_values(
@@ -187,6 +192,10 @@ class UsedRigBuyers:
             m.books.buy_used_rigs(self.sites[some], generation, firm_ths[some], usd)
             self.spare_mw[some] = np.maximum(self.spare_mw[some] - firm_ths[some] * w, 0.0)
             np.subtract.at(self.budget, self.pos[some], usd)
+            # what a buyer filled or spent in full is gone, not a rounding residue of it (a
+            # residue would keep the buyer in the next clearing: its value bounds the price)
+            self.spare_mw[self.spare_mw <= SPARE_MW_EPS] = 0.0
+            self.budget[self.budget <= BUDGET_EPS_USD] = 0.0
         if m.world.enabled:
             k = self.world_spare_mw.size
             spare, build = got_ths[n : n + k], got_ths[n + k :]

@@ -171,7 +171,7 @@ def _values(m: RefModel, costs: list[float], hurdle: float, life: float | list[f
     """What 1 TH/s of each generation is worth to run at energy costs `costs` [USD/TH/day]
     (the engine's rig valuation, with the option to switch off) [USD/TH]."""
     life_arg = np.asarray(life) if isinstance(life, list) else life
-    v = hardware.rig_value_usd_per_th(m.hp_exp, np.asarray(costs), hurdle, m.decline, life_arg)
+    v = hardware.rig_value_usd_per_th(m.hp_value, np.asarray(costs), hurdle, m.decline, life_arg)
     return v.tolist()
 
 
@@ -745,6 +745,8 @@ class RefModel(mesa.Model):
         self.carry = 0.0  # fractional blocks carried to the next day (no block luck)
         reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + sc.fees.base_btc_per_block
         self.hp_exp = self._revenue_per_th_day(reward0, self.prices[0])  # [USD/(TH/s)/day]
+        self.hp_per_reward = self.hp_exp / reward0  # what the average smooths [per BTC]
+        self.hp_value = self.hp_exp  # the hashprice rigs are valued at (the next halving)
         self.ema = 1.0 - 0.5 ** (1.0 / sc.behaviour.hashprice_ema_halflife_days)
         if sc.firms.population == "explicit":
             pop = explicit_population(sc, self.gens, unlimited=False)
@@ -863,8 +865,24 @@ class RefModel(mesa.Model):
         to_firms = (blocks.subsidy_btc + fee * n_blocks) * (1.0 - sc.protocol.pool_fee)
         self.btc_per_ths = to_firms / total_ths if total_ths > 0 else 0.0
         self.agents.shuffle_do("account")
-        if total_ths > 0:  # adaptive expectations
-            self.hp_exp += self.ema * (to_firms * self.price / total_ths - self.hp_exp)
+        # adaptive expectations per BTC of block reward, times the next block's reward, and
+        # the valuation hashprice that anticipates the next halving
+        if total_ths > 0 and subsidy + fee > 0:
+            realised = to_firms * self.price / total_ths / (subsidy + fee)
+            self.hp_per_reward += self.ema * (realised - self.hp_per_reward)
+        subsidy_next = chain.subsidy_btc(self.chain.height + 1)
+        reward = subsidy_next + fee
+        self.hp_exp = self.hp_per_reward * reward
+        to_halving = chain.HALVING_INTERVAL_BLOCKS - (
+            (self.chain.height + 1) % chain.HALVING_INTERVAL_BLOCKS
+        )
+        self.hp_value = self.hp_exp * hardware.halving_factor(
+            to_halving / chain.BLOCKS_PER_DAY / 365.0,
+            (subsidy_next / 2 + fee) / reward if reward > 0 else 1.0,
+            sc.firms.hurdle_rate_private,
+            self.decline,
+            self.econ_life,
+        )
         self.hashprice = (  # [USD/PH/day], as hashprice indices measure it
             (subsidy + fee)
             * chain.BLOCKS_PER_DAY

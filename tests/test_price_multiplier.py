@@ -30,7 +30,7 @@ def test_every_price_per_mwh_is_multiplied_by_hand():
     assert e.median_price_usd_per_mwh == pytest.approx(0.78 * 45.0)  # 35.1
     assert (e.min_price_usd_per_mwh, e.max_price_usd_per_mwh) == pytest.approx((11.7, 93.6))
     assert e.expansion_price_usd_per_mwh == pytest.approx(35.1)
-    assert s.hardware.reference_power_price_usd_per_mwh == pytest.approx(35.1)
+    assert s.world.median_price_usd_per_mwh == pytest.approx(0.78 * 42.0)  # 32.76
     assert s.sites.hosting_rate_min_usd_per_mwh == pytest.approx(46.8)
     assert s.sites.hosting_rate_max_usd_per_mwh == pytest.approx(62.4)
     assert s.sites.min_host_margin_usd_per_mwh == pytest.approx(3.9)

@@ -168,9 +168,9 @@ def test_base_is_relative_to_the_spec(tmp_path):
     [
         ("sweep_price_energy", 200),
         ("sobol_baseline", 32 * (5 + 2) * 2),
-        ("sovereign_entry", 6 * 20),
-        ("study_centralisation", 3 * 30),
-        ("study_small_miners", 3 * 3 * 20),
+        ("sovereign_entry", 6 * 6),
+        ("study_centralisation", 3 * 10),
+        ("study_small_miners", 3 * 3 * 8),
     ],
 )
 def test_experiment_sweeps_load(name, runs):

@@ -357,7 +357,13 @@ class WorldConfig(Section):
         ge=0,
         lt=1,
     )
-    tranches: int = _f(10, "Price tranches of its supply curve [-].", ge=1, le=100)
+    tranches: int = _f(
+        20,
+        "Price tranches of its supply curve [-] (each ~5% of its MW, so that no one tranche "
+        "switching on or off moves the network by much).",
+        ge=1,
+        le=100,
+    )
     median_price_usd_per_mwh: float = _f(
         42.0,
         "Median power price of its supply curve [USD/MWh]. Source: Paraguay ~$56-65, "
@@ -366,7 +372,14 @@ class WorldConfig(Section):
         gt=0,
     )
     dispersion_log: float = _f(
-        0.40, "Sd of log power price across its supply curve [-]. Assumption.", ge=0, le=2
+        0.55,
+        "Sd of log power price across its supply curve [-]. With the median $42 its 10th-90th "
+        "percentiles are $21-85/MWh: the CCAF's range of $20-80 with stranded gas ($10-30) "
+        "below and retail grids ($60-80+) above (CALIBRATION.md). Assumption within that; "
+        "0.40 ($25-70) left too little cheap power, so that a halving or a -60% shock in a "
+        "bear market switched nearly all of it off at once (issue 18).",
+        ge=0,
+        le=2,
     )
     hurdle_rate: float = _f(
         0.25,

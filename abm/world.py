@@ -5,11 +5,12 @@ gas, curtailed renewables, cheap-power jurisdictions) are ``world.tranches`` tra
 supply curve: tranche k has power at the k-th quantile price of a lognormal (median
 ``world.median_price_usd_per_mwh``, scaled by ``energy.price_multiplier`` as every price; log sd
 ``world.dispersion_log``), the MW built there, the MW that could still be built (growing at
-``world.potential_growth_per_year``) and its rigs by generation. It runs the rigs whose revenue
-beats their energy cost, buys new rigs (in the ASIC market) and used ones (from the dealer) at
-its hurdle rate where they are worth the price, builds MW where new rigs on new MW pay
-(``world.build_speed_per_year`` of the profitable gap a year), and sells rigs to the dealer when
-the dealer's bid at the clearing price is worth more than keeping them.
+``world.potential_growth_per_year``) and its rigs by generation. It runs its rigs by the
+firms' rule (curtailment with hysteresis, abm/operation.py), buys new rigs (in the ASIC
+market) and used ones (from the dealer) at its hurdle rate where they are worth the price,
+builds MW where new rigs on new MW pay (``world.build_speed_per_year`` of the profitable gap a
+year), and sells rigs to the dealer when the dealer's bid at the clearing price is worth more
+than keeping them.
 
 It has no balance sheet in the model: outside capital pays for what it buys and it sells its BTC;
 its flows are counted (``cum_*``) but cross no firm's books. Concentration metrics treat it as
@@ -61,6 +62,9 @@ class RestOfWorld:
         self.fleet_ths = np.zeros((k, g))
         self.cost_usd_per_th_day = self.price_usd_per_mwh[:, None] * m.gens.energy_mwh_per_th_day
         self.running_ths = np.zeros(k)
+        # hysteresis state of each tranche's vintages, as at the firms' sites (abm.operation)
+        self.vintage_on = np.zeros((k, g), dtype=bool)
+        self.loss_days = np.zeros((k, g), dtype=np.int32)
         self.cum_btc = 0.0
         self.cum_energy_usd = 0.0
         self.cum_capex_usd = 0.0
@@ -111,13 +115,25 @@ class RestOfWorld:
         return before - float(fleet.sum())
 
     def operate(self, revenue_usd_per_th_day: float, live: slice) -> np.ndarray:
-        """Hashrate it runs today by tranche and live generation [TH/s]: the rigs whose revenue
-        beats their energy cost, within its MW, the most efficient first."""
+        """Hashrate it runs today by tranche and live generation [TH/s]: the vintages that are
+        on by the firms' rule with hysteresis (:func:`abm.operation.switch`), within its MW,
+        the most efficient first."""
         if not self.enabled:
             return np.zeros((0, live.stop - live.start))
+        cfg = self.m.params.operation
+        on, loss = operation.switch(
+            self.vintage_on[:, live],
+            self.loss_days[:, live],
+            self.cost_usd_per_th_day[:, live],
+            revenue_usd_per_th_day,
+            cfg.off_after_loss_days,
+            cfg.on_margin,
+        )
+        self.vintage_on[:, live] = on
+        self.loss_days[:, live] = loss
         running = behaviour.operate(
             self.fleet_ths[:, live],
-            self.cost_usd_per_th_day[:, live] < revenue_usd_per_th_day,
+            on,
             self.capacity_mw,
             self.m.gens.power_mw_per_th[live],
         )

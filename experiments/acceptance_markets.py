@@ -1,8 +1,10 @@
 """Issue 18 acceptance measurements on the 10-year baseline over seeds (run in a worktree).
 
-usage: python experiments/acceptance_markets.py OUT.json SEEDS (e.g. 1,2,3)
-Runs per seed: baseline, energy.price_multiplier = 0.78, a -60% price shock over 30 days in
-2026-06 and in 2032-09. Writes every per-seed number (issue 18, acceptance).
+usage: python experiments/acceptance_markets.py OUT.json SEEDS [OVERRIDES]
+SEEDS: e.g. 1,2,3 or 1-10; OVERRIDES: a JSON object of dotted scenario paths applied to the
+baseline, e.g. '{"world.tranches": 20}'. Runs per seed: baseline, energy.price_multiplier =
+0.78, a -60% price shock over 30 days in 2026-06 and in 2032-09. Writes every per-seed
+number (issue 18, acceptance).
 """
 
 from __future__ import annotations
@@ -18,8 +20,20 @@ import pandas as pd
 from abm import run
 from abm.scenario import Scenario
 
-out, seeds = sys.argv[1], [int(s) for s in sys.argv[2].split(",")]
+
+def parse_seeds(text: str) -> list[int]:
+    """'1,2,5' or '1-10' (inclusive) or a mix: '1-3,7'."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds += list(range(int(lo), int(hi or lo) + 1))
+    return seeds
+
+
+out, seeds = sys.argv[1], parse_seeds(sys.argv[2])
 base = Scenario()
+if len(sys.argv) > 3:
+    base = base.with_overrides(json.loads(sys.argv[3]))
 
 
 def shock(date: str) -> Scenario:

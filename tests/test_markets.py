@@ -154,3 +154,24 @@ def test_no_reference_buyer_in_the_scenario():
     hw = Scenario().hardware.model_dump()
     assert "reference_power_price_usd_per_mwh" not in hw
     assert "pricing_discount_rate" not in hw
+
+
+def test_the_rest_of_the_world_switches_with_the_firms_hysteresis():
+    # one tranche, one generation's rigs: cost 1.0 per TH-day; off after 5 losing days in a
+    # row, back on above cost x 1.05 (the baseline's operation parameters)
+    m = MiningIndustry(Scenario(), seed=1)
+    w, cfg = m.world, m.params.operation
+    assert (cfg.off_after_loss_days, cfg.on_margin) == (5, 0.05)
+    g = int(np.flatnonzero(w.fleet_ths.sum(axis=0) > 0)[-1])
+    live = slice(g, g + 1)
+    w.fleet_ths[:] = 0.0
+    w.fleet_ths[0, g] = 100.0
+    w.capacity_mw[:] = 1e6
+    w.cost_usd_per_th_day[0, g] = 1.0
+    w.vintage_on[:] = False
+    w.loss_days[:] = 0
+    # revenue path and the running TH/s worked out by hand
+    path = [1.04, 1.06, 0.9, 0.9, 0.9, 0.9, 1.01, 0.9, 0.9, 0.9, 0.9, 0.9, 1.04, 1.051]
+    want = [0, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0, 0, 100]
+    got = [float(w.operate(rev, live)[0, 0]) for rev in path]
+    assert got == want

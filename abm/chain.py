@@ -36,7 +36,10 @@ __all__ = [
     "hashprice_usd_per_ph_day",
     "implied_hashrate_ehs",
     "next_halving_height",
+    "period_block_rate",
+    "projected_retarget",
     "retarget_difficulty",
+    "revenue_outlook_factor",
     "subsidy_btc",
     "subsidy_total_btc",
 ]
@@ -337,3 +340,47 @@ def advance_day(
         factors=tuple(factors),
     )
     return new_state, day
+
+
+def _period_progress(state: ChainState) -> tuple[int, float]:
+    """(blocks of the current period mined, seconds since its first block); a tip that closed
+    a period has opened a new one: (0, 0)."""
+    in_period = state.height % RETARGET_INTERVAL_BLOCKS + 1
+    if in_period == RETARGET_INTERVAL_BLOCKS:
+        return 0, 0.0
+    return in_period, state.time_s - state.period_start_time_s
+
+
+def period_block_rate(state: ChainState, fallback_blocks_per_day: float) -> float:
+    """The current period's average pace so far [blocks/day]: its blocks' intervals over the
+    time since its first block, as mining dashboards estimate the next difficulty; while the
+    period holds less than a day's blocks, `fallback_blocks_per_day`."""
+    in_period, elapsed_s = _period_progress(state)
+    if in_period <= BLOCKS_PER_DAY or elapsed_s <= 0:
+        return float(fallback_blocks_per_day)
+    return (in_period - 1) / elapsed_s * 86_400.0
+
+
+def projected_retarget(state: ChainState, blocks_per_day: float) -> tuple[float, float]:
+    """(days until the current period closes, the factor its retarget applies) if blocks keep
+    coming at `blocks_per_day`: what mining dashboards show as the estimated next difficulty.
+
+    The period's span is the time since its first block plus the blocks it still needs at that
+    rate (a tip that closed a period starts a new one: 2016 blocks still to go). With no blocks
+    coming, the close never comes: (inf, 1/4)."""
+    in_period, elapsed_s = _period_progress(state)
+    if blocks_per_day <= 0:
+        return float("inf"), 0.25
+    days = (RETARGET_INTERVAL_BLOCKS - in_period) / blocks_per_day
+    return days, retarget_factor(elapsed_s + days * 86_400.0)
+
+
+def revenue_outlook_factor(state: ChainState, blocks_per_day: float, horizon_days: float) -> float:
+    """Revenue per TH/s over the next `horizon_days`, relative to today's [-]: today's until the
+    projected retarget (:func:`projected_retarget`), then today's / its factor (revenue per
+    hash moves inversely with difficulty); 1 with no horizon or at the target block rate."""
+    if horizon_days <= 0:
+        return 1.0
+    days, factor = projected_retarget(state, blocks_per_day)
+    before = min(days, horizon_days)
+    return (before + (horizon_days - before) / factor) / horizon_days

@@ -54,6 +54,9 @@ class Environment:
     availability: np.ndarray  # share of each site's capacity available today [0-1]
     subsidy_btc: float = 0.0  # subsidy of the next block [BTC]
     revenue_usd_per_th_day: float = 0.0  # expected revenue per TH/s-day at today's difficulty
+    # the revenue per TH/s-day that switches vintages on and off: today's over the next
+    # operation.outlook_days, the projected retarget counted (chain.revenue_outlook_factor)
+    outlook_usd_per_th_day: float = 0.0
 
 
 @dataclass(slots=True)
@@ -153,11 +156,20 @@ def environment(m: MiningIndustry, d: int) -> Environment:
 
 
 def price_revenue(m: MiningIndustry, env: Environment) -> None:
-    """The next block's subsidy and the expected revenue per TH-day that decides operation."""
+    """The next block's subsidy, the expected revenue per TH-day at today's difficulty, and the
+    outlook that switches vintages: that revenue over the next ``operation.outlook_days``,
+    with the retarget projected at the period's pace so far (in its first day, yesterday's
+    hashrate at today's difficulty; none on day one)."""
     env.subsidy_btc = chain.subsidy_btc(m.chain.height + 1)
     env.revenue_usd_per_th_day = m.revenue_per_th_day(
         env.subsidy_btc + env.fee_btc_per_block, env.price_usd
     )
+    factor = 1.0
+    if m.last_day is not None:
+        yesterday = chain.expected_blocks_per_day(m.last_day.op.total_ths / 1e6, m.chain.difficulty)
+        rate = chain.period_block_rate(m.chain, yesterday)
+        factor = chain.revenue_outlook_factor(m.chain, rate, m.params.operation.outlook_days)
+    env.outlook_usd_per_th_day = env.revenue_usd_per_th_day * factor
 
 
 def operate(m: MiningIndustry, env: Environment) -> Operation:
@@ -175,7 +187,7 @@ def operate(m: MiningIndustry, env: Environment) -> Operation:
     cost_run = cost_live
     if caps.flexing:  # hour-scale scheduling, summarised per day
         share, mult, cost_run = caps.schedule(cost_live, rev_th)
-    on = operation.switch_vintages(m, cost_run, rev_th, live)
+    on = operation.switch_vintages(m, cost_run, env.outlook_usd_per_th_day, live)
     running = behaviour.operate(
         s.fleet_ths[:, live],
         on,
@@ -188,7 +200,7 @@ def operate(m: MiningIndustry, env: Environment) -> Operation:
         running = running * share  # TH-days run today per TH/s
     run_s = behaviour.row_sums(running)
     run_f = s.by_firm(run_s, m.firms.n)
-    world = m.world.operate(rev_th, live)
+    world = m.world.operate(env.outlook_usd_per_th_day, live)
     world_ths = float(world.sum())
     total = float(run_s.sum()) + world_ths
     return Operation(

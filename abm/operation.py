@@ -9,7 +9,11 @@ the end apply them to the model in the ``operate`` phase (:func:`wear`, :func:`s
 - **Hysteresis.** Each vintage at each site is on or off. A running vintage switches off only
   after it has not covered its energy cost for ``operation.off_after_loss_days`` days in a row;
   an idle one switches back on only when expected revenue beats its energy cost by
-  ``operation.on_margin``. Available MW then go to the vintages that are on, the cheapest to run
+  ``operation.on_margin``. Revenue here is the outlook over ``operation.outlook_days``:
+  today's revenue per TH-day until the retarget projected from the blocks the period still
+  needs, and after it today's over the projected factor (:func:`abm.chain.
+  revenue_outlook_factor`), so miners ride out a fall of hashrate they know the next retarget
+  will make good. Available MW then go to the vintages that are on, the cheapest to run
   first (:func:`abm.behaviour.operate`).
 - **Care and maintenance.** A mining site none of whose rigs has been on for
   ``operation.care_after_idle_days`` days goes into care and maintenance (status ``CARE``): its
@@ -181,9 +185,9 @@ def wear(m: MiningIndustry, day: int, live: slice) -> float:
 def switch_vintages(
     m: MiningIndustry, cost_usd_per_th_day: np.ndarray, revenue_usd_per_th_day: float, live: slice
 ) -> np.ndarray:
-    """Update each site's vintages' on/off state (hysteresis, :func:`switch`) at today's revenue
-    and the cost that decides (flexible owners: their cheapest hour's); returns the state
-    (sites x live generations)."""
+    """Update each site's vintages' on/off state (hysteresis, :func:`switch`) at the revenue
+    outlook (``Environment.outlook_usd_per_th_day``) and the cost that decides (flexible
+    owners: their cheapest hour's); returns the state (sites x live generations)."""
     s, cfg = m.sites, m.params.operation
     on, loss = switch(
         s.vintage_on[:, live],

@@ -774,6 +774,16 @@ class OperationConfig(Section):
         ge=0,
         le=2,
     )
+    outlook_days: float = _f(
+        60.0,
+        "Miners judge whether a vintage covers its energy cost by its revenue over the next N "
+        "days: today's until the retarget projected at the period's average pace so far "
+        "(mining dashboards' estimated next difficulty), today's / that factor after it "
+        "[days]. Assumption (a curtailment decision looks weeks ahead); 0 = "
+        "today's revenue only.",
+        ge=0,
+        le=365,
+    )
     care_after_idle_days: int = _f(
         30,
         "A mining site none of whose rigs has been switched on for this many days goes into "

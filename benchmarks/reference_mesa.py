@@ -37,7 +37,8 @@ Rules covered, as in ``abm/behaviour.py``, ``abm/operation.py``, ``abm/day.py``,
 entry, hosting, sovereigns, capabilities, AI and the rest of the world off (see
 :func:`check_covered`): fees per block raised by the backlog of blocks not found; at each site,
 rigs fail by their age hazard, each vintage switches off after it has not covered its energy
-cost at the site's power price for some days and back on above a margin, the vintages that are
+cost at the site's power price for some days (revenue over the outlook, the projected retarget
+counted) and back on above a margin, the vintages that are
 on fill the capacity most-efficient first, and a site with no vintage on for long goes into
 care and maintenance (a share of the fixed cost) until one is on again; pooled revenue by hash
 share minus the pool fee; energy and fixed costs per site; adaptive hashprice expectations; the
@@ -248,12 +249,12 @@ class RefFirm(mesa.Agent):
             room = 0.0 if site.care or site.building else site.capacity_mw  # [MW]
             running = [0.0] * len(site.fleet)
             for g in range(m.n_released - 1, -1, -1):
-                losing = site.cost[g] >= m.rev_th
+                losing = site.cost[g] >= m.rev_on
                 site.loss_days[g] = site.loss_days[g] + 1 if losing else 0
                 if site.on[g]:
                     site.on[g] = site.loss_days[g] < op.off_after_loss_days
                 else:
-                    site.on[g] = m.rev_th > site.cost[g] * (1.0 + op.on_margin)
+                    site.on[g] = m.rev_on > site.cost[g] * (1.0 + op.on_margin)
                 ths = site.fleet[g]
                 if ths > 0 and site.on[g]:
                     want_mw = ths * m.power_mw[g]
@@ -852,6 +853,14 @@ class RefModel(mesa.Model):
         )
         subsidy = chain.subsidy_btc(self.chain.height + 1)
         self.rev_th = self._revenue_per_th_day(subsidy + fee, self.price)
+        # what switches vintages: today's revenue over the outlook, the retarget projected
+        # at the period's pace so far (first day: yesterday's hashrate; none on day one)
+        outlook = 1.0
+        if d > 0:
+            yesterday = chain.expected_blocks_per_day(self.hashrate_ehs, self.chain.difficulty)
+            rate = chain.period_block_rate(self.chain, yesterday)
+            outlook = chain.revenue_outlook_factor(self.chain, rate, sc.operation.outlook_days)
+        self.rev_on = self.rev_th * outlook
         self.agents.shuffle_do("operate")
         total_ths = sum(a.running_ths for a in self.agents)
         self.hashrate_ehs = total_ths / 1e6

@@ -112,6 +112,18 @@ def halving_responses(res) -> list[float]:
     return out
 
 
+def halving_energy_shares(res) -> list[float]:
+    """Hashrate-weighted energy share of revenue over the 30 days before each halving."""
+    ts = res.timeseries
+    e = ts["energy_share_of_revenue"].to_numpy()
+    sub = ts["subsidy_btc"].to_numpy()
+    return [
+        float(np.nanmean(e[i - 30 : i]))
+        for i in np.flatnonzero(np.diff(sub) < 0) + 1
+        if i + 30 < len(e) and i >= 30
+    ]
+
+
 def shock_cut(res, date: str) -> float:
     ts = res.timeseries.set_index("date")
     d = pd.Timestamp(date)
@@ -143,6 +155,7 @@ for seed in seeds:
         "halted": halted(r0),
         "halted_any": [halted(x) for x in (r0, r78, s26, s32)],
         "halvings": halving_responses(r0),
+        "halving_energy_shares": halving_energy_shares(r0),
         "shock_2026": shock_cut(s26, "2026-06-01"),
         "shock_2032": shock_cut(s32, "2032-09-01"),
         "energy_share_2y_after_2026_shock": energy_share_after(s26, "2026-07-01"),

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm import chain
 from abm.chain import (
     BLOCKS_PER_DAY,
     HALVING_INTERVAL_BLOCKS,
@@ -330,3 +331,26 @@ def test_advance_day_properties(
         lo, hi = 0.25**day.retargets, 4.0**day.retargets
         assert lo * (1 - 1e-12) <= new.difficulty / state.difficulty <= hi * (1 + 1e-12)
         state = new
+
+
+def test_projected_retarget_and_revenue_outlook_by_hand():
+    # 1,001 blocks of the period mined on schedule (1,000 intervals of 600 s since its first)
+    st = chain.ChainState.start(2016 * 10 + 1000, 1e14)
+    # at 144 a day the 1,015 blocks left take 7.048611 days; span 600,000 + 609,000 s
+    days, factor = chain.projected_retarget(st, 144.0)
+    assert days == pytest.approx(1015 / 144)
+    assert factor == pytest.approx(1_209_600 / 1_209_000)
+    # at half the rate: 14.097222 days, span 1,818,000 s, factor 0.665347; over 60 days the
+    # revenue per TH is today's for 14.097 days, then today's / 0.665347 for 45.903 days
+    days, factor = chain.projected_retarget(st, 72.0)
+    assert factor == pytest.approx(1_209_600 / 1_818_000)
+    want = (1015 / 72 + (60 - 1015 / 72) * 1_818_000 / 1_209_600) / 60
+    assert chain.revenue_outlook_factor(st, 72.0, 60.0) == pytest.approx(want)
+    assert want == pytest.approx(1.384800, abs=1e-6)
+    # a horizon shorter than the wait sees only today's revenue; no horizon: today's
+    assert chain.revenue_outlook_factor(st, 72.0, 10.0) == 1.0
+    assert chain.revenue_outlook_factor(st, 72.0, 0.0) == 1.0
+    # a tip that closed a period: 2,016 blocks to go from now; no blocks: the clamp 1/4, never
+    closed = chain.ChainState.start(2016 * 10 + 2015, 1e14)
+    assert chain.projected_retarget(closed, 144.0) == (14.0, 1.0)
+    assert chain.projected_retarget(closed, 0.0) == (float("inf"), 0.25)

@@ -111,11 +111,22 @@ class OutageDraws:
 
     def __init__(self, seed: int) -> None:
         (self._key,) = stream_seed(seed, "energy").generate_state(1, np.uint64)
+        self._keys = np.zeros(0, dtype=np.int64)  # the draw keys of the last call
+        self._site_hash = np.zeros(0, dtype=np.uint64)  # and their sites' hashes
+
+    def _site_hashes(self, draw_keys: np.ndarray) -> np.ndarray:
+        """Each site's hash of the run's key (the same every day: cached while the sites'
+        draw keys are unchanged)."""
+        if not np.array_equal(draw_keys, self._keys):
+            self._keys = draw_keys.copy()
+            with np.errstate(over="ignore"):
+                self._site_hash = _splitmix64(draw_keys.astype(np.uint64) ^ self._key)
+        return self._site_hash
 
     def uniforms(self, day: int, draw_keys: np.ndarray) -> np.ndarray:
         """Today's uniforms on [0, 1) for the sites with `draw_keys`."""
+        site = self._site_hashes(draw_keys)
         with np.errstate(over="ignore"):
-            site = _splitmix64(draw_keys.astype(np.uint64) ^ self._key)
             z = _splitmix64(site ^ (np.uint64(day) * _GOLDEN))
         return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # 53 bits / 2**53
 

@@ -18,7 +18,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from abm import chain, day, finance, review
+from abm import chain, day, finance, operation, review
 from abm.books import LEDGER_KEYS, Books
 from abm.capabilities import Capabilities
 from abm.components import Component
@@ -150,6 +150,10 @@ class MiningIndustry(mesa.Model):
         self._site_per_mw_key: tuple[int, int, int] | None = None
         self._site_per_mw = np.zeros(0)
         self._prices_version = 0  # bumped whenever sites' power prices may have changed
+        self._survival_key: tuple[int, int, int] | None = None
+        self._survival = np.zeros(0)
+        self._life_day: int | None = None
+        self._life_years = np.zeros(0)
         # sites x generations energy cost at each site's rate, and the rates it is for
         self.cost_usd_per_th_day = np.zeros((0, self.gens.n))
         self._cost_rate = np.zeros(0)
@@ -542,6 +546,28 @@ class MiningIndustry(mesa.Model):
                 self.params.finance.site_value_usd_per_mw,
             )
         return self._site_per_mw
+
+    def daily_survival(self, day: int, live: slice) -> np.ndarray:
+        """Share of the rigs of each live generation that work one day later, by their age
+        on `day` (:func:`abm.operation.daily_survival`; memoised for the day: the firms and the
+        rest of the world wear alike) [0-1] (read only)."""
+        key = (day, live.start, live.stop)
+        if self._survival_key != key:
+            self._survival_key = key
+            self._survival = operation.daily_survival(
+                day - self.gens.release_day[live], self.params.operation
+            )
+        return self._survival
+
+    def valuation_life_years(self) -> np.ndarray:
+        """The life over which a rig of each generation is valued today [years]
+        (:func:`abm.operation.valuation_life_years`; memoised for the day) (read only)."""
+        if self._life_day != self.day:
+            self._life_day = self.day
+            self._life_years = operation.valuation_life_years(
+                self, self.day - self.gens.release_day
+            )
+        return self._life_years
 
     def credit_factor(self) -> float:
         """Share of normal loan-to-value lenders offer today (tightens as hashprice falls)."""

@@ -178,8 +178,7 @@ def retire_mask(
 def wear(m: MiningIndustry, day: int, live: slice) -> float:
     """Today's failures: every site loses the expected share of each live generation's rigs
     (through the books: the rig book shrinks with them). Returns the hashrate failed [TH/s]."""
-    keep = daily_survival(day - m.gens.release_day[live], m.params.operation)
-    return m.books.fail_rigs(keep, live)
+    return m.books.fail_rigs(m.daily_survival(day, live), live)
 
 
 def switch_vintages(
@@ -219,13 +218,13 @@ def keep_values(m: MiningIndustry, site_rows: np.ndarray) -> np.ndarray:
     [USD/TH] (sites x generations): at its hurdle rate, the site's rate and each generation's
     valuation life (:func:`valuation_life_years`). The used-rig market buys them when its bid
     is at least this (:func:`retire_mask`; abm.markets.used)."""
-    sc, s, g = m.params, m.sites, m.gens
+    sc, s = m.params, m.sites
     return keep_value_usd_per_th(
         m.valuation_hashprice_usd_per_th_day,
         m.cost_usd_per_th_day[site_rows],
         m.firms.hurdle_rate[s.owner[site_rows]][:, None],
         sc.behaviour.expected_hashprice_decline_per_year,
-        valuation_life_years(m, m.day - g.release_day)[None, :],
+        m.valuation_life_years()[None, :],
     )
 
 

@@ -109,9 +109,7 @@ class RestOfWorld:
             return 0.0
         fleet = self.fleet_ths[:, live]
         before = float(fleet.sum())
-        fleet *= operation.daily_survival(
-            day - self.m.gens.release_day[live], self.m.params.operation
-        )
+        fleet *= self.m.daily_survival(day, live)
         return before - float(fleet.sum())
 
     def operate(self, revenue_usd_per_th_day: float, live: slice) -> np.ndarray:
@@ -237,8 +235,7 @@ class RestOfWorld:
         (the PV of their margin, at least 0: they can be switched off)."""
         if not self.enabled or not self.fleet_ths[:, generation].any():
             return None
-        age = self.m.day - self.m.gens.release_day[generation]
-        keep = self.value(generation, float(operation.valuation_life_years(self.m, age)[0]))
+        keep = self.value(generation, float(self.m.valuation_life_years()[generation]))
         return Asks(np.maximum(keep, 0.0) / net_share, self.fleet_ths[:, generation].copy())
 
     def sold(self, ths: np.ndarray, generation: int, usd: float) -> None:

@@ -139,7 +139,7 @@ class UsedRigBuyers:
         self.firms = np.unique(self.owners)
         self.budget = budget[np.searchsorted(firms, self.firms)]
         self.pos = np.searchsorted(self.firms, self.owners)
-        self.life_years = operation.valuation_life_years(m, m.day - m.gens.release_day)
+        self.life_years = m.valuation_life_years()
         life = self.life_years[None, :]
         held = m.installed_ths_by_generation() + m.used.stock_ths > 0
         # every generation's value at every bidding site, at once (sites x generations)

@@ -420,6 +420,8 @@ class Recorder:
         )
         for c in ints:
             df[c] = df[c].astype("int64")
+        for c, v in self.model.pools.daily_columns(n).items():  # pools on (abm.pools)
+            df[c] = v
         return df
 
     def panel(self) -> pd.DataFrame:

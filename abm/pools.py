@@ -684,16 +684,32 @@ class Pools(BaseComponent):
             return {}
         return {c: v[:n_days] for c, v in self._daily.items()}
 
+    def _stacked(self, k: int) -> np.ndarray:
+        """Days x pools of the k-th daily record (0 hashrate, 1 blocks, 2 fee), pools opened
+        later padded with 0."""
+        n = self.n
+        return np.stack([np.pad(x[k], (0, n - x[k].size)) for x in self._days])
+
+    def share_frame(self) -> pd.DataFrame:
+        """Each pool's share of network hashrate by day: a date column and one per pool [0-1]
+        (no pool columns with pools off)."""
+        if not self._days:
+            return pd.DataFrame({"date": pd.to_datetime([]), **{k: [] for k in self.names}})
+        h = self._stacked(0)
+        total = h.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, h / total, 0.0)
+        df = pd.DataFrame(share, columns=self.names)
+        df.insert(0, "date", pd.date_range(self.m.start_date, periods=len(df), freq="D"))
+        return df
+
     def table(self) -> pd.DataFrame:
         """One row per pool and day: hashrate, share, blocks and fee (POOL_TABLE_COLUMNS)."""
         cols = list(POOL_TABLE_COLUMNS)
         if not self._days:
             return pd.DataFrame({c: [] for c in cols})
         n = self.n
-        pad = lambda a: np.pad(a, (0, n - a.size))  # noqa: E731 (pools opened later)
-        h = np.stack([pad(x[0]) for x in self._days])
-        b = np.stack([pad(x[1]) for x in self._days])
-        f = np.stack([pad(x[2]) for x in self._days])
+        h, b, f = self._stacked(0), self._stacked(1), self._stacked(2)
         days = np.repeat(np.arange(h.shape[0]), n)
         total = h.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -718,8 +734,7 @@ class Pools(BaseComponent):
         if not self.enabled or not self._days:
             return {}
         n = self.n
-        pad = lambda a: np.pad(a, (0, n - a.size))  # noqa: E731
-        b = np.stack([pad(x[1]) for x in self._days])
+        b = self._stacked(1)
 
         def shares(rows: np.ndarray) -> dict[str, float]:
             tot = rows.sum()

@@ -29,6 +29,8 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("surviving_large", "Surviving large firms", "share"),
     ("hhi_owner", "HHI (by ultimate owner)", "0-10,000"),
     ("nakamoto_owner", "Nakamoto coefficient (by owner)", "owners"),
+    ("hhi_pool", "HHI (by pool: who builds the blocks)", "0-10,000"),
+    ("nakamoto_pool", "Nakamoto coefficient (by pool)", "pools"),
     ("debt_usd", "Debt outstanding", "USD"),
     ("share_sovereign", "Sovereign hashrate share", "share"),
     ("ai_mw_contracted", "AI/HPC capacity under contract", "MW"),
@@ -50,6 +52,10 @@ EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "acquisitions": ("Acquisitions over the run", "firms"),
     "entries": ("Entries over the run", "firms"),
     "max_hhi_firm": ("Highest HHI (by firm) over the run", "0-10,000"),
+    "max_hhi_pool": ("Highest HHI (by pool) over the run", "0-10,000"),
+    "cr4_pool": ("CR4 (by pool)", "share"),
+    "top_pool_share": ("Hashrate share of the largest pool", "share"),
+    "pool_fee_mean": ("Mean pool fee (hashrate-weighted)", "share"),
     "mean_hashprice_usd_per_ph_day": ("Mean hashprice over the run", "USD/PH/day"),
 }
 

@@ -211,6 +211,7 @@ CHARTS: dict[str, Callable[[MiningIndustry], go.Figure]] = {
     "hashprice": lambda m: charts.hashprice_figure(*_frames(m)),
     "share": lambda m: charts.share_figure(_frames(m)[0]),
     "concentration": lambda m: charts.concentration_figure(_frames(m)[0]),
+    "pools": lambda m: charts.pools_figure(_frames(m)[0], m.pools.share_frame()),
     "survival": lambda m: charts.survival_figure(_frames(m)[0]),
     "sites": lambda m: charts.site_scatter_figure(charts.site_frame(m), m.date.isoformat()),
     "acquirers": lambda m: charts.acquirers_figure(m.ownership.edges_frame(), m.firms.name),

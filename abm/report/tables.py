@@ -89,13 +89,13 @@ def value_bounds(key: str) -> tuple[float, float]:
     series (:data:`abm.recorder.DAILY_COLUMNS`), from its unit: [0, 1] for shares and 0-1
     indices, [0, 10,000] for HHI, [0, inf) for every other known quantity (prices, hashrate,
     counts, MW, BTC, USD, ...) except those of :data:`SIGNED`; (-inf, inf) for unknown keys."""
-    from abm.recorder import DAILY_COLUMNS
+    from abm.recorder import SERIES_DOCS
 
     base = key.removesuffix("_end").removesuffix("_start")
     label, unit = metric_label(key)
     units = [unit] if label != key else []
-    if base in DAILY_COLUMNS:
-        units.append(DAILY_COLUMNS[base].rpartition("[")[2].rstrip("]"))
+    if base in SERIES_DOCS:
+        units.append(SERIES_DOCS[base].rpartition("[")[2].rstrip("]"))
     if not units or base in SIGNED:
         return (-np.inf, np.inf)
     return next((_UNIT_BOUNDS[u] for u in units if u in _UNIT_BOUNDS), (0.0, np.inf))

@@ -257,7 +257,6 @@ class Pools(BaseComponent):
                 self.owner[p] = names.index(owner) if owner in names else INDEPENDENT
                 if self.owner[p] == INDEPENDENT:
                     self.status[p] = CLOSED  # its owner is not in this population
-        self.owner[[p for p, o in enumerate(self.owner_name) if not o]] = INDEPENDENT
         self.firm_pool = np.full(t.n, NO_POOL, dtype=np.intp)
         h = m.sites.by_firm(m.sites.fleet_ths.sum(axis=1), t.n)
         world = float(m.world.fleet_ths.sum())
@@ -729,21 +728,28 @@ class Pools(BaseComponent):
         )
 
     def summary(self) -> dict[str, Any]:
-        """Pool-level figures: block shares of the first and the last year by pool, and the
-        pools' fates."""
+        """Pool-level figures: block shares of the first and the last year by pool and of the
+        largest template builder, and the pools' fates."""
         if not self.enabled or not self._days:
             return {}
         n = self.n
         b = self._stacked(1)
 
-        def shares(rows: np.ndarray) -> dict[str, float]:
+        def by_pool(rows: np.ndarray) -> np.ndarray:
             tot = rows.sum()
-            by = rows.sum(axis=0) / tot if tot > 0 else np.zeros(n)
-            return {name: float(v) for name, v in zip(self.names, by, strict=True)}
+            return rows.sum(axis=0) / tot if tot > 0 else np.zeros(n)
+
+        def shares(rows: np.ndarray) -> dict[str, float]:
+            return {name: float(v) for name, v in zip(self.names, by_pool(rows), strict=True)}
+
+        def top(rows: np.ndarray) -> float:
+            return float(np.bincount(self.template, weights=by_pool(rows), minlength=n).max())
 
         return {
             "pool_block_shares_first_year": shares(b[:365]),
             "pool_block_shares_last_year": shares(b[-365:]),
+            "top_pool_block_share_first_year": top(b[:365]),
+            "top_pool_block_share_last_year": top(b[-365:]),
             "pools_closed": self.n_closed,
             "pools_opened": self.n_opened,
             "pool_switches": self.n_switches,

@@ -56,6 +56,8 @@ EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "cr4_pool": ("CR4 (by pool)", "share"),
     "top_pool_share": ("Hashrate share of the largest pool", "share"),
     "pool_fee_mean": ("Mean pool fee (hashrate-weighted)", "share"),
+    "top_pool_block_share_last_year": ("Blocks found by the largest pool, last year", "share"),
+    "top_pool_block_share_first_year": ("Blocks found by the largest pool, first year", "share"),
     "mean_hashprice_usd_per_ph_day": ("Mean hashprice over the run", "USD/PH/day"),
 }
 

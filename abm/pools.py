@@ -200,7 +200,10 @@ class Pools(BaseComponent):
         self.fee = np.array([p.fee for p in specs], dtype=float)
         self.fee0 = self.fee.copy()
         self.share0 = np.array([p.share for p in specs], dtype=float)
-        self.region = np.array([regions.index(p.region) for p in specs], dtype=np.int8)
+        self.region = np.array(  # -1: outside the model's regions
+            [regions.index(p.region) if p.region in regions else -1 for p in specs],
+            dtype=np.int8,
+        )
         self.owner_name = [p.owner for p in specs]
         self.owner = np.full(len(specs), INDEPENDENT, dtype=np.int32)
         self.status = np.full(len(specs), OPEN, dtype=np.int8)

@@ -1143,7 +1143,10 @@ class PoolSpec(Section):
         ge=0,
         lt=1,
     )
-    region: str = _f("other", "Headquarters region (a key of firms.region_mix).")
+    region: str = _f(
+        "other",
+        "Headquarters region (a key of firms.region_mix; a region not in it is touched by no ban).",
+    )
     owner: str = _f(
         "",
         "Name of the firm that runs the pool for itself and its subsidiaries ('' = an "
@@ -1719,9 +1722,6 @@ class Scenario(Section):
         regions = set(self.firms.region_mix)
         names = {s.name for s in self.sovereigns}
         pool_names = {p.name for p in self.pools.pools}
-        for p in self.pools.pools:
-            if p.region not in regions:
-                raise ValueError(f"pool {p.name!r}: region {p.region!r} not in region_mix")
         for i, e in enumerate(self.events):
             for field in ("region", "to_region"):
                 r = getattr(e, field, None)

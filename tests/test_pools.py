@@ -293,3 +293,20 @@ def test_pools_off_pays_by_hash_share() -> None:
     issued = r.ledger["btc_subsidy"] + r.ledger["btc_fees"]
     assert r.ledger["btc_pool_fees"] == pytest.approx(0.02 * issued, rel=1e-12)
     assert len(r.pools) == 0
+
+
+def test_pools_that_grow_raise_their_fees(first_years) -> None:
+    """Cong, He & Li: within each run, the independent pools whose share grew over the first
+    year charge more than those that shrank (fee change against share change, both demeaned
+    per run, correlate positively over the 10 seeds)."""
+    d_fee, d_share = [], []
+    for r in first_years:
+        p = r.pools
+        public = p[(p["owner_id"] < 0) & p["day"].isin([0, 364])]
+        wide = public.pivot(index="pool", columns="day", values=["fee", "share"])
+        df = (wide["fee"][364] - wide["fee"][0]).to_numpy()
+        ds = (wide["share"][364] - wide["share"][0]).to_numpy()
+        d_fee.append(df - df.mean())
+        d_share.append(ds - ds.mean())
+    corr = np.corrcoef(np.concatenate(d_fee), np.concatenate(d_share))[0, 1]
+    assert corr > 0.5, corr

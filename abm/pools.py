@@ -359,8 +359,10 @@ class Pools(BaseComponent):
         v = payout_value(self.fee[None, :], var, self.risk_aversion(rows)[:, None])
         if current is not None:
             v = v + self.cfg.switching_cost * inside
-        over = s > self.cap + 1e-12
-        return np.where(self._public()[None, :] & ~(over & ~inside), v, -np.inf)
+        ok = self._public()[None, :]
+        if self.cap < 1.0:  # a pool at the cap takes no new hashrate
+            ok = ok & ~((s > self.cap + 1e-12) & ~inside)
+        return np.where(ok, v, -np.inf)
 
     def _calibrated_constants(
         self, rows: np.ndarray, ths: np.ndarray, value: np.ndarray, share: np.ndarray
@@ -388,9 +390,11 @@ class Pools(BaseComponent):
         """Logit choice probabilities of the pools (firms x pools) given each firm's constants
         (firms x pools)."""
         u = (asc + value) / self.cfg.choice_noise
-        u = u - np.max(u, axis=1, keepdims=True)
-        e = np.where(np.isfinite(u), np.exp(u), 0.0)
-        return e / e.sum(axis=1, keepdims=True)
+        top = np.max(u, axis=1, keepdims=True)
+        e = np.where(np.isfinite(u), np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
+        total = e.sum(axis=1, keepdims=True)
+        even = np.broadcast_to(self._public() / max(self._public().sum(), 1), e.shape)
+        return np.where(total > 0, e / np.where(total > 0, total, 1.0), even)
 
     def _group_pool(self, rows: np.ndarray) -> np.ndarray:
         """The open own pool of each firm's owner group, NO_POOL if none."""

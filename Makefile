@@ -43,8 +43,8 @@ docs: $(VENV)/.installed-all
 bench: $(VENV)/.installed-all
 	$(PY) benchmarks/run.py
 
-# the three headline studies (issue 9), each a sweep then its report: results/<study>/report/
-STUDIES := study_centralisation study_small_miners sovereign_entry
+# the headline studies (issues 9, 20), each a sweep then its report: results/<study>/report/
+STUDIES := study_centralisation study_small_miners sovereign_entry study_pools
 studies: $(VENV)/.installed-all
 	set -e; for s in $(STUDIES); do \
 	  $(VENV)/bin/abm sweep experiments/$$s.toml --out results/$$s --workers 2 --force; \

@@ -50,7 +50,12 @@ LEDGER: dict[str, Entry] = {
     "btc_fees": Entry("BTC paid as transaction fees", unpaid=+1),
     "btc_to_firms": Entry("BTC paid out by pools to firms", unpaid=-1, btc=+1),
     "btc_to_world": Entry("BTC paid out by pools to the rest of the world's miners", unpaid=-1),
-    "btc_pool_fees": Entry("BTC kept by pools", unpaid=-1),
+    "btc_pool_fees": Entry("BTC kept by pools as fees", unpaid=-1),
+    "btc_pool_luck": Entry(
+        "BTC kept by FPPS pools as luck: blocks found less the expected value paid (may be "
+        "negative)",
+        unpaid=-1,
+    ),
     "btc_sold": Entry("BTC sold by firms (at mining or from treasury)", btc=-1),
     "usd_btc_sales": Entry("USD received for BTC sold", cash=+1),
     "usd_energy": Entry("energy bills of the sites firms hold", cash=-1),
@@ -195,7 +200,8 @@ class Books:
         lg["btc_fees"] += float(blocks.fees_btc)
         lg["btc_to_firms"] += float(btc_f.sum())
         lg["btc_to_world"] += blocks.to_world_btc
-        lg["btc_pool_fees"] += float(blocks.reward_btc - blocks.pooled_btc)
+        lg["btc_pool_fees"] += blocks.pool_fees_btc
+        lg["btc_pool_luck"] += blocks.pool_luck_btc
         lg["btc_sold"] += float(f.btc_sold.sum())
         lg["usd_btc_sales"] += float(f.btc_sales_usd.sum())
         lg["usd_energy"] += f.energy_usd

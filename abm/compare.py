@@ -40,6 +40,8 @@ COMPARE_METRICS: tuple[str, ...] = (
     "ai_revenue_share_last_year",
     "ai_mw_contracted_end",
     "hashrate_to_ai_ehs_end",
+    "hhi_pool_end",  # pools on (abm.pools); NaN with pools off
+    "nakamoto_pool_end",
 )
 # daily columns kept per run (series.parquet), every SERIES_CADENCE_DAYS-th day and the last
 SERIES_COLUMNS: tuple[str, ...] = (
@@ -49,6 +51,8 @@ SERIES_COLUMNS: tuple[str, ...] = (
     "hashprice_usd_per_ph_day",
     "surviving_small",
     "share_sovereign",
+    "hhi_pool",  # pools on
+    "nakamoto_pool",
 )
 SERIES_CADENCE_DAYS = 7
 
@@ -96,7 +100,8 @@ def _one(args: tuple[Scenario, int, float | None, str]) -> dict[str, Any]:
     row["min_blocks_90d"] = float(r.summary["min_blocks_90d"])
     n = len(r.timeseries)
     days = np.union1d(np.arange(0, n, SERIES_CADENCE_DAYS), [n - 1])
-    series = r.timeseries.iloc[days][["date", *SERIES_COLUMNS]].reset_index(drop=True)
+    cols = [c for c in SERIES_COLUMNS if c in r.timeseries]  # (no pool columns with pools off)
+    series = r.timeseries.iloc[days][["date", *cols]].reset_index(drop=True)
     series.insert(0, "seed", seed)
     series.insert(0, "scenario", label)
     return {"row": row, "series": series}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from abm.markets.asic import AsicDay
     from abm.markets.used import UsedDay
     from abm.model import MiningIndustry
+    from abm.pools import PoolDay
 
 # the phases of a day, in order (ARCHITECTURE.md); components name the phase they run after
 PHASES: tuple[str, ...] = (
@@ -82,18 +83,22 @@ class Operation:
 
 @dataclass(slots=True)
 class Blocks:
-    """Phase 3: blocks found, the chain's day, and the payout to firms."""
+    """Phase 3: blocks found, the chain's day, and the payout to firms (BTC issued = paid to
+    firms + paid to the world + pool fees + pool luck)."""
 
     difficulty_start: float  # difficulty that applied to the day's first block [-]
     n_blocks: int
     chain_day: chain.DayBlocks
     fees_btc: float  # transaction fees of the day's blocks [BTC]
     reward_btc: float  # subsidy + fees [BTC]
-    pooled_btc: float  # paid out by pools to every miner (reward less pool fees) [BTC]
+    pooled_btc: float  # paid out by pools to every miner (reward less pool fees and luck) [BTC]
     to_firms_btc: float  # of which to the firms [BTC]
     to_world_btc: float  # of which to the rest of the world [BTC]
     by_firm_btc: np.ndarray  # paid to each firm [BTC]
     fee_backlog_blocks: float = 0.0  # transactions waiting at the end of the day [blocks]
+    pool_fees_btc: float = 0.0  # kept by the pools as fees [BTC]
+    pool_luck_btc: float = 0.0  # kept by FPPS pools: found less the expected value paid [BTC]
+    pools: PoolDay | None = None  # each pool's hashrate, blocks and payout (pools on)
 
 
 @dataclass(slots=True)
@@ -209,8 +214,10 @@ def operate(m: MiningIndustry, env: Environment) -> Operation:
 
 
 def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
-    """Blocks found today (Poisson), retargets and halvings, the pooled payout by hash share
-    (the firms' and the rest of the world's), and the fee backlog the day leaves."""
+    """Blocks found today (Poisson), retargets and halvings, the payout (with pools, each pool
+    pays its miners by its scheme, abm.pools; without, one pooled payout by hash share less
+    ``protocol.pool_fee``) to the firms and the rest of the world, and the fee backlog the day
+    leaves."""
     difficulty_start = m.chain.difficulty
     expected = chain.expected_blocks_per_day(op.hashrate_ehs, difficulty_start)
     n_blocks = m.draw_blocks(expected)
@@ -220,6 +227,25 @@ def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
     )
     fees_btc = env.fee_btc_per_block * n_blocks
     reward_btc = chain_day.subsidy_btc + fees_btc
+    if m.pools.enabled:
+        pools = m.pools.pay(env, op, n_blocks, expected, reward_btc)
+        to_world = pools.to_world_btc
+        pooled = float(pools.paid_btc.sum())
+        return Blocks(
+            difficulty_start,
+            n_blocks,
+            chain_day,
+            fees_btc,
+            reward_btc,
+            pooled,
+            pooled - to_world,
+            to_world,
+            pools.by_firm_btc,
+            m.fee_backlog_blocks,
+            pools.fees_btc,
+            pools.luck_btc,
+            pools,
+        )
     pooled = reward_btc * (1.0 - m.params.protocol.pool_fee)
     total = op.total_ths
     per_th = pooled / total if total > 0 else 0.0
@@ -236,6 +262,7 @@ def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
         to_world,
         btc_f,
         m.fee_backlog_blocks,
+        float(reward_btc - pooled),
     )
 
 

@@ -62,7 +62,7 @@ with warnings.catch_warnings():  # its optional cluster backend: not used here
     from ema_workbench.em_framework import outcomes as outcomes_module
 
 from abm.mesa_compat import kwarg_name, overrides_from_kwargs
-from abm.recorder import DAILY_COLUMNS
+from abm.recorder import SERIES_DOCS
 from abm.runner import run
 from abm.scenario import Scenario, load_scenario
 from abm.sweeps.analysis import HEADLINE
@@ -168,7 +168,7 @@ def build_model(
     for where, ranges in (("uncertainties", unc), ("levers", lev)):
         resolve_parameters(ranges, base, None, f"ema: {where}")
     outcomes, series = tuple(outcomes), tuple(series)
-    if unknown := [c for c in series if c not in DAILY_COLUMNS or c == "date"]:
+    if unknown := [c for c in series if c not in SERIES_DOCS or c == "date"]:
         raise SweepSpecError(f"ema: unknown series {unknown} (see abm.recorder.DAILY_COLUMNS)")
     known = summary_metrics(base)
     if known is not None and (unknown := [o for o in outcomes if o not in known]):

@@ -44,6 +44,7 @@ from abm.markets.price import scenario_price_path
 from abm.markets.used import UsedMarket
 from abm.mesa_compat import RecorderCollector, overrides_from_kwargs
 from abm.ownership import Ownership
+from abm.pools import Pools
 from abm.recorder import Recorder
 from abm.rng import make_streams
 from abm.scenario import Scenario, load_scenario
@@ -81,7 +82,7 @@ class MiningIndustry(mesa.Model):
         ownership: the acquisition graph (:class:`~abm.ownership.Ownership`).
         components: the mechanisms run at their phases: ``sovereigns``, ``events``, ``ai``,
             ``capabilities``, ``interconnection`` (new sites), ``colocation`` (clients of failed
-            hosts), ``consolidation``, ``entry`` (entry by NPV).
+            hosts), ``consolidation``, ``entry`` (entry by NPV), ``pools`` (mining pools).
         recorder: daily model-level series and the periodic firm panel.
         last_day: the records of the last simulated day (:class:`~abm.day.Today`).
         datacollector: Mesa's view of the recorder's daily series
@@ -131,6 +132,7 @@ class MiningIndustry(mesa.Model):
             sc.protocol.start_height, sc.protocol.initial_difficulty
         )
         self._block_carry = 0.0
+        self.pools = Pools(self)  # before expectations: the payout share depends on its fees
 
         # expectations: start from the difficulty-implied revenue per TH-day
         reward0 = chain.subsidy_btc(sc.protocol.start_height + 1) + sc.fees.base_btc_per_block
@@ -190,6 +192,7 @@ class MiningIndustry(mesa.Model):
             self.colocation,
             self.consolidation,
             self.entry,
+            self.pools,
         ]
         self._hooks: dict[str, list[Component]] = {
             p: [c for c in self.components if p in c.phases] for p in day.PHASES
@@ -204,6 +207,7 @@ class MiningIndustry(mesa.Model):
         self.add_firms(pop.names, pop.cols, pop.sites)
         self.sovereigns.add_population()
         self._open_markets()
+        self.pools.start()
         if self.finance_on:
             self._initial_financing()
         self.initial_cash_usd = float(self.firms.cash_usd.sum())
@@ -446,8 +450,16 @@ class MiningIndustry(mesa.Model):
     def revenue_per_th_day(self, reward_btc_per_block: float, price_usd: float) -> float:
         """Expected miner revenue per TH/s per day at the current difficulty [USD/(TH/s)/day]."""
         implied_ths = chain.implied_hashrate_ehs(self.chain.difficulty) * 1e6
-        payout = 1.0 - self.params.protocol.pool_fee
+        payout = self.payout_share
         return reward_btc_per_block * price_usd * chain.BLOCKS_PER_DAY * payout / implied_ths
+
+    @property
+    def payout_share(self) -> float:
+        """Share of the reward miners expect to be paid: 1 less the pools' hashrate-weighted
+        fee (abm.pools), or less ``protocol.pool_fee`` with pools off [0-1]."""
+        if self.pools.enabled:
+            return 1.0 - self.pools.mean_fee
+        return 1.0 - self.params.protocol.pool_fee
 
     def rig_prices(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """(new, used) rig prices per generation [USD/TH]: the new-rig market's posted price

@@ -78,6 +78,7 @@ ENTRIES: dict[str, frozenset[str]] = {
             "survival.parquet",
             "acquisitions.parquet",
             "contracts.parquet",
+            "pools.parquet",  # pools on (abm.pools)
             "summary.json",
             "scenario.toml",
             MANIFEST,

@@ -16,6 +16,7 @@ from abm import chain, metrics
 from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES, SOVEREIGN, SOVEREIGN_CLASS
 from abm.markets.ai import STRATEGIES
 from abm.markets.energy import SOURCES
+from abm.pools import POOL_DAILY_COLUMNS
 from abm.sites import CARE, CLOSED, MINING, ORIGINS, STATUSES, STRANDED
 
 if TYPE_CHECKING:
@@ -103,6 +104,9 @@ DAILY_COLUMNS: dict[str, str] = {
     "fee_backlog_blocks": "transactions waiting for blocks at the end of the day, in blocks' "
     "worth (raises the next day's fees per block) [blocks]",
 }
+
+# every daily column a run may have: the recorder's and, with pools on, the pools'
+SERIES_DOCS: dict[str, str] = {**DAILY_COLUMNS, **POOL_DAILY_COLUMNS}
 
 PANEL_COLUMNS: dict[str, str] = {
     "day": "day index since the start [day]",
@@ -420,6 +424,8 @@ class Recorder:
         )
         for c in ints:
             df[c] = df[c].astype("int64")
+        for c, v in self.model.pools.daily_columns(n).items():  # pools on (abm.pools)
+            df[c] = v
         return df
 
     def panel(self) -> pd.DataFrame:

@@ -30,6 +30,7 @@ STREAMS = (
     "cap_flex",
     "sites",
     "hosting",
+    "pools",
 )
 
 

@@ -73,6 +73,8 @@ HEADLINE = (
     "mining_sites",
     "hosted_hashrate_share",
 )
+# with pools on (abm.pools), their concentration beside the firms' and owners'
+POOL_HEADLINE = ("hhi_pool", "nakamoto_pool", "cr4_pool", "top_pool_share", "pool_fee_mean")
 
 
 @dataclass
@@ -92,6 +94,7 @@ class RunResult:
     ledger: dict[str, float]
     wall_time_s: float
     model: MiningIndustry | None = field(default=None, repr=False)
+    pools: pd.DataFrame = field(default_factory=pd.DataFrame)  # pool x day (pools on)
 
     def save(self, out_dir: str | Path) -> Path:
         return write_outputs(self, out_dir)
@@ -133,6 +136,12 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["ai_revenue_share_last_year"] = ai_usd / total if total > 0 else 0.0
     s.update(model.ai.summary())
     s.update(model.entry.summary())
+    if model.pools.enabled:
+        for k in POOL_HEADLINE:
+            s[f"{k}_start"] = _py(first[k])
+            s[f"{k}_end"] = _py(last[k])
+        s["max_hhi_pool"] = float(ts["hhi_pool"].max())
+        s.update(model.pools.summary())
     return s
 
 
@@ -187,6 +196,7 @@ def run(
         ledger=dict(model.ledger),
         wall_time_s=time.perf_counter() - t0,
         model=model if keep_model else None,
+        pools=model.pools.table() if model.pools.enabled else pd.DataFrame(),
     )
     result.summary["wall_time_s"] = round(result.wall_time_s, 4)
     return result
@@ -308,6 +318,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.survival.to_parquet(staging / "survival.parquet", index=False)
         result.acquisitions.to_parquet(staging / "acquisitions.parquet", index=False)
         result.contracts.to_parquet(staging / "contracts.parquet", index=False)
+        if len(result.pools):
+            result.pools.to_parquet(staging / "pools.parquet", index=False)
         write_json(staging / "summary.json", result.summary)
         result.scenario.save(staging / "scenario.toml")
         info = manifest(

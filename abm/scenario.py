@@ -133,7 +133,8 @@ class ProtocolConfig(Section):
     )
     pool_fee: float = _f(
         0.02,
-        "Pool fee taken from the pooled payout [0-1]. Source: FPPS/PPLNS fees 0-4% (assumption).",
+        "Pool fee taken from the pooled payout when pools are off (pools.enabled = false) "
+        "[0-1]. Source: FPPS/PPLNS fees 0-4% (assumption).",
         ge=0,
         lt=1,
     )
@@ -1140,6 +1141,195 @@ class CapabilitiesConfig(Section):
         return self
 
 
+class PoolSpec(Section):
+    """A mining pool on day one: its calibrated share, payout scheme, fee, headquarters and owner
+    (abm/pools.py)."""
+
+    name: str = _f(..., "Pool name.")
+    share: float = _f(
+        0.0,
+        "Share of network hashrate on day one [0-1]; public pools' shares are scaled to what the "
+        "owned pools leave (an owned pool holds its owner's hashrate, whatever this says).",
+        ge=0,
+        le=1,
+    )
+    scheme: Literal["fpps", "pplns"] = _f(
+        "fpps",
+        "Payout scheme: fpps (full pay per share: the expected value of the miners' shares "
+        "at the day's difficulty, subsidy and fees, whatever the pool finds; the pool carries "
+        "the luck) or pplns (the blocks the pool found, shared by hashrate; miners carry the "
+        "luck).",
+    )
+    fee: float = _f(
+        0.02,
+        "Fee on what the scheme pays [0-1]. Source: FPPS ~2-4%, PPLNS ~0-2% (CALIBRATION.md).",
+        ge=0,
+        lt=1,
+    )
+    region: str = _f(
+        "other",
+        "Headquarters region (a key of firms.region_mix; a region not in it is touched by no ban).",
+    )
+    owner: str = _f(
+        "",
+        "Name of the firm that runs the pool for itself and its subsidiaries ('' = an "
+        "independent pool open to all); left out if no firm of the population has the name.",
+    )
+    templates_of: str = _f(
+        "",
+        "Name of the pool whose block templates this pool relays (a proxy pool; '' = builds "
+        "its own); pool concentration counts it with that pool.",
+    )
+
+
+DEFAULT_POOLS: list[PoolSpec] = [
+    PoolSpec(name="Foundry USA", share=0.304, scheme="fpps", fee=0.020, region="us"),
+    PoolSpec(name="AntPool", share=0.214, scheme="fpps", fee=0.025, region="china"),
+    PoolSpec(name="ViaBTC", share=0.137, scheme="fpps", fee=0.030, region="china"),
+    PoolSpec(name="F2Pool", share=0.090, scheme="fpps", fee=0.025, region="china"),
+    PoolSpec(name="SpiderPool", share=0.075, scheme="fpps", fee=0.020, region="china"),
+    PoolSpec(
+        name="AntPool proxies",
+        share=0.070,
+        scheme="fpps",
+        fee=0.025,
+        region="china",
+        templates_of="AntPool",
+    ),
+    PoolSpec(name="MARA Pool", scheme="pplns", fee=0.005, region="us", owner="Listed-01"),
+    PoolSpec(name="Others", share=0.060, scheme="pplns", fee=0.010, region="other"),
+]
+
+
+class PoolsConfig(Section):
+    """Mining pools (abm/pools.py): where each firm's hashrate points, who finds the blocks, and
+    how each pool pays. Off: every miner is paid by hash share less ``protocol.pool_fee``."""
+
+    enabled: bool = _f(
+        False,
+        "Model pools; false: one pooled payout by hash share less protocol.pool_fee. Off by "
+        "default until the headline studies are re-run with them (the baseline with pools "
+        "off is the engine of README's findings (a)-(c) bit for bit); study (d) turns them on.",
+    )
+    pools: list[PoolSpec] = _f(
+        list(DEFAULT_POOLS),
+        "The pools on day one ([[pools.pools]]). Sources: 20 Mar 2025 (mempool.space) Foundry "
+        "246, AntPool 173, ViaBTC 111 of 809.65 EH/s; Foundry 36.5% at end 2024; several small "
+        "pools relay AntPool's templates; FPPS 2-4%, PPLNS 0-2% (CALIBRATION.md). F2Pool, "
+        "SpiderPool, the proxies' shares and each pool's fee within its scheme's range: "
+        "assumption (public pool charts, 2025). MARA Pool: the largest firm's own pool "
+        "(fee: its running cost).",
+    )
+    choice_noise: float = _f(
+        0.01,
+        "Scale of the idiosyncratic part of a pool's value to a miner (logit) [share of "
+        "revenue]. Assumption.",
+        gt=0,
+        le=1,
+    )
+    switch_prob: float = _f(
+        0.1,
+        "Probability that a firm reconsiders its pool at a fleet review (inertia) [0-1]. "
+        "Assumption.",
+        ge=0,
+        le=1,
+    )
+    switching_cost: float = _f(
+        0.01,
+        "Value of staying in the current pool (reconfiguration, relationship) [share of "
+        "revenue]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    risk_aversion_small: float = _f(
+        2.0,
+        "Small firms' aversion to the variance of a day's payout relative to its expectation "
+        "(mean-variance, per unit of expected revenue) [-]. Assumption: thin cash buffers.",
+        ge=0,
+        le=1000,
+    )
+    risk_aversion_medium: float = _f(
+        0.5, "Medium firms' aversion to payout variance [-]. Assumption.", ge=0, le=1000
+    )
+    risk_aversion_large: float = _f(
+        0.1, "Large firms' aversion to payout variance [-]. Assumption.", ge=0, le=1000
+    )
+    risk_aversion_sovereign: float = _f(
+        0.5,
+        "Sovereigns' aversion to payout variance [-]. Assumption: states' budgets absorb it.",
+        ge=0,
+        le=1000,
+    )
+    own_pool_min_share: float = _f(
+        0.06,
+        "Share of network hashrate an owner (with its subsidiaries) needs before running its "
+        "own pool [0-1]. Assumption: MARA (~5-6%) runs one; firms of ~4-5% use Foundry.",
+        gt=0,
+        le=1,
+    )
+    own_pool_cost: float = _f(
+        0.005,
+        "Cost of running an own pool (staff, servers), the fee it charges its owner [share of "
+        "revenue]. Assumption.",
+        ge=0,
+        lt=1,
+    )
+    fee_period_days: int = _f(
+        30, "Pools revise their fees every N days [days]. Assumption.", ge=1, le=3650
+    )
+    fee_size_slope: float = _f(
+        0.05,
+        "Fee change per unit change of a pool's share since day one [fee per share]. Source: "
+        "larger pools charge higher fees and grow more slowly (Cong, He & Li 2021); slope an "
+        "assumption.",
+        ge=0,
+        le=1,
+    )
+    fee_competition: float = _f(
+        0.5,
+        "Fee change per unit change of the competitors' mean fee since day one [-]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    fee_adjust: float = _f(
+        0.5,
+        "Share of the gap to its target fee a pool closes at each revision [0-1]. Assumption.",
+        ge=0,
+        le=1,
+    )
+    fee_max: float = _f(0.05, "Highest fee a pool charges [0-1]. Assumption.", ge=0, lt=1)
+    reserve_days: float = _f(
+        30.0,
+        "An FPPS pool's reserve on day one, in days of its expected payout; it fails when fees "
+        "and luck have run the reserve below 0 [days]. Assumption.",
+        ge=0,
+        le=3650,
+    )
+    world_fee_sensitivity: float = _f(
+        20.0,
+        "The rest of the world's miners spread their hashrate over the open public pools by "
+        "their day-one weights x exp(-sensitivity x fee change since day one) [1/fee]. "
+        "Assumption.",
+        ge=0,
+        le=1000,
+    )
+
+    @model_validator(mode="after")
+    def _check_pools(self) -> PoolsConfig:
+        names = [p.name for p in self.pools]
+        if len(set(names)) != len(names):
+            raise ValueError("pool names must be distinct")
+        public = [p for p in self.pools if not p.owner]
+        if self.enabled and not public:
+            raise ValueError("pools.enabled needs at least one independent pool")
+        if self.enabled and sum(p.share for p in public) <= 0:
+            raise ValueError("the independent pools' shares must sum to more than 0")
+        for p in self.pools:
+            if p.templates_of and p.templates_of not in names:
+                raise ValueError(f"pool {p.name!r}: templates_of {p.templates_of!r} is no pool")
+        return self
+
+
 class DemandPoint(Section):
     date: dt.date = _f(..., "Date of this point of the AI demand path [date].")
     multiplier: float = _f(..., "Tender arrival rate relative to the base rate [-].", ge=0)
@@ -1317,6 +1507,9 @@ class RegionalBan(Section):
         150_000.0, "Cost of moving rigs and building new sites per MW moved [USD/MW].", ge=0
     )
     to_region: str = _f("other", "Region that relocated rigs move to.")
+    shut_pools: bool = _f(
+        False, "A full ban (share 1) also shuts the pools headquartered in the region."
+    )
     relocated_price_usd_per_mwh: float | None = _f(
         None,
         "Power price of the sites the relocated rigs move to [USD/MWh]; default: the market "
@@ -1377,13 +1570,44 @@ class AIDemandShock(Section):
     multiplier: float = _f(..., "Multiplier on the tender arrival rate [-].", ge=0, le=100)
 
 
+class PoolExit(Section):
+    """A pool closes on the date (it fails, or its operator quits); its miners choose again."""
+
+    kind: Literal["pool_exit"] = "pool_exit"
+    date: dt.date = _f(..., "Date the pool closes [date].")
+    pool: str = _f(..., "Name of the pool (a [[pools.pools]] name).")
+
+
+class PoolFeeWar(Section):
+    """From the date the named pools (none named: every independent pool) charge `fee` for
+    `days` days; then their fee rule resumes from it."""
+
+    kind: Literal["pool_fee_war"] = "pool_fee_war"
+    date: dt.date = _f(..., "First day of the fee war [date].")
+    pools: list[str] = _f([], "Pools that cut their fees ([] = every independent pool).")
+    fee: float = _f(0.0, "Fee they charge meanwhile [0-1].", ge=0, lt=1)
+    days: int = _f(365, "Duration [days].", ge=1)
+
+
+class PoolShareCap(Section):
+    """A policy: from the date no pool may hold more than `cap` of the network hashrate; a pool
+    at the cap turns hashrate away (the rest of the world's first, then its smallest firms)."""
+
+    kind: Literal["pool_share_cap"] = "pool_share_cap"
+    date: dt.date = _f(..., "Date the cap applies from [date].")
+    cap: float = _f(..., "Largest share of network hashrate any pool may hold [0-1].", gt=0, le=1)
+
+
 Event = Annotated[
     RegionalBan
     | GridEmergency
     | PriceShockEvent
     | TariffChange
     | SovereignProgramme
-    | AIDemandShock,
+    | AIDemandShock
+    | PoolExit
+    | PoolFeeWar
+    | PoolShareCap,
     Field(discriminator="kind"),
 ]
 
@@ -1497,6 +1721,7 @@ class Scenario(Section):
     consolidation: ConsolidationConfig = ConsolidationConfig()
     ai: AIConfig = AIConfig()
     capabilities: CapabilitiesConfig = CapabilitiesConfig()
+    pools: PoolsConfig = PoolsConfig()
     sovereign_scale: float = _f(
         1.0,
         "Multiplier on every sovereign's capacity path and hardware budget [-]; 0 removes "
@@ -1507,7 +1732,8 @@ class Scenario(Section):
     events: list[Event] = _f(
         [],
         "Scheduled events ([[events]] with kind = regional_ban, grid_emergency, price_shock, "
-        "tariff_change, sovereign_programme or ai_demand_shock); see abm/events.py.",
+        "tariff_change, sovereign_programme, ai_demand_shock, pool_exit, pool_fee_war or "
+        "pool_share_cap); see abm/events.py and abm/pools.py.",
     )
     sovereigns: list[SovereignSpec] = _f(
         list(DEFAULT_SOVEREIGNS),
@@ -1521,6 +1747,7 @@ class Scenario(Section):
     def _check_references(self) -> Scenario:
         regions = set(self.firms.region_mix)
         names = {s.name for s in self.sovereigns}
+        pool_names = {p.name for p in self.pools.pools}
         for i, e in enumerate(self.events):
             for field in ("region", "to_region"):
                 r = getattr(e, field, None)
@@ -1531,6 +1758,10 @@ class Scenario(Section):
                     )
             if isinstance(e, SovereignProgramme) and e.name not in names:
                 raise ValueError(f"events[{i}]: no sovereign named {e.name!r}")
+            named = [e.pool] if isinstance(e, PoolExit) else getattr(e, "pools", [])
+            for pool in named:
+                if pool not in pool_names:
+                    raise ValueError(f"events[{i}] ({e.kind}): no pool named {pool!r}")
         for s in self.sovereigns:
             if s.region not in regions:
                 raise ValueError(f"sovereign {s.name!r}: region {s.region!r} not in region_mix")

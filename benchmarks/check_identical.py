@@ -3,6 +3,8 @@
     python benchmarks/check_identical.py                 # against 8ab218e, all cases
     python benchmarks/check_identical.py --ref HEAD~1 --only baseline
     python benchmarks/check_identical.py --times 2       # also CPU time, old and new alternated
+    python benchmarks/check_identical.py --ref bd0129e --set pools.enabled=false
+                                         # the new runs with a switch the reference lacks
 
 Cases: the 10-year baseline (seed 42), ``experiments/history.toml``, 3,000 firms for 3 years
 of run.py's scaled economy, and 4 years of a busy AI market with every capability on (contract
@@ -13,11 +15,18 @@ series, firm panel, firm outcomes, survival, acquisitions, contracts, summary (w
 time) and ledger.
 Reference outputs are cached per commit. Values are compared exactly (NaN equal to NaN); every
 difference is reported with its first differing row. Exit status 1 if anything differs.
+
+``--set KEY=VALUE`` (repeatable; VALUE as JSON, else a string) overrides a scenario parameter
+of the new runs only: the way to show that a new mechanism switched off is the reference
+(issue 20: ``pools.enabled=false``). Outputs the new runs have and the reference lacks are
+listed as additions, and count as differences unless they are empty (a ledger key at 0, a
+column of NaN).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pickle
 import subprocess
@@ -63,22 +72,29 @@ CACHE = Path(tempfile.gettempdir()) / "abm_check_identical"
 TABLES = ("timeseries", "firms", "firm_outcomes", "survival", "acquisitions", "contracts")
 
 
+SET_ENV = "ABM_CHECK_SET"  # JSON of the overrides of the new runs (--set)
+
+
 def run_case(case: str) -> tuple[dict[str, Any], float]:
     """All outputs of one case with the ``abm`` on sys.path, and the run's CPU time [s]."""
     import abm
+    from abm.scenario import load_scenario
 
+    extra = json.loads(os.environ.get(SET_ENV, "{}"))
     if case == "baseline":
-        go = lambda: abm.run(seed=42)  # noqa: E731
+        sc = abm.Scenario().with_overrides(extra)
+        go = lambda: abm.run(sc, seed=42)  # noqa: E731
     elif case == "history":
-        go = lambda: abm.run(ROOT / "experiments" / "history.toml")  # noqa: E731
+        sc = load_scenario(ROOT / "experiments" / "history.toml").with_overrides(extra)
+        go = lambda: abm.run(sc)  # noqa: E731
     elif case == "scaled_3000_3y":
         sys.path.insert(0, str(HERE))
         from run import scaled_scenario
 
-        sc = scaled_scenario(3000, 3.0)
+        sc = scaled_scenario(3000, 3.0).with_overrides(extra)
         go = lambda: abm.run(sc, seed=42)  # noqa: E731
     elif case == "ai_capabilities_4y":
-        sc = abm.Scenario().with_overrides(AI_CAPABILITIES)
+        sc = abm.Scenario().with_overrides({**AI_CAPABILITIES, **extra})
         go = lambda: abm.run(sc, seed=7)  # noqa: E731
     else:
         raise ValueError(f"unknown case {case!r}")
@@ -107,9 +123,10 @@ def ref_tree(ref: str) -> tuple[Path, str]:
     return tree, commit
 
 
-def dump(case: str, tree: Path, out: Path) -> float:
-    """Run `case` with the ``abm`` of `tree` in a subprocess, pickle to `out`; CPU time [s]."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+def dump(case: str, tree: Path, out: Path, overrides: dict[str, Any] | None = None) -> float:
+    """Run `case` with the ``abm`` of `tree` in a subprocess (with scenario `overrides`),
+    pickle to `out`; CPU time [s]."""
+    env = {**os.environ, "PYTHONPATH": str(tree), SET_ENV: json.dumps(overrides or {})}
     cmd = [sys.executable, __file__, "--dump", case, str(out)]
     p = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     if p.returncode:
@@ -141,8 +158,35 @@ def diff_column(name: str, a: pd.Series, b: pd.Series) -> str | None:
     return f"{name}: {int((~eq).sum())} rows differ, first at row {i}: {x[i]!r} != {y[i]!r}"
 
 
+def _empty(v: Any) -> bool:
+    """An added output with nothing in it: 0, NaN, or a column of them."""
+    x = np.asarray(v.to_numpy() if isinstance(v, pd.Series) else v)
+    if x.dtype.kind not in "fcbiu":
+        return False
+    x = x.astype(float)
+    return bool(np.all((x == 0) | np.isnan(x)))
+
+
+def additions(ref: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, bool]]:
+    """(name, empty) of every column, summary key or ledger key only the new run has."""
+    out = [
+        (f"{k}.{c}", _empty(new[k][c]))
+        for k in TABLES
+        for c in new[k].columns
+        if c not in ref[k].columns
+    ]
+    return out + [
+        (f"{k}.{key}", _empty(new[k][key]))
+        for k in ("summary", "ledger")
+        for key in new[k]
+        if key not in ref[k]
+    ]
+
+
 def diff_frame(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
-    """Every difference between two output tables (shape, columns, values)."""
+    """Every difference between two output tables (shape, columns, values); columns only `b`
+    has are additions (see :func:`additions`)."""
+    b = b[[c for c in b.columns if c in a.columns]]
     if list(a.columns) != list(b.columns):
         return [f"{name}: columns {list(a.columns)} != {list(b.columns)}"]
     if len(a) != len(b):
@@ -152,16 +196,18 @@ def diff_frame(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 
 
 def diff_dict(name: str, a: dict, b: dict) -> list[str]:
-    """Every differing key of two flat dicts (summary, ledger)."""
-    out = [f"{name}: keys differ: {sorted(set(a) ^ set(b))}"] if set(a) != set(b) else []
+    """Every differing key of two flat dicts (summary, ledger); keys only `b` has are
+    additions (see :func:`additions`)."""
+    out = [f"{name}: keys missing: {sorted(set(a) - set(b))}"] if set(a) - set(b) else []
     return out + [
         f"{name}.{k}: {a[k]!r} != {b[k]!r}" for k in a if k in b and not _same(a[k], b[k])
     ]
 
 
 def compare(ref: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """All differences between two runs' outputs (empty: bit-identical)."""
-    out: list[str] = []
+    """All differences between two runs' outputs (empty: bit-identical), additions that are
+    not empty among them."""
+    out = [f"added and not empty: {name}" for name, empty in additions(ref, new) if not empty]
     for k in TABLES:
         out += diff_frame(k, ref[k], new[k])
     return (
@@ -177,7 +223,11 @@ def main() -> None:
     p.add_argument("--ref", default="8ab218e", help="reference git commit (default 8ab218e)")
     p.add_argument("--only", action="append", choices=CASES, help="run only these cases")
     p.add_argument("--times", type=int, default=0, help="rerun old and new N times, CPU times")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override (new runs)"
+    )
     a = p.parse_args()
+    overrides = dict(_parse_set(x) for x in a.set)
     if a.dump:
         out, cpu = run_case(a.dump[0])
         Path(a.dump[1]).write_bytes(pickle.dumps(out))
@@ -189,7 +239,7 @@ def main() -> None:
         ref_pkl, new_pkl = tree.parent / f"{case}.pkl", CACHE / f"new_{case}.pkl"
         if not ref_pkl.exists():
             dump(case, tree, ref_pkl)
-        cpu = dump(case, ROOT, new_pkl)
+        cpu = dump(case, ROOT, new_pkl, overrides)
         ref, new = (pickle.loads(f.read_bytes()) for f in (ref_pkl, new_pkl))
         assert Path(new["abm_file"]).is_relative_to(ROOT), new["abm_file"]
         assert Path(ref["abm_file"]).is_relative_to(tree), ref["abm_file"]
@@ -197,13 +247,25 @@ def main() -> None:
         failed |= bool(diffs)
         status = "IDENTICAL" if not diffs else f"{len(diffs)} DIFFERENCES"
         print(f"{case}: {status} (ref {commit[:7]}; new run {cpu:.2f} s CPU)", flush=True)
+        added = [name for name, empty in additions(ref, new) if empty]
+        if added:
+            print(f"  added, empty: {', '.join(added)}")
         for d in diffs:
             print(f"  {d}")
         for _ in range(a.times):
             old_cpu = dump(case, tree, CACHE / f"t_{case}.pkl")
-            new_cpu = dump(case, ROOT, CACHE / f"t_{case}.pkl")
+            new_cpu = dump(case, ROOT, CACHE / f"t_{case}.pkl", overrides)
             print(f"  CPU s: old {old_cpu:.2f}, new {new_cpu:.2f}", flush=True)
     sys.exit(1 if failed else 0)
+
+
+def _parse_set(item: str) -> tuple[str, Any]:
+    """KEY=VALUE, VALUE as JSON (else the string)."""
+    key, _, value = item.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 if __name__ == "__main__":

@@ -94,11 +94,12 @@ def reference_case(
     """The deterministic scenario that both the engine and the reference implement.
 
     The single place to switch engine features off: block luck, price noise, outages and
-    seasonality, finance, auctions, acquisitions, entry, hosting, sovereigns and the rest of the
-    world (the firms are the network). Firms start with 10 days of cash. By default the price
-    drifts down 80%/yr, so sites go into care and maintenance, firms sell rigs to the dealer,
-    move them to cheaper sites, fire-sell and exit within a year; with a positive `drift` and
-    cheap new power (`expansion_price` [USD/MWh]) they build new sites.
+    seasonality, finance, auctions, acquisitions, entry, hosting, sovereigns, the rest of the
+    world (the firms are the network) and pools (one payout by hash share). Firms start with
+    10 days of cash. By default the price drifts down 80%/yr, so sites go into care and
+    maintenance, firms sell rigs to the dealer, move them to cheaper sites, fire-sell and exit
+    within a year; with a positive `drift` and cheap new power (`expansion_price` [USD/MWh])
+    they build new sites.
     """
     return Scenario().with_overrides(
         {
@@ -125,6 +126,7 @@ def reference_case(
             "sites.hosted_share_small": 0.0,
             "sovereigns": [],
             "world.enabled": False,
+            "pools.enabled": False,
         }
     )
 
@@ -145,6 +147,7 @@ def check_covered(sc: Scenario) -> None:
         ("ai.enabled", sc.ai.enabled),
         ("capabilities.enabled", sc.capabilities.enabled),
         ("world.enabled", sc.world.enabled),
+        ("pools.enabled", sc.pools.enabled),
     ):
         if on:
             problems.append(key)

@@ -9,6 +9,7 @@ import pytest
 
 from abm import MiningIndustry, Scenario, run
 from abm.firms import MiningFirm, SovereignMiner
+from abm.pools import POOL_DAILY_COLUMNS, POOL_TABLE_COLUMNS
 from abm.recorder import DAILY_COLUMNS, PANEL_COLUMNS
 from tests.conftest import small_scenario
 
@@ -121,8 +122,11 @@ def test_streams_are_independent_of_other_features():
 
 
 def test_output_columns_documented():
-    r = run(small_scenario(years=0.2), seed=1)
-    assert list(r.timeseries.columns) == list(DAILY_COLUMNS)
+    r = run(small_scenario(years=0.2, **{"pools.enabled": True}), seed=1)
+    assert list(r.timeseries.columns) == [*DAILY_COLUMNS, *POOL_DAILY_COLUMNS]  # pools on
+    assert list(r.pools.columns) == list(POOL_TABLE_COLUMNS)
+    off = run(small_scenario(years=0.05, **{"pools.enabled": False}), seed=1)
+    assert list(off.timeseries.columns) == list(DAILY_COLUMNS)
     assert list(r.firms.columns) == list(PANEL_COLUMNS)
     assert r.firms["day"].nunique() == len(range(0, 73, 30)) + 1  # days 0, 30, 60 and the last
 

@@ -171,6 +171,7 @@ def test_base_is_relative_to_the_spec(tmp_path):
         ("sovereign_entry", 6 * 6),
         ("study_centralisation", 3 * 10),
         ("study_small_miners", 3 * 3 * 8),
+        ("study_pools", 3 * 2 * 8),
     ],
 )
 def test_experiment_sweeps_load(name, runs):

@@ -160,7 +160,7 @@ def test_the_page_starts_from_the_scenario_named_in_the_environment(tmp_path, mo
     assert loaded == sc
     assert app.model_params(loaded)["btc_volatility"]["value"] == 0.8
     monkeypatch.delenv(SCENARIO_ENV)
-    assert app._base_scenario() == Scenario()
+    assert app._base_scenario() == Scenario().with_overrides({"pools.enabled": True})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -188,6 +188,29 @@ def test_page_loads_without_console_errors(session):
     assert session.errors == []
 
 
+def test_pool_chart_shows_who_builds_the_blocks(session):
+    """The pools chart: the pools' shares stacked (to 100%) and the Nakamoto coefficients by
+    firm, owner and pool; a step adds a day to it."""
+    assert "Who builds the blocks" in session.text()
+    read = (
+        "Array.from(document.querySelector('.abm-chart-pools .abm-plotly').data)"
+        ".map(t => [t.name, t.stackgroup || '', t.x.length])"
+    )
+    traces = session.page.evaluate(read)
+    names = [t[0] for t in traces]
+    assert {"Foundry USA", "AntPool", "ViaBTC"} <= set(names)
+    for level in ("pools", "owners", "firms"):
+        assert f"Nakamoto, {level} (right axis)" in names
+    assert sum(t[1] == "pools" for t in traces) >= 3
+    rev = session.revision("pools")
+    session.button("Step").click()
+    session.wait_revision("pools", rev)
+    assert session.points("pools") == app.RENDER_INTERVAL
+    assert all(t[2] == app.RENDER_INTERVAL for t in session.page.evaluate(read))
+    session.shot("viz-pools.png")
+    assert session.errors == []
+
+
 def test_step_advances_the_model_and_the_charts_change(session):
     times = []
     for k in range(1, 5):

@@ -28,7 +28,9 @@ TIME_SERIES = {
 @pytest.fixture(scope="module")
 def stepped() -> MiningIndustry:
     """A small model run for 120 days, across a halving (start 700 blocks before it)."""
-    sc = small_scenario(n_firms=40, years=0.5, **{"protocol.start_height": 1_049_300})
+    sc = small_scenario(
+        n_firms=40, years=0.5, **{"protocol.start_height": 1_049_300, "pools.enabled": True}
+    )
     m = MiningIndustry(sc, seed=5)
     for _ in range(120):
         m.step()
@@ -228,3 +230,28 @@ def test_figures_serialise_compactly(stepped):
     """Dates go to the browser as days, floats as typed arrays."""
     js = charts.hashrate_figure(stepped.recorder.timeseries()).to_json()
     assert '"2026-01-01"' in js and "T00:00:00" not in js
+
+
+def test_pools_figure_stacks_pool_shares_and_three_nakamoto_lines(stepped):
+    ts = stepped.recorder.timeseries()
+    fig = charts.pools_figure(ts, stepped.pools.share_frame())
+    assert _title(fig).startswith("Who builds the blocks")
+    stacked = [t for t in fig.data if t.stackgroup == "pools"]
+    assert {"Foundry USA", "AntPool", "ViaBTC"} <= {t.name for t in stacked}
+    np.testing.assert_allclose(np.sum([t.y for t in stacked], axis=0), 100.0)
+    right = [t for t in fig.data if t.yaxis == "y2"]
+    assert [t.name for t in right] == [
+        "Nakamoto, pools (right axis)",
+        "Nakamoto, owners (right axis)",
+        "Nakamoto, firms (right axis)",
+    ]
+    np.testing.assert_allclose(right[0].y, ts["nakamoto_pool"])
+    assert all(len(t.x) == len(ts) for t in fig.data)
+    assert fig.layout.yaxis.title.text == "share of hashrate [%]"
+
+
+def test_pools_figure_says_when_pools_are_off():
+    m = MiningIndustry(small_scenario(years=0.1, **{"pools.enabled": False}), seed=5)
+    m.step()
+    fig = charts.pools_figure(m.recorder.timeseries(), m.pools.share_frame())
+    assert not fig.data and "pools are off" in fig.layout.annotations[0].text

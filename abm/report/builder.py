@@ -589,14 +589,14 @@ def _series_figures(
     rep: Report, series: pd.DataFrame, by: str, groups: dict[Any, str], what: str
 ) -> None:
     """One figure per kept daily column: mean and 95% band across runs per group of `by`."""
-    from abm.recorder import DAILY_COLUMNS
+    from abm.recorder import SERIES_DOCS
 
     for col in series.columns:
         if col in (by, "seed", "date"):
             continue
         label, unit = metric_label(col)
         if label == col:  # not a headline metric: the recorder's unit
-            unit = DAILY_COLUMNS.get(col, "[-]").rpartition("[")[2].rstrip("]")
+            unit = SERIES_DOCS.get(col, "[-]").rpartition("[")[2].rstrip("]")
         rep.figures.append(
             FigureItem(
                 f"series_{col}",

@@ -29,6 +29,8 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("surviving_large", "Surviving large firms", "share"),
     ("hhi_owner", "HHI (by ultimate owner)", "0-10,000"),
     ("nakamoto_owner", "Nakamoto coefficient (by owner)", "owners"),
+    ("hhi_pool", "HHI (by pool: who builds the blocks)", "0-10,000"),
+    ("nakamoto_pool", "Nakamoto coefficient (by pool)", "pools"),
     ("debt_usd", "Debt outstanding", "USD"),
     ("share_sovereign", "Sovereign hashrate share", "share"),
     ("ai_mw_contracted", "AI/HPC capacity under contract", "MW"),
@@ -50,6 +52,12 @@ EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "acquisitions": ("Acquisitions over the run", "firms"),
     "entries": ("Entries over the run", "firms"),
     "max_hhi_firm": ("Highest HHI (by firm) over the run", "0-10,000"),
+    "max_hhi_pool": ("Highest HHI (by pool) over the run", "0-10,000"),
+    "cr4_pool": ("CR4 (by pool)", "share"),
+    "top_pool_share": ("Hashrate share of the largest pool", "share"),
+    "pool_fee_mean": ("Mean pool fee (hashrate-weighted)", "share"),
+    "top_pool_block_share_last_year": ("Blocks found by the largest pool, last year", "share"),
+    "top_pool_block_share_first_year": ("Blocks found by the largest pool, first year", "share"),
     "mean_hashprice_usd_per_ph_day": ("Mean hashprice over the run", "USD/PH/day"),
 }
 
@@ -83,13 +91,13 @@ def value_bounds(key: str) -> tuple[float, float]:
     series (:data:`abm.recorder.DAILY_COLUMNS`), from its unit: [0, 1] for shares and 0-1
     indices, [0, 10,000] for HHI, [0, inf) for every other known quantity (prices, hashrate,
     counts, MW, BTC, USD, ...) except those of :data:`SIGNED`; (-inf, inf) for unknown keys."""
-    from abm.recorder import DAILY_COLUMNS
+    from abm.recorder import SERIES_DOCS
 
     base = key.removesuffix("_end").removesuffix("_start")
     label, unit = metric_label(key)
     units = [unit] if label != key else []
-    if base in DAILY_COLUMNS:
-        units.append(DAILY_COLUMNS[base].rpartition("[")[2].rstrip("]"))
+    if base in SERIES_DOCS:
+        units.append(SERIES_DOCS[base].rpartition("[")[2].rstrip("]"))
     if not units or base in SIGNED:
         return (-np.inf, np.inf)
     return next((_UNIT_BOUNDS[u] for u in units if u in _UNIT_BOUNDS), (0.0, np.inf))

@@ -33,6 +33,8 @@ HEADLINE = (
     "network_hashrate_ehs_end",
     "hashprice_usd_per_ph_day_end",
     "hhi_owner_end",
+    "hhi_pool_end",  # pools on (abm.pools)
+    "nakamoto_pool_end",
 )
 
 

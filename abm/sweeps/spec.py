@@ -40,7 +40,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from abm.recorder import DAILY_COLUMNS
+from abm.recorder import SERIES_DOCS
 from abm.scenario import Numbers, Scenario, ScenarioError, load_scenario
 
 __all__ = [
@@ -107,7 +107,8 @@ class Outputs(_Section):
     cadence_days: int = Field(30, ge=1, description="Keep every N-th day of the series [days].")
     columns: list[str] = Field(
         ["network_hashrate_ehs", "hashprice_usd_per_ph_day", "hhi_firm", "surviving_small"],
-        description="Daily columns to keep (abm.recorder.DAILY_COLUMNS).",
+        description="Daily columns to keep (abm.recorder.DAILY_COLUMNS; with pools on, "
+        "abm.pools.POOL_DAILY_COLUMNS).",
     )
     sensitivity: list[str] = Field(
         ["hhi_firm_end", "small_firm_survival"],
@@ -117,9 +118,9 @@ class Outputs(_Section):
     @field_validator("columns")
     @classmethod
     def _known_columns(cls, cols: list[str]) -> list[str]:
-        unknown = [c for c in cols if c not in DAILY_COLUMNS]
+        unknown = [c for c in cols if c not in SERIES_DOCS]
         if unknown:
-            raise ValueError(f"unknown time-series columns {unknown} (see abm.recorder)")
+            raise ValueError(f"unknown time-series columns {unknown} (see abm.recorder, abm.pools)")
         return cols
 
 

@@ -93,6 +93,7 @@ CONTROLS: dict[str, Control] = {
     "sovereign_scale": Control(
         "sovereign_scale", "Sovereign capacity (x default paths)", 0.0, 10.0, 0.25
     ),
+    "pools": Control("pools.enabled", "Mining pools (1 on, 0 off)", 0, 1, 1, integer=True),
 }
 SEED_MAX = 999
 
@@ -211,6 +212,7 @@ CHARTS: dict[str, Callable[[MiningIndustry], go.Figure]] = {
     "hashprice": lambda m: charts.hashprice_figure(*_frames(m)),
     "share": lambda m: charts.share_figure(_frames(m)[0]),
     "concentration": lambda m: charts.concentration_figure(_frames(m)[0]),
+    "pools": lambda m: charts.pools_figure(_frames(m)[0], m.pools.share_frame()),
     "survival": lambda m: charts.survival_figure(_frames(m)[0]),
     "sites": lambda m: charts.site_scatter_figure(charts.site_frame(m), m.date.isoformat()),
     "acquirers": lambda m: charts.acquirers_figure(m.ownership.edges_frame(), m.firms.name),
@@ -304,7 +306,10 @@ def Summary(model: MiningIndustry) -> None:
 
 
 def _base_scenario() -> Scenario:
-    return load_scenario(os.environ.get(SCENARIO_ENV) or None)
+    """The page's starting scenario: the file in $ABM_VIZ_SCENARIO, else the baseline with
+    mining pools on (the page shows who builds the blocks; its slider turns them off)."""
+    path = os.environ.get(SCENARIO_ENV)
+    return load_scenario(path) if path else Scenario().with_overrides({"pools.enabled": True})
 
 
 @solara.component

@@ -348,6 +348,65 @@ def concentration_figure(ts: pd.DataFrame) -> go.Figure:
     )
 
 
+POOL_COLOURS = (
+    "#4c78a8",
+    "#e45756",
+    "#f58518",
+    "#54a24b",
+    "#b279a2",
+    "#ff9da6",
+    "#72b7b2",
+    "#9d755d",
+    "#bab0ac",
+    "#eeca3b",
+)
+
+
+def pools_figure(ts: pd.DataFrame, shares: pd.DataFrame) -> go.Figure:
+    """Who builds the blocks: each pool's share of network hashrate, stacked (left axis), and
+    the Nakamoto coefficients by firm, owner and pool (right axis). `shares` holds a date
+    column and one column per pool (abm.pools.Pools.share_frame); with pools off (no pool
+    columns) the chart says so."""
+    if "nakamoto_pool" not in ts or shares.shape[1] <= 1:
+        return _figure(
+            [],
+            "Who builds the blocks",
+            "date",
+            "share of hashrate [%]",
+            **_empty_note("pools are off (pools.enabled = false)"),
+        )
+    d = ts["date"]
+    at = shares.set_index("date").reindex(pd.DatetimeIndex(d)).fillna(0.0)
+    traces = [
+        {
+            **_line(d, at[name] * 100, name, POOL_COLOURS[i % len(POOL_COLOURS)], width=0.5),
+            "stackgroup": "pools",
+        }
+        for i, name in enumerate(at.columns)
+    ]
+    for col, name, dash in (
+        ("nakamoto_pool", "Nakamoto, pools (right axis)", "solid"),
+        ("nakamoto_owner", "Nakamoto, owners (right axis)", "dash"),
+        ("nakamoto_firm", "Nakamoto, firms (right axis)", "dot"),
+    ):
+        traces.append(
+            {
+                **_line(d, ts[col], name, "#222222", width=2, dash=dash),
+                "yaxis": "y2",
+                "line_shape": "hv",
+            }
+        )
+    return _figure(
+        traces,
+        "Who builds the blocks: pool shares and Nakamoto coefficients",
+        "date",
+        "share of hashrate [%]",
+        yaxis={"range": [0, 100]},
+        yaxis2=_right_axis("Nakamoto coefficient [entities]"),
+        **halving_marks(ts),
+    )
+
+
 def survival_figure(ts: pd.DataFrame) -> go.Figure:
     """Share of each initial size class still operating independently."""
     traces = [

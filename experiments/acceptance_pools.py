@@ -1,4 +1,4 @@
-"""Issue 20 acceptance measurements: the 10-year baseline with pools on (the default) and off,
+"""Issue 20 acceptance measurements: the 10-year baseline with pools on and off (the default),
 paired by seed.
 
 usage: python experiments/acceptance_pools.py OUT.json SEEDS (e.g. 1-12)

@@ -14,7 +14,7 @@ from tests.conftest import small_scenario
 
 
 def test_run_writes_all_outputs(tmp_path, capsys):
-    sc = small_scenario(years=0.2)
+    sc = small_scenario(years=0.2, **{"pools.enabled": True})  # pools.parquet too
     scen = tmp_path / "s.toml"
     sc.save(scen)
     out = tmp_path / "out"

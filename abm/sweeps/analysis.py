@@ -43,6 +43,7 @@ def summarise_points(runs: pd.DataFrame, params: list[str], level: float = 0.95)
     share of the runs ok), and for each headline metric the mean and t interval across the
     successful replications (for a concentration metric, those whose chain did not halt)."""
     rows = []
+    metrics = [k for k in HEADLINE if k in runs]  # the pool metrics only where pools ran
     for pid, g in runs.groupby("point_id", sort=True):
         ok = g[g["status"] == "ok"]
         n_halted = int(halted(ok).sum())
@@ -54,7 +55,7 @@ def summarise_points(runs: pd.DataFrame, params: list[str], level: float = 0.95)
             "n_halted": n_halted,
             "halted_share": n_halted / len(ok) if len(ok) else np.nan,
         }
-        for k in HEADLINE:
+        for k in metrics:
             x = for_metric(ok, k)[k].to_numpy(float) if k in ok else np.array([])
             row[f"{k}_mean"], row[f"{k}_ci_low"], row[f"{k}_ci_high"] = t_interval(x, level)
         rows.append(row)
@@ -176,7 +177,7 @@ def points_table(by_point: pd.DataFrame, params: list[str], max_rows: int = 60) 
     ]
     if "n_halted" in by_point:  # runs whose chain halted (not in the concentration metrics)
         cols["halted"] = by_point["n_halted"].astype(int).astype(str).tolist()
-    for k in HEADLINE:
+    for k in (k for k in HEADLINE if f"{k}_mean" in by_point):
         mean, lo, hi = (by_point[f"{k}_{s}"] for s in ("mean", "ci_low", "ci_high"))
         cols[k.removesuffix("_end")] = [
             _fmt(m) + ("" if np.isnan(h) else f" ± {_fmt((h - lo_) / 2)}")

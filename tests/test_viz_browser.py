@@ -206,6 +206,7 @@ def test_pool_chart_shows_who_builds_the_blocks(session):
     session.button("Step").click()
     session.wait_revision("pools", rev)
     assert session.points("pools") == app.RENDER_INTERVAL
+    assert "HHI (pools)" in session.text()  # the sidebar's summary, pools being on
     assert all(t[2] == app.RENDER_INTERVAL for t in session.page.evaluate(read))
     session.shot("viz-pools.png")
     assert session.errors == []

@@ -301,6 +301,12 @@ def Summary(model: MiningIndustry) -> None:
             f"HHI (owners): {daily['hhi_owner'][last]:,.0f}; "
             f"Nakamoto: {daily['nakamoto_owner'][last]:.0f}",
         ]
+        pools = model.pools.daily_columns(model.day)  # none when pools are off
+        if pools:
+            lines.append(
+                f"HHI (pools): {pools['hhi_pool'][last]:,.0f}; "
+                f"Nakamoto: {pools['nakamoto_pool'][last]:.0f}"
+            )
     with solara.Card("Run", classes=["abm-summary"]):
         solara.HTML(tag="div", unsafe_innerHTML="<br>".join(lines))
 

@@ -227,30 +227,21 @@ def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
     )
     fees_btc = env.fee_btc_per_block * n_blocks
     reward_btc = chain_day.subsidy_btc + fees_btc
+    pools = None
     if m.pools.enabled:
         pools = m.pools.pay(env, op, n_blocks, expected, reward_btc)
-        to_world = pools.to_world_btc
         pooled = float(pools.paid_btc.sum())
-        return Blocks(
-            difficulty_start,
-            n_blocks,
-            chain_day,
-            fees_btc,
-            reward_btc,
-            pooled,
-            pooled - to_world,
-            to_world,
-            pools.by_firm_btc,
-            m.fee_backlog_blocks,
-            pools.fees_btc,
-            pools.luck_btc,
-            pools,
-        )
-    pooled = reward_btc * (1.0 - m.params.protocol.pool_fee)
-    total = op.total_ths
-    per_th = pooled / total if total > 0 else 0.0
-    btc_f = op.by_firm_ths * per_th
-    to_world = op.world_ths * per_th
+        to_world, btc_f = pools.to_world_btc, pools.by_firm_btc
+        to_firms = pooled - to_world
+        fees_kept, luck = pools.fees_btc, pools.luck_btc
+    else:  # one pooled payout by hash share less the pool fee
+        pooled = reward_btc * (1.0 - m.params.protocol.pool_fee)
+        total = op.total_ths
+        per_th = pooled / total if total > 0 else 0.0
+        btc_f = op.by_firm_ths * per_th
+        to_world = op.world_ths * per_th
+        to_firms = pooled - to_world if total > 0 else 0.0
+        fees_kept, luck = float(reward_btc - pooled), 0.0
     return Blocks(
         difficulty_start,
         n_blocks,
@@ -258,11 +249,13 @@ def mine(m: MiningIndustry, env: Environment, op: Operation) -> Blocks:
         fees_btc,
         reward_btc,
         pooled,
-        pooled - to_world if total > 0 else 0.0,
+        to_firms,
         to_world,
         btc_f,
         m.fee_backlog_blocks,
-        float(reward_btc - pooled),
+        fees_kept,
+        luck,
+        pools,
     )
 
 

@@ -41,10 +41,26 @@ def test_budgets_limit_demand_by_hand():
     b = _bids([10.0], [4.0], budget=[20.0], extra=[1.0])
     # at p = 4: it can pay 20 / (4 + 1) = 4 units: all it wants
     assert demand(4.0, b) == pytest.approx(4.0)
-    # at p = 9: 20 / 10 = 2 units
-    assert demand(9.0, b) == pytest.approx(2.0)
+    # at p = 8.5: 20 / 9.5 units
+    assert demand(8.5, b) == pytest.approx(20.0 / 9.5)
     # supply 2.5 clears where 20 / (p + 1) = 2.5: p = 7
     assert clearing_price(b, 2.5, floor=0.0) == pytest.approx(7.0, rel=3e-3)
+
+
+def test_an_item_is_wanted_only_below_its_value_less_its_extra_cost_by_hand():
+    # a rig worth 10 that needs 3 of site per unit is wanted below 7, not below 10: at p = 8 the
+    # buyer would pay 8 + 3 = 11 for 10 of value
+    b = _bids([10.0, 6.0], [1.0, 1.0], extra=[3.0, 0.0])
+    assert demand(8.0, b) == 0.0
+    assert demand(6.5, b) == 1.0 and demand(5.0, b) == 2.0
+    # supply 1: the second buyer (6) drops out first; the price is 6, where the first (net 7)
+    # still buys; supply 0.5: the price rises to the first's net value, 7 (not 10)
+    assert clearing_price(b, 1.0, floor=1.0) == pytest.approx(6.0, rel=3e-3)
+    assert clearing_price(b, 0.5, floor=1.0) == pytest.approx(7.0, rel=3e-3)
+    # rationing serves the higher net value first: at p = 5 with supply 1, the first (7) buys
+    np.testing.assert_allclose(allocate(5.0, b, supply=1.0), [1.0, 0.0])
+    # and one whose value beats the price but not price + extra cost buys nothing
+    np.testing.assert_allclose(allocate(8.0, b, supply=np.inf), [0.0, 0.0])
 
 
 def test_allocate_serves_the_highest_values_and_rations_the_marginal_buyer():

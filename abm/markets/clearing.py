@@ -1,10 +1,11 @@
 """Uniform-price clearing of a market from its buyers' willingness to pay (pure functions).
 
-A buyer's demand is a list of items: each item is a quantity it would buy at any price below
-its value per unit (its willingness to pay) and pays an extra cost per unit on top of the price
-(the MW a rig needs, for instance). Items share the budget of their group (a firm's cash and
-credit): a group buys all its items worth the price while the budget lasts, so its demand at
-price p is min(sum of its items' quantity with value > p, budget / (p + mean extra cost)).
+A buyer's demand is a list of items: each item is a quantity with a value per unit (what the
+unit is worth to the buyer, its willingness to pay) that needs an extra cost per unit on top of
+the price (the MW a rig needs, for instance); the buyer wants it at any price below its value
+less that extra cost (its net value). Items share the budget of their group (a firm's cash and
+credit): a group buys all its items whose net value beats the price while the budget lasts, so
+its demand at price p is min(sum of those items' quantity, budget / (p + mean extra cost)).
 Aggregate demand falls with p; the clearing price is where it meets the supply.
 """
 
@@ -28,6 +29,11 @@ class Bids:
     extra_cost: np.ndarray
     group: np.ndarray
     budget: np.ndarray
+
+    def net_value(self) -> np.ndarray:
+        """Value less the extra cost per unit: the highest price at which an item is
+        wanted [USD/unit]."""
+        return self.value - self.extra_cost
 
     @staticmethod
     def empty() -> Bids:
@@ -53,7 +59,7 @@ class Bids:
 def _active(bids: Bids, floor: float) -> tuple[Bids, np.ndarray]:
     """The bids that can buy anything at or above `floor` (a positive quantity, a value above
     the floor, a budget), with their groups renumbered; and the kept items' indices."""
-    keep = (bids.quantity > 0) & (bids.value > floor) & (bids.budget[bids.group] > 0)
+    keep = (bids.quantity > 0) & (bids.net_value() > floor) & (bids.budget[bids.group] > 0)
     idx = np.flatnonzero(keep)
     if idx.size == bids.value.size:
         return bids, idx
@@ -69,7 +75,7 @@ def demand(price: float, bids: Bids) -> float:
     within its budget."""
     if bids.value.size == 0:
         return 0.0
-    want = bids.quantity * (bids.value > price)
+    want = bids.quantity * (bids.net_value() > price)
     n = bids.budget.size
     q = np.bincount(bids.group, weights=want, minlength=n)
     spend = price * q + np.bincount(bids.group, weights=want * bids.extra_cost, minlength=n)
@@ -131,7 +137,7 @@ def clearing_price(
 
     if excess(floor) <= 0:
         return float(floor)
-    lo, hi = float(floor), float(bids.value.max())
+    lo, hi = float(floor), float(bids.net_value().max())
     while hi - lo > rel_tol * max(hi, 1e-12):
         mid = 0.5 * (lo + hi)
         if excess(mid) > 0:
@@ -159,8 +165,9 @@ def allocate(price: float, bids: Bids, supply: float) -> np.ndarray:
 
 
 def _allocate(price: float, bids: Bids, supply: float) -> np.ndarray:
-    want = np.where(bids.value > price, bids.quantity, 0.0)
-    order = np.lexsort((-bids.value, bids.group))  # each group's items, best first
+    net = bids.net_value()
+    want = np.where(net > price, bids.quantity, 0.0)
+    order = np.lexsort((-net, bids.group))  # each group's items, best first
     g = bids.group[order]
     spend = want[order] * (price + bids.extra_cost[order])
     first = np.ones(g.size, dtype=bool)
@@ -176,7 +183,7 @@ def _allocate(price: float, bids: Bids, supply: float) -> np.ndarray:
     if total <= supply:
         return got
     # ration: the highest values first, the marginal item partly
-    by_value = np.argsort(-bids.value, kind="stable")
+    by_value = np.argsort(-net, kind="stable")
     cum = np.cumsum(got[by_value])
     take = np.clip(supply - (cum - got[by_value]), 0.0, got[by_value])
     out = np.empty_like(got)

@@ -9,12 +9,14 @@ the end apply them to the model in the ``operate`` phase (:func:`wear`, :func:`s
 - **Hysteresis.** Each vintage at each site is on or off. A running vintage switches off only
   after it has not covered its energy cost for ``operation.off_after_loss_days`` days in a row;
   an idle one switches back on only when expected revenue beats its energy cost by
-  ``operation.on_margin``. Revenue here is the outlook over ``operation.outlook_days``:
-  today's revenue per TH-day until the retarget projected from the blocks the period still
-  needs, and after it today's over the projected factor (:func:`abm.chain.
-  revenue_outlook_factor`), so miners ride out a fall of hashrate they know the next retarget
-  will make good. Available MW then go to the vintages that are on, the cheapest to run
-  first (:func:`abm.behaviour.operate`).
+  ``operation.on_margin``, and only once it has for its site's start delay (1 ..
+  ``operation.start_delay_max_days`` days, fixed per site: :func:`start_delays`), so that idle
+  capacity returns over days rather than all at once. Revenue here is the outlook over
+  ``operation.outlook_days``: today's revenue per TH-day until the retarget projected from
+  the blocks the period still needs, and after it today's over the projected factor
+  (:func:`abm.chain.revenue_outlook_factor`), so miners ride out a fall of hashrate they know
+  the next retarget will make good. Available MW then go to the vintages that are on, the
+  cheapest to run first (:func:`abm.behaviour.operate`).
 - **Care and maintenance.** A mining site none of whose rigs has been on for
   ``operation.care_after_idle_days`` days goes into care and maintenance (status ``CARE``): its
   fixed opex falls to ``operation.care_fixed_cost_share`` of a mining site's. It returns to
@@ -57,17 +59,36 @@ def switch(
     revenue_usd_per_th_day: float,
     off_after_loss_days: int,
     on_margin: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Today's on/off state of each vintage and its count of losing days (same shapes).
+    start_days: np.ndarray | None = None,
+    start_delay_days: np.ndarray | int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Today's on/off state of each vintage, its count of losing days and its count of days in
+    a row that it could have started (same shapes).
 
     A vintage loses money today when revenue <= cost. Running: it stays on until it has lost
-    money on `off_after_loss_days` days in a row (today included). Off: it switches on when
-    revenue > cost x (1 + `on_margin`). With 1 and 0 this is the rule without hysteresis: run
-    exactly when revenue beats cost."""
+    money on `off_after_loss_days` days in a row (today included). Off: it may start when
+    revenue > cost x (1 + `on_margin`), and starts once it could have for `start_delay_days`
+    days in a row (its row's delay, broadcast against the vintages; 1: on the first such day).
+    With 1, 0 and a delay of 1 this is the rule without hysteresis: run exactly when revenue
+    beats cost."""
     losing = cost_usd_per_th_day >= revenue_usd_per_th_day
     loss_days = np.where(losing, loss_days + 1, 0)
-    starts = revenue_usd_per_th_day > cost_usd_per_th_day * (1.0 + on_margin)
-    return np.where(on, loss_days < off_after_loss_days, starts), loss_days
+    could = revenue_usd_per_th_day > cost_usd_per_th_day * (1.0 + on_margin)
+    if start_days is None:
+        start_days = np.zeros(np.shape(on), dtype=np.int32)
+    start_days = np.where(could & ~on, start_days + 1, 0)
+    starts = start_days >= start_delay_days
+    return np.where(on, loss_days < off_after_loss_days, starts), loss_days, start_days
+
+
+def start_delays(keys: np.ndarray, max_days: int) -> np.ndarray:
+    """Each row's start delay, 1 .. `max_days` days, spread evenly and fixed per key (a site's
+    outage-draw key, a world tranche's index): a multiplicative hash of the key, so the same
+    site has the same delay in every scenario (common random numbers) [days]."""
+    if max_days <= 1:
+        return np.ones(np.shape(keys), dtype=np.int64)
+    h = (np.asarray(keys, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return (h % np.uint64(max_days)).astype(np.int64) + 1
 
 
 def care_status(
@@ -188,16 +209,19 @@ def switch_vintages(
     outlook (``Environment.outlook_usd_per_th_day``) and the cost that decides (flexible
     owners: their cheapest hour's); returns the state (sites x live generations)."""
     s, cfg = m.sites, m.params.operation
-    on, loss = switch(
+    on, loss, start = switch(
         s.vintage_on[:, live],
         s.loss_days[:, live],
         cost_usd_per_th_day,
         revenue_usd_per_th_day,
         cfg.off_after_loss_days,
         cfg.on_margin,
+        s.start_days[:, live],
+        start_delays(s.draw_key, cfg.start_delay_max_days)[:, None],
     )
     s.vintage_on[:, live] = on
     s.loss_days[:, live] = loss
+    s.start_days[:, live] = start
     return on
 
 

@@ -775,6 +775,15 @@ class OperationConfig(Section):
         ge=0,
         le=2,
     )
+    start_delay_max_days: int = _f(
+        1,
+        "An idle vintage starts once its expected revenue has beaten its energy cost by the "
+        "on margin for its site's start delay in days in a row: 1 .. this, spread evenly over "
+        "sites and fixed per site (restart crews, firmware, grid notice) [days]. Assumption; "
+        "1 = on the first such day (every site at once).",
+        ge=1,
+        le=60,
+    )
     outlook_days: float = _f(
         60.0,
         "Miners judge whether a vintage covers its energy cost by its revenue over the next N "

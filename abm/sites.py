@@ -75,6 +75,7 @@ class SiteTable(ColumnTable):
         # the days in a row it has not covered its energy cost
         "vintage_on": (bool, False),
         "loss_days": (np.int32, 0),
+        "start_days": (np.int32, 0),  # days in a row an idle vintage could have started
     }
 
     def __init__(self, width: int) -> None:

@@ -65,6 +65,10 @@ class RestOfWorld:
         # hysteresis state of each tranche's vintages, as at the firms' sites (abm.operation)
         self.vintage_on = np.zeros((k, g), dtype=bool)
         self.loss_days = np.zeros((k, g), dtype=np.int32)
+        self.start_days = np.zeros((k, g), dtype=np.int32)
+        self.start_delay_days = operation.start_delays(
+            np.arange(k), m.params.operation.start_delay_max_days
+        )[:, None]
         self.cum_btc = 0.0
         self.cum_energy_usd = 0.0
         self.cum_capex_usd = 0.0
@@ -119,16 +123,19 @@ class RestOfWorld:
         if not self.enabled:
             return np.zeros((0, live.stop - live.start))
         cfg = self.m.params.operation
-        on, loss = operation.switch(
+        on, loss, start = operation.switch(
             self.vintage_on[:, live],
             self.loss_days[:, live],
             self.cost_usd_per_th_day[:, live],
             revenue_usd_per_th_day,
             cfg.off_after_loss_days,
             cfg.on_margin,
+            self.start_days[:, live],
+            self.start_delay_days,
         )
         self.vintage_on[:, live] = on
         self.loss_days[:, live] = loss
+        self.start_days[:, live] = start
         running = behaviour.operate(
             self.fleet_ths[:, live],
             on,

@@ -50,7 +50,7 @@ def test_switch_follows_a_scripted_revenue_path_by_hand():
     on, loss = np.array([False]), np.array([0])
     got_on, got_loss = [], []
     for rev in revenue:
-        on, loss = operation.switch(on, loss, np.array([1.0]), rev, 3, 0.10)
+        on, loss, _ = operation.switch(on, loss, np.array([1.0]), rev, 3, 0.10)
         got_on.append(int(on[0]))
         got_loss.append(int(loss[0]))
     assert got_on == want_on
@@ -62,8 +62,34 @@ def test_switch_with_one_day_and_no_margin_is_the_rule_without_hysteresis():
     cost = rng.uniform(0.5, 1.5, size=(20, 4))
     on, loss = np.zeros((20, 4), dtype=bool), np.zeros((20, 4), dtype=int)
     for rev in rng.uniform(0.5, 1.5, size=30):
-        on, loss = operation.switch(on, loss, cost, rev, 1, 0.0)
+        on, loss, _ = operation.switch(on, loss, cost, rev, 1, 0.0)
         np.testing.assert_array_equal(on, cost < rev)
+
+
+def test_start_delays_hold_an_idle_vintage_back_by_hand():
+    # cost 1.0, margin 10%: revenue 1.2 lets a vintage start; with a delay of 3 days it starts
+    # on the third such day in a row; a day within the margin (1.05) restarts the count
+    revenue = [1.2, 1.2, 1.05, 1.2, 1.2, 1.2, 1.2]
+    want_on = [0, 0, 0, 0, 0, 1, 1]
+    want_count = [1, 2, 0, 1, 2, 3, 0]  # counts only while off
+    on, loss, start = np.array([False]), np.array([0]), np.array([0])
+    got_on, got_count = [], []
+    for rev in revenue:
+        on, loss, start = operation.switch(on, loss, np.array([1.0]), rev, 3, 0.10, start, 3)
+        got_on.append(int(on[0]))
+        got_count.append(int(start[0]))
+    assert got_on == want_on and got_count == want_count
+
+
+def test_start_delays_are_spread_over_the_days_and_fixed_per_key():
+    keys = np.arange(10_000)
+    d = operation.start_delays(keys, 5)
+    assert set(np.unique(d)) == {1, 2, 3, 4, 5}
+    # spread evenly: each delay holds a fifth of the keys (within 2 points)
+    np.testing.assert_allclose(np.bincount(d)[1:] / keys.size, 0.2, atol=0.02)
+    # the same key, the same delay, whatever else is asked; a maximum of 1 is no delay
+    np.testing.assert_array_equal(operation.start_delays(keys[::7], 5), d[::7])
+    assert (operation.start_delays(keys, 1) == 1).all()
 
 
 def test_care_status_by_hand():

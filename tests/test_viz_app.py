@@ -220,7 +220,8 @@ def test_the_server_dies_with_its_parent(way):
         assert _running(server) and os.getpgid(server) == server  # its own process group
         parent.send_signal(signal.SIGKILL)  # no clean-up in the parent at all
         parent.wait()
-        assert _wait_gone(server, 5.0), f"server {server} outlived its parent ({way})"
+        # (30 s: on a loaded machine the guard may still be importing when the parent dies)
+        assert _wait_gone(server, 30.0), f"server {server} outlived its parent ({way})"
     finally:
         parent.kill()
         with contextlib.suppress(ProcessLookupError, UnboundLocalError):

@@ -15,11 +15,23 @@ from abm.markets.hardware import rig_value_usd_per_th
 BUDGET_RESIDUE = 1e-9  # share of a budget below which what is left of it is rounding [-]
 
 
+_ONES: dict[int, np.ndarray] = {}  # a vector of ones per width, for row_sums (read only)
+
+
+def _ones(k: int) -> np.ndarray:
+    """A read-only vector of k ones (cached per k)."""
+    ones = _ONES.get(k)
+    if ones is None:
+        ones = _ONES[k] = np.ones(k)
+        ones.flags.writeable = False
+    return ones
+
+
 def row_sums(x: np.ndarray) -> np.ndarray:
     """Row sums of a rows x columns float array, as a matrix-vector product (BLAS): several
     times faster than ``x.sum(axis=1)`` for many rows and few columns (the daily sites x live
     generations sums); the rounding differs from numpy's pairwise sum in the last digits."""
-    return x @ np.ones(x.shape[1])
+    return x @ _ones(x.shape[1])
 
 
 def operate(

@@ -155,10 +155,20 @@ class UsedRigBuyers:
         self.world_spare_mw = w.spare_mw() if w.enabled else np.zeros(0)
         period = float(m.params.used_rigs.clearing_period_days)
         self.world_build_mw = w.buildable_mw_per_day() * period if w.enabled else np.zeros(0)
+        self._world_value: tuple[int, np.ndarray | None] = (-1, None)
+
+    def world_value(self, generation: int) -> np.ndarray:
+        """The rest of the world's value of a rig of `generation` in each tranche [USD/TH]
+        (:meth:`abm.world.RestOfWorld.value` at the generation's valuation life; cached for the
+        last generation: its bids and its asks use the same)."""
+        g, v = self._world_value
+        if g != generation or v is None:
+            v = self.m.world.value(generation, float(self.life_years[generation]))
+            self._world_value = (generation, v)
+        return v
 
     def bids(self, generation: int) -> Bids:
         m = self.m
-        life = float(self.life_years[generation])
         w = float(m.gens.power_mw_per_th[generation])
         firms = Bids(
             self.values[:, generation],
@@ -170,7 +180,7 @@ class UsedRigBuyers:
         if not m.world.enabled:
             return firms
         k = self.world_spare_mw.size
-        v = m.world.value(generation, life)
+        v = self.world_value(generation)
         world = Bids(
             np.concatenate([v, v]),
             np.concatenate([self.world_spare_mw / w, self.world_build_mw / w]),

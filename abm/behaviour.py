@@ -69,15 +69,30 @@ def npv_per_th(
     life_years: float,
 ) -> np.ndarray:
     """NPV of buying 1 TH/s of each generation, per firm, at its own power cost and hurdle
-    [USD/TH] (-inf for generations not on sale)."""
+    [USD/TH] (-inf for generations not on sale: price +inf).
+
+    Rigs are valued only for the generations on sale (one, in practice): a finite value less
+    an infinite price is -inf whatever the value."""
+    price = np.asarray(price_usd_per_th, dtype=float)
+    on_sale = np.flatnonzero(np.isfinite(price))
+    if on_sale.size == price.size:
+        cost, price_on_sale = cost_usd_per_th_day, price
+    else:
+        cost, price_on_sale = cost_usd_per_th_day[:, on_sale], price[on_sale]
     value = rig_value_usd_per_th(
         expected_hashprice_usd_per_th_day,
-        cost_usd_per_th_day,
+        cost,
         hurdle_rate[:, None],
         decline_per_year,
         life_years,
     )
-    return value - price_usd_per_th[None, :]
+    if on_sale.size == price.size:
+        return value - price_on_sale[None, :]
+    shape = (np.shape(cost_usd_per_th_day), np.shape(hurdle_rate[:, None]), (1, price.size))
+    npv = np.empty(np.broadcast_shapes(*shape))
+    npv[...] = -price  # -inf
+    npv[:, on_sale] = value - price_on_sale[None, :]
+    return npv
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ the end apply them to the model in the ``operate`` phase (:func:`wear`, :func:`s
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,10 +79,10 @@ def care_status(
     A mining site whose rigs have all been off (or which has none) for `care_after_days` goes
     into care and maintenance; a site in care returns to mining when any vintage there is on.
     Other statuses are left alone."""
-    held = (status == MINING) | (status == CARE)
-    off_days = np.where(held & ~any_on, off_days + 1, 0)
-    to_care = (status == MINING) & (off_days >= care_after_days)
-    back = (status == CARE) & any_on
+    mining, care = status == MINING, status == CARE
+    off_days = np.where((mining | care) & ~any_on, off_days + 1, 0)
+    to_care = mining & (off_days >= care_after_days)
+    back = care & any_on
     return np.where(to_care, CARE, np.where(back, MINING, status)).astype(status.dtype), off_days
 
 
@@ -132,10 +133,23 @@ def remaining_life_years(age_years: np.ndarray, cfg: OperationConfig) -> np.ndar
     """Expected remaining life of a rig of age a, integral of S(a + t) / S(a) over t up to
     :data:`LIFE_HORIZON_YEARS` (trapezoid, weekly steps) [years]."""
     a = np.atleast_1d(np.maximum(np.asarray(age_years, dtype=float), 0.0))
+    # each distinct age once (generations not yet released are all of age 0); a row's sum
+    # does not depend on the other rows
+    ages, inverse = np.unique(a, return_inverse=True)
+    t = _life_steps_years()
+    h_a = cumulative_hazard(ages, cfg)
+    s = np.exp(h_a[:, None] - cumulative_hazard(ages[:, None] + t[None, :], cfg))
+    life = (s.sum(axis=1) - 0.5 * (s[:, 0] + s[:, -1])) * LIFE_STEP_YEARS
+    return life[inverse.reshape(a.shape)]
+
+
+@lru_cache(maxsize=1)
+def _life_steps_years() -> np.ndarray:
+    """The steps of :func:`remaining_life_years`' integral, 0 to :data:`LIFE_HORIZON_YEARS`
+    [years] (read only)."""
     t = np.arange(0.0, LIFE_HORIZON_YEARS + LIFE_STEP_YEARS / 2, LIFE_STEP_YEARS)
-    h_a = cumulative_hazard(a, cfg)
-    s = np.exp(h_a[:, None] - cumulative_hazard(a[:, None] + t[None, :], cfg))
-    return (s.sum(axis=1) - 0.5 * (s[:, 0] + s[:, -1])) * LIFE_STEP_YEARS
+    t.flags.writeable = False
+    return t
 
 
 # --------------------------------------------------------------------------------------------

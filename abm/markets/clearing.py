@@ -63,11 +63,19 @@ def _active(bids: Bids, floor: float) -> tuple[Bids, np.ndarray]:
     idx = np.flatnonzero(keep)
     if idx.size == bids.value.size:
         return bids, idx
-    groups, group = np.unique(bids.group[idx], return_inverse=True)
+    groups, group = _renumber(bids.group[idx], bids.budget.size)
     kept = Bids(
         bids.value[idx], bids.quantity[idx], bids.extra_cost[idx], group, bids.budget[groups]
     )
     return kept, idx
+
+
+def _renumber(group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """The groups present in `group` (values in 0..n_groups-1), ascending, and each item's
+    position among them: ``np.unique(group, return_inverse=True)`` without a sort."""
+    present = np.zeros(n_groups, dtype=bool)
+    present[group] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[group]
 
 
 def demand(price: float, bids: Bids) -> float:

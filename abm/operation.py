@@ -66,7 +66,7 @@ def switch(
     revenue > cost x (1 + `on_margin`). With 1 and 0 this is the rule without hysteresis: run
     exactly when revenue beats cost."""
     losing = cost_usd_per_th_day >= revenue_usd_per_th_day
-    loss_days = np.where(losing, loss_days + 1, 0)
+    loss_days = (loss_days + 1) * losing  # 0 where not losing (a product: faster than where)
     starts = revenue_usd_per_th_day > cost_usd_per_th_day * (1.0 + on_margin)
     return np.where(on, loss_days < off_after_loss_days, starts), loss_days
 
@@ -219,7 +219,10 @@ def care_and_maintenance(m: MiningIndustry, on: np.ndarray, live: slice) -> None
     """Mining sites with no vintage on for long go into care and maintenance; sites in care
     with a vintage on return to mining (they run from the next day)."""
     s = m.sites
-    any_on = (on & (s.fleet_ths[:, live] > 0)).any(axis=1)
+    held_on = on & (s.fleet_ths[:, live] > 0)
+    # each row's any, as a boolean matrix-vector product (or of ands): the same booleans,
+    # several times faster than a reduction along the short axis
+    any_on = held_on @ np.ones(held_on.shape[1], dtype=bool)
     status, off_days = care_status(
         s.status, any_on, s.off_days, m.params.operation.care_after_idle_days
     )

@@ -15,11 +15,23 @@ from abm.markets.hardware import rig_value_usd_per_th
 BUDGET_RESIDUE = 1e-9  # share of a budget below which what is left of it is rounding [-]
 
 
+_ONES: dict[int, np.ndarray] = {}  # a vector of ones per width, for row_sums (read only)
+
+
+def _ones(k: int) -> np.ndarray:
+    """A read-only vector of k ones (cached per k)."""
+    ones = _ONES.get(k)
+    if ones is None:
+        ones = _ONES[k] = np.ones(k)
+        ones.flags.writeable = False
+    return ones
+
+
 def row_sums(x: np.ndarray) -> np.ndarray:
     """Row sums of a rows x columns float array, as a matrix-vector product (BLAS): several
     times faster than ``x.sum(axis=1)`` for many rows and few columns (the daily sites x live
     generations sums); the rounding differs from numpy's pairwise sum in the last digits."""
-    return x @ np.ones(x.shape[1])
+    return x @ _ones(x.shape[1])
 
 
 def operate(
@@ -57,15 +69,30 @@ def npv_per_th(
     life_years: float,
 ) -> np.ndarray:
     """NPV of buying 1 TH/s of each generation, per firm, at its own power cost and hurdle
-    [USD/TH] (-inf for generations not on sale)."""
+    [USD/TH] (-inf for generations not on sale: price +inf).
+
+    Rigs are valued only for the generations on sale (one, in practice): a finite value less
+    an infinite price is -inf whatever the value."""
+    price = np.asarray(price_usd_per_th, dtype=float)
+    on_sale = np.flatnonzero(np.isfinite(price))
+    if on_sale.size == price.size:
+        cost, price_on_sale = cost_usd_per_th_day, price
+    else:
+        cost, price_on_sale = cost_usd_per_th_day[:, on_sale], price[on_sale]
     value = rig_value_usd_per_th(
         expected_hashprice_usd_per_th_day,
-        cost_usd_per_th_day,
+        cost,
         hurdle_rate[:, None],
         decline_per_year,
         life_years,
     )
-    return value - price_usd_per_th[None, :]
+    if on_sale.size == price.size:
+        return value - price_on_sale[None, :]
+    shape = (np.shape(cost_usd_per_th_day), np.shape(hurdle_rate[:, None]), (1, price.size))
+    npv = np.empty(np.broadcast_shapes(*shape))
+    npv[...] = -price  # -inf
+    npv[:, on_sale] = value - price_on_sale[None, :]
+    return npv
 
 
 @dataclass(frozen=True)

@@ -236,13 +236,18 @@ class RestOfWorld:
         self.fleet_ths[tranche, generation] += ths
         self.capacity_mw[tranche] += mw
 
-    def asks(self, generation: int, net_share: float) -> Asks | None:
+    def asks(
+        self, generation: int, net_share: float, value_usd_per_th: np.ndarray | None = None
+    ) -> Asks | None:
         """What its tranches would sell of `generation` to the dealer: all they hold, at any
         price whose dealer's bid (`net_share` of it) exceeds what the rigs are worth to keep
-        (the PV of their margin, at least 0: they can be switched off)."""
+        (the PV of their margin, at least 0: they can be switched off). `value_usd_per_th`:
+        :meth:`value` at the generation's valuation life, if already known."""
         if not self.enabled or not self.fleet_ths[:, generation].any():
             return None
-        keep = self.value(generation, float(self.m.valuation_life_years()[generation]))
+        keep = value_usd_per_th
+        if keep is None:
+            keep = self.value(generation, float(self.m.valuation_life_years()[generation]))
         return Asks(np.maximum(keep, 0.0) / net_share, self.fleet_ths[:, generation].copy())
 
     def sold(self, ths: np.ndarray, generation: int, usd: float) -> None:

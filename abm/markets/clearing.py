@@ -63,11 +63,19 @@ def _active(bids: Bids, floor: float) -> tuple[Bids, np.ndarray]:
     idx = np.flatnonzero(keep)
     if idx.size == bids.value.size:
         return bids, idx
-    groups, group = np.unique(bids.group[idx], return_inverse=True)
+    groups, group = _renumber(bids.group[idx], bids.budget.size)
     kept = Bids(
         bids.value[idx], bids.quantity[idx], bids.extra_cost[idx], group, bids.budget[groups]
     )
     return kept, idx
+
+
+def _renumber(group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """The groups present in `group` (values in 0..n_groups-1), ascending, and each item's
+    position among them: ``np.unique(group, return_inverse=True)`` without a sort."""
+    present = np.zeros(n_groups, dtype=bool)
+    present[group] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[group]
 
 
 def demand(price: float, bids: Bids) -> float:
@@ -75,13 +83,19 @@ def demand(price: float, bids: Bids) -> float:
     within its budget."""
     if bids.value.size == 0:
         return 0.0
-    want = bids.quantity * (bids.net_value() > price)
+    with np.errstate(over="ignore"):  # an unlimited budget over a tiny spend
+        return _demand(price, bids, bids.net_value())
+
+
+def _demand(price: float, bids: Bids, net: np.ndarray) -> float:
+    """:func:`demand` of non-empty `bids` whose net values are `net`, under
+    ``np.errstate(over="ignore")`` (the bisection's inner call)."""
+    want = bids.quantity * (net > price)
     n = bids.budget.size
     q = np.bincount(bids.group, weights=want, minlength=n)
     spend = price * q + np.bincount(bids.group, weights=want * bids.extra_cost, minlength=n)
     # a group spends min(what it wants, its budget): it buys budget / spend of what it wants
-    with np.errstate(over="ignore"):  # an unlimited budget over a tiny spend
-        scale = np.minimum(np.divide(bids.budget, spend, out=np.ones_like(q), where=spend > 0), 1.0)
+    scale = np.minimum(np.divide(bids.budget, spend, out=np.ones_like(q), where=spend > 0), 1.0)
     return float(q @ scale)
 
 
@@ -130,20 +144,22 @@ def clearing_price(
     the floor (sellers idle capacity rather than sell below it). Otherwise bisection between
     the floor and the highest value, to `rel_tol` of the price."""
     bids, _ = _active(bids, floor)
+    net = bids.net_value()  # the same at every price tried
 
     def excess(p: float) -> float:
         offered = supply + (asks.supply(p) if asks is not None else 0.0)
-        return demand(p, bids) - max(offered, min_supply)
+        return (_demand(p, bids, net) if net.size else 0.0) - max(offered, min_supply)
 
-    if excess(floor) <= 0:
-        return float(floor)
-    lo, hi = float(floor), float(bids.net_value().max())
-    while hi - lo > rel_tol * max(hi, 1e-12):
-        mid = 0.5 * (lo + hi)
-        if excess(mid) > 0:
-            lo = mid
-        else:
-            hi = mid
+    with np.errstate(over="ignore"):  # demand's: an unlimited budget over a tiny spend
+        if excess(floor) <= 0:
+            return float(floor)
+        lo, hi = float(floor), float(net.max())
+        while hi - lo > rel_tol * max(hi, 1e-12):
+            mid = 0.5 * (lo + hi)
+            if excess(mid) > 0:
+                lo = mid
+            else:
+                hi = mid
     return hi
 
 

@@ -155,30 +155,51 @@ class UsedRigBuyers:
         self.world_spare_mw = w.spare_mw() if w.enabled else np.zeros(0)
         period = float(m.params.used_rigs.clearing_period_days)
         self.world_build_mw = w.buildable_mw_per_day() * period if w.enabled else np.zeros(0)
+        self._world_value: tuple[int, np.ndarray | None] = (-1, None)
+        # the parts of every generation's bids that do not change in the clearing: the items'
+        # groups (the firms', then each tranche's, as Bids.concat numbers them) and the
+        # world's unlimited budgets
+        k = self.world_spare_mw.size
+        world_group = np.arange(k) + (self.firms.size if self.pos.size else 0)
+        self._group = np.concatenate([self.pos, world_group, world_group])
+        self._world_budget = np.full(k, np.inf)
+        self._firm_extra_cost = np.zeros(self.sites.size + k)
+
+    def world_value(self, generation: int) -> np.ndarray:
+        """The rest of the world's value of a rig of `generation` in each tranche [USD/TH]
+        (:meth:`abm.world.RestOfWorld.value` at the generation's valuation life; cached for the
+        last generation: its bids and its asks use the same)."""
+        g, v = self._world_value
+        if g != generation or v is None:
+            v = self.m.world.value(generation, float(self.life_years[generation]))
+            self._world_value = (generation, v)
+        return v
 
     def bids(self, generation: int) -> Bids:
+        """The bids for `generation`: the firms' sites' (one group per firm), then the
+        world's spare MW and buildable MW (one group per tranche), as
+        ``Bids.concat([firms, world])`` assembles them."""
         m = self.m
-        life = float(self.life_years[generation])
         w = float(m.gens.power_mw_per_th[generation])
-        firms = Bids(
-            self.values[:, generation],
-            self.spare_mw / w,
-            np.zeros(self.sites.size),
-            self.pos,
-            self.budget,
-        )
         if not m.world.enabled:
-            return firms
+            return Bids(
+                self.values[:, generation],
+                self.spare_mw / w,
+                np.zeros(self.sites.size),
+                self.pos,
+                self.budget,
+            )
         k = self.world_spare_mw.size
-        v = m.world.value(generation, life)
-        world = Bids(
-            np.concatenate([v, v]),
-            np.concatenate([self.world_spare_mw / w, self.world_build_mw / w]),
-            np.concatenate([np.zeros(k), np.full(k, w * m.params.world.capex_usd_per_mw)]),
-            np.concatenate([np.arange(k), np.arange(k)]),
-            np.full(k, np.inf),
+        v = self.world_value(generation)
+        return Bids(
+            np.concatenate([self.values[:, generation], v, v]),
+            np.concatenate([self.spare_mw / w, self.world_spare_mw / w, self.world_build_mw / w]),
+            np.concatenate(
+                [self._firm_extra_cost, np.full(k, w * m.params.world.capex_usd_per_mw)]
+            ),
+            self._group,
+            np.concatenate([self.budget, self._world_budget]),
         )
-        return Bids.concat([firms, world])
 
     def take(self, generation: int, got_ths: np.ndarray, price_usd_per_th: float) -> None:
         """Deliver what each item bought and charge its buyer."""

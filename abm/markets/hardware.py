@@ -112,8 +112,9 @@ def rig_value_usd_per_th(
     switched off for good: hp x PV(r + d, T) - c x PV(r, T)."""
     hp = np.asarray(hashprice_usd_per_th_day, dtype=float)
     c = np.asarray(energy_cost_usd_per_th_day, dtype=float)
+    pos = c > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(c > 0, hp / np.where(c > 0, c, 1.0), np.inf)
+        ratio = np.where(pos, hp / np.where(pos, c, 1.0), np.inf)
         t_run = np.where(
             ratio > 1.0,
             np.minimum(np.log(ratio) / decline_per_year, life_years)

@@ -101,7 +101,7 @@ class UsedMarket(BaseComponent):
         held = np.flatnonzero((installed + self.stock_ths) > 0)
         for g in held[::-1]:
             bids = buyers.bids(g)
-            world = m.world.asks(g, net)
+            world = m.world.asks(g, net, buyers.world_value(g) if m.world.enabled else None)
             firms = sellers.asks(g, net)
             asks = firms if world is None else Asks.concat([firms, world])
             price = clearing_price(

@@ -15,14 +15,14 @@ from abm.markets.hardware import rig_value_usd_per_th
 BUDGET_RESIDUE = 1e-9  # share of a budget below which what is left of it is rounding [-]
 
 
-_ONES: dict[int, np.ndarray] = {}  # a vector of ones per width, for row_sums (read only)
+_ONES: dict[tuple[int, type], np.ndarray] = {}  # vectors of ones for row_sums, row_any
 
 
-def _ones(k: int) -> np.ndarray:
-    """A read-only vector of k ones (cached per k)."""
-    ones = _ONES.get(k)
+def _ones(k: int, dtype: type = float) -> np.ndarray:
+    """A read-only vector of k ones of `dtype` (cached per k and dtype)."""
+    ones = _ONES.get((k, dtype))
     if ones is None:
-        ones = _ONES[k] = np.ones(k)
+        ones = _ONES[k, dtype] = np.ones(k, dtype=dtype)
         ones.flags.writeable = False
     return ones
 
@@ -32,6 +32,13 @@ def row_sums(x: np.ndarray) -> np.ndarray:
     times faster than ``x.sum(axis=1)`` for many rows and few columns (the daily sites x live
     generations sums); the rounding differs from numpy's pairwise sum in the last digits."""
     return x @ _ones(x.shape[1])
+
+
+def row_any(x: np.ndarray) -> np.ndarray:
+    """Each row's any of a rows x columns boolean array, as a boolean matrix-vector product
+    (an or of ands): the same booleans, several times faster than ``x.any(axis=1)`` along the
+    short axis."""
+    return x @ _ones(x.shape[1], bool)
 
 
 def operate(
@@ -88,9 +95,7 @@ def npv_per_th(
     )
     if on_sale.size == price.size:
         return value - price_on_sale[None, :]
-    shape = (np.shape(cost_usd_per_th_day), np.shape(hurdle_rate[:, None]), (1, price.size))
-    npv = np.empty(np.broadcast_shapes(*shape))
-    npv[...] = -price  # -inf
+    npv = np.full((value.shape[0], price.size), -np.inf)
     npv[:, on_sale] = value - price_on_sale[None, :]
     return npv
 

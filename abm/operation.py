@@ -243,10 +243,7 @@ def care_and_maintenance(m: MiningIndustry, on: np.ndarray, live: slice) -> None
     """Mining sites with no vintage on for long go into care and maintenance; sites in care
     with a vintage on return to mining (they run from the next day)."""
     s = m.sites
-    held_on = on & (s.fleet_ths[:, live] > 0)
-    # each row's any, as a boolean matrix-vector product (or of ands): the same booleans,
-    # several times faster than a reduction along the short axis
-    any_on = held_on @ np.ones(held_on.shape[1], dtype=bool)
+    any_on = behaviour.row_any(on & (s.fleet_ths[:, live] > 0))
     status, off_days = care_status(
         s.status, any_on, s.off_days, m.params.operation.care_after_idle_days
     )

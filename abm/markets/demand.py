@@ -160,10 +160,10 @@ class UsedRigBuyers:
         # groups (the firms', then each tranche's, as Bids.concat numbers them) and the
         # world's unlimited budgets
         k = self.world_spare_mw.size
-        world_group = np.arange(k) + (self.firms.size if self.pos.size else 0)
+        world_group = np.arange(k) + self.firms.size
         self._group = np.concatenate([self.pos, world_group, world_group])
         self._world_budget = np.full(k, np.inf)
-        self._firm_extra_cost = np.zeros(self.sites.size + k)
+        self._no_extra_cost = np.zeros(self.sites.size + k)  # the sites' and spare MW's
 
     def world_value(self, generation: int) -> np.ndarray:
         """The rest of the world's value of a rig of `generation` in each tranche [USD/TH]
@@ -194,9 +194,7 @@ class UsedRigBuyers:
         return Bids(
             np.concatenate([self.values[:, generation], v, v]),
             np.concatenate([self.spare_mw / w, self.world_spare_mw / w, self.world_build_mw / w]),
-            np.concatenate(
-                [self._firm_extra_cost, np.full(k, w * m.params.world.capex_usd_per_mw)]
-            ),
+            np.concatenate([self._no_extra_cost, np.full(k, w * m.params.world.capex_usd_per_mw)]),
             self._group,
             np.concatenate([self.budget, self._world_budget]),
         )

@@ -779,8 +779,9 @@ class OperationConfig(Section):
         1,
         "An idle vintage starts once its expected revenue has beaten its energy cost by the "
         "on margin for its site's start delay in days in a row: 1 .. this, spread evenly over "
-        "sites and fixed per site (restart crews, firmware, grid notice) [days]. Assumption; "
-        "1 = on the first such day (every site at once).",
+        "sites and fixed per site (restart crews, firmware, grid notice) [days]. Assumption "
+        "(restarts from care and maintenance take days to weeks); 1 = on the first such day "
+        "(every site at once).",
         ge=1,
         le=60,
     )

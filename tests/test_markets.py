@@ -184,10 +184,14 @@ def test_the_rest_of_the_world_switches_with_the_firms_hysteresis():
     w.fleet_ths[0, g] = 100.0
     w.capacity_mw[:] = 1e6
     w.cost_usd_per_th_day[0, g] = 1.0
-    w.vintage_on[:] = False
-    w.loss_days[:] = 0
-    w.start_days[:] = 0
-    w.start_delay_days[:] = 1  # this tranche starts on the first day it could
+
+    def idle(start_delay_days: int) -> None:
+        w.vintage_on[:] = False
+        w.loss_days[:] = 0
+        w.start_days[:] = 0
+        w.start_delay_days[:] = start_delay_days
+
+    idle(1)  # this tranche starts on the first day it could
     # revenue path and the running TH/s worked out by hand
     path = [1.04, 1.06, 0.9, 0.9, 0.9, 0.9, 1.01, 0.9, 0.9, 0.9, 0.9, 0.9, 1.04, 1.051]
     want = [0, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0, 0, 100]
@@ -195,10 +199,7 @@ def test_the_rest_of_the_world_switches_with_the_firms_hysteresis():
     assert got == want
     # a start delay of 3 days: it starts on the third day in a row above cost x 1.05; a day
     # at 1.0 (not above the margin) resets the count
-    w.vintage_on[:] = False
-    w.loss_days[:] = 0
-    w.start_days[:] = 0
-    w.start_delay_days[:] = 3
+    idle(3)
     path = [1.06, 1.06, 1.0, 1.06, 1.06, 1.06, 1.06]
     want = [0, 0, 0, 0, 0, 100, 100]
     assert [float(w.operate(rev, live)[0, 0]) for rev in path] == want

@@ -474,10 +474,16 @@ class MiningIndustry(mesa.Model):
         return float(self.asic.price_usd_per_th)
 
     def _open_markets(self) -> None:
-        """Day one: the rest of the world's miners start beside the firms, the dealer posts
+        """Day one: the rest of the world's miners start beside the firms (the initial fleet ready
+        to run: :func:`abm.operation.ready_start_days`), the dealer posts
         used prices and the factories their first price; the rigs' books start at the used
         prices."""
         self.world.start(self.installed_ths_by_generation())
+        s = self.sites
+        s.start_days[:] = operation.ready_start_days(
+            operation.start_delays(s.draw_key, self.params.operation.start_delay_max_days)[:, None],
+            s.start_days.shape,
+        )
         self.update_live_columns(0)
         if self.contest:
             return

@@ -92,6 +92,13 @@ def start_delays(keys: np.ndarray, max_days: int) -> np.ndarray:
     return (h % np.uint64(max_days)).astype(np.int64) + 1
 
 
+def ready_start_days(start_delay_days: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Day one's counts of days an idle vintage could have started (rows x generations): the
+    initial fleet is running as observed, not restarting, so its counts stand one short of
+    each row's delay and a vintage that pays starts on the first day, as with no delay."""
+    return np.broadcast_to(np.asarray(start_delay_days) - 1, shape).astype(np.int32)
+
+
 def care_status(
     status: np.ndarray, any_on: np.ndarray, off_days: np.ndarray, care_after_days: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -104,6 +104,9 @@ class RestOfWorld:
             share_mw, g.power_mw_per_th, out=np.zeros_like(share_mw), where=g.power_mw_per_th > 0
         )
         self.capacity_mw[:] = cap
+        self.start_days[:] = operation.ready_start_days(
+            self.start_delay_days, self.start_days.shape
+        )
 
     # -- the day -------------------------------------------------------------------------------
     def wear(self, day: int, live: slice) -> float:

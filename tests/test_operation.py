@@ -92,6 +92,28 @@ def test_start_delays_are_spread_over_the_days_and_fixed_per_key():
     assert (operation.start_delays(keys, 1) == 1).all()
 
 
+def test_the_initial_fleet_is_ready_to_run_whatever_the_start_delay():
+    # counts one short of each row's delay: a paying vintage starts on day one (delay 1 or
+    # 4), one that does not pay restarts its count and then waits its full delay
+    delays = np.array([[1], [4]])
+    start = operation.ready_start_days(delays, (2, 3))
+    np.testing.assert_array_equal(start, [[0, 0, 0], [3, 3, 3]])
+    off, loss, cost = np.zeros((2, 3), dtype=bool), np.zeros((2, 3), dtype=int), np.ones((2, 3))
+    on, _, _ = operation.switch(off, loss, cost, 1.2, 3, 0.10, start, delays)
+    assert on.all()
+    on, _, start = operation.switch(off, loss, cost, 1.0, 3, 0.10, start, delays)
+    assert not on.any() and (start == 0).all()
+    # in the model: day one runs the same network with a 10-day maximum delay as with none
+    sc = Scenario().with_overrides({"run": {"years": 1 / 365}})
+    nets = [
+        run(sc.with_overrides({"operation": {"start_delay_max_days": d}}), seed=3)
+        .timeseries["network_hashrate_ehs"]
+        .iloc[0]
+        for d in (1, 10)
+    ]
+    assert nets[1] == pytest.approx(nets[0], rel=1e-12) and nets[0] > 0
+
+
 def test_care_status_by_hand():
     # care after 3 days with no vintage on; any vintage on brings a site in care back
     status, off = np.array([MINING, BUILDING], dtype=np.int8), np.array([0, 0])

@@ -776,7 +776,7 @@ class OperationConfig(Section):
         le=2,
     )
     start_delay_max_days: int = _f(
-        1,
+        10,
         "An idle vintage starts once its expected revenue has beaten its energy cost by the "
         "on margin for its site's start delay in days in a row: 1 .. this, spread evenly over "
         "sites and fixed per site (restart crews, firmware, grid notice) [days]. Assumption "

@@ -95,7 +95,9 @@ def reference_case(
 
     The single place to switch engine features off: block luck, price noise, outages and
     seasonality, finance, auctions, acquisitions, entry, hosting, sovereigns, the rest of the
-    world (the firms are the network) and pools (one payout by hash share). Firms start with
+    world (the firms are the network), pools (one payout by hash share) and the restart delay
+    (a vintage starts on the first day it pays: ``operation.start_delay_max_days = 1``; the
+    reference keeps no per-site delay). Firms start with
     10 days of cash. By default the price drifts down 80%/yr, so sites go into care and
     maintenance, firms sell rigs to the dealer, move them to cheaper sites, fire-sell and exit
     within a year; with a positive `drift` and cheap new power (`expansion_price` [USD/MWh])
@@ -113,6 +115,7 @@ def reference_case(
             "price.volatility_per_year": 0.0,
             "price.jump_rate_per_year": 0.0,
             "price.drift_per_year": drift,
+            "operation.start_delay_max_days": 1,
             "energy.expansion_price_usd_per_mwh": expansion_price,
             "energy.outage_prob_per_day": dict.fromkeys(
                 ("hydro", "wind", "solar", "gas", "grid", "stranded"), 0.0

@@ -247,6 +247,7 @@ def test_a_defaulting_host_strands_its_clients_for_the_recovery_period():
         "sites.host_default_recovery_days": recovery,
         "consolidation.auctions": False,
         "operation.on_margin": 0.0,
+        "operation.start_delay_max_days": 1,  # the moved rigs start on the first day
     }
     m = MiningIndustry(_world(**over, **NO_FAILURES), seed=1)
     t, s, g = m.firms, m.sites, m.gens

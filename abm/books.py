@@ -69,6 +69,10 @@ LEDGER: dict[str, Entry] = {
     "usd_debt_written_off": Entry("lenders' losses at default", debt=-1),
     "usd_equity_raised": Entry("equity issued by listed firms", cash=+1),
     "usd_new_capital": Entry("cash brought by new entrants and outside investors", cash=+1),
+    "usd_shares_for_deals": Entry(
+        "new shares listed buyers issue to pay for acquisitions (received as cash, paid on)",
+        cash=+1,
+    ),
     "usd_capex_rigs": Entry("rigs bought new", cash=-1),
     "usd_capex_infra": Entry("power capacity built", cash=-1),
     "usd_asset_sales": Entry(
@@ -532,14 +536,21 @@ class Books:
         self.spend(s.owner[site_rows], relocation_usd, "usd_relocation")
         return moved_book
 
-    def transfer_assets(self, seller: int, buyer: int, price_usd: float) -> np.ndarray:
-        """Move everything the seller holds on sites to the buyer: its rigs (wherever they run)
-        and the sites it hosts, each site keeping its own power price; the seller receives the
-        price and the buyer's books take it, split over the rigs and sites at market value.
-        Returns the site rows that changed hands."""
+    def transfer_assets(
+        self, seller: int, buyer: int, price_usd: float, sites: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Move everything the seller holds on sites to the buyer (or only the site rows
+        `sites`): its rigs (wherever they run) and the sites it hosts, each site keeping its own
+        power price; the seller receives the price and the buyer's books take it, split over
+        the rigs and sites at market value. Returns the site rows that changed hands."""
         m = self.m
         s, t = m.sites, m.firms
-        moved = np.flatnonzero(((s.owner == seller) | (s.host == seller)) & (s.status != CLOSED))
+        if sites is None:
+            moved = np.flatnonzero(
+                ((s.owner == seller) | (s.host == seller)) & (s.status != CLOSED)
+            )
+        else:
+            moved = np.asarray(sites, dtype=np.intp)
         rigs = np.where(s.owner[moved] == seller, m.rig_value_usd()[moved], 0.0)
         facilities = np.where(s.host[moved] == seller, m.site_value_usd()[moved], 0.0)
         market = rigs.sum() + facilities.sum()
@@ -551,7 +562,8 @@ class Books:
                 s.host[moved] == seller, price_usd * facilities / market, s.site_book_usd[moved]
             )
         hosted_others = bool(((s.host[moved] == seller) & (s.owner[moved] != seller)).any())
-        t.dev_site[seller] = -1  # the buyer keeps building on sites of its own
+        if sites is None or np.isin(t.dev_site[seller], moved):
+            t.dev_site[seller] = -1  # the buyer keeps building on sites of its own
         s.owner[moved[s.owner[moved] == seller]] = buyer
         s.host[moved[s.host[moved] == seller]] = buyer
         if hosted_others:
@@ -575,14 +587,23 @@ class Books:
         sovereign: np.ndarray,
     ) -> None:
         """Firms `rows` (distinct) pay `spend` for assets: sovereigns from their hardware
-        budget, the others from cash up to `cash_budget_usd` and new debt beyond it (rounding
-        dust stays in cash)."""
+        budget and, beyond it, from cash and BTC they sell (reinvesting sovereigns), the others
+        from cash up to `cash_budget_usd` and new debt beyond it (rounding dust stays in
+        cash)."""
         t = self.m.firms
         if sovereign.any():
-            from_budget = np.where(sovereign, spend, 0.0)
+            from_budget = np.where(
+                sovereign, np.minimum(spend, np.maximum(t.budget_usd[rows], 0)), 0
+            )
             t.budget_usd[rows] -= from_budget
             t.cash_usd[rows] += from_budget
             self.ledger["usd_state_budget"] += float(from_budget.sum())
+            gap = np.where(sovereign, spend - from_budget - np.maximum(t.cash_usd[rows], 0), 0)
+            sell = np.flatnonzero(gap > 0)
+            if sell.size:
+                price = self.m.price_usd[self.m.day]
+                r = rows[sell]
+                self.sell_btc(r, np.minimum(t.btc_held[r], gap[sell] / price))
         excess = np.where(sovereign, 0.0, spend - cash_budget_usd)
         self.borrow(rows, np.where(excess > 1e-6 * (1.0 + spend), excess, 0.0))
         t.cash_usd[rows] -= spend

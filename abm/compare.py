@@ -38,6 +38,7 @@ COMPARE_METRICS: tuple[str, ...] = (
     "hashprice_usd_per_ph_day_end",
     "share_sovereign_end",
     "ai_revenue_share_last_year",
+    "ai_margin_share_last_year",
     "ai_mw_contracted_end",
     "hashrate_to_ai_ehs_end",
     "hhi_pool_end",  # pools on (abm.pools); NaN with pools off

@@ -9,6 +9,8 @@ A component owns one mechanism. The model keeps its components in a list and cal
   :data:`abm.day.PHASES` and ARCHITECTURE.md), with the day's records so far;
 - ``on_liquidate(row)`` when a firm's estate is being sold (before its assets are auctioned),
   and ``on_exit(row)`` when a firm has left;
+- ``on_acquired(buyer, members)`` when firm `buyer`'s group has just taken over the firms
+  `members` (the target and what it owned, their ultimate owner already the buyer's);
 - ``summary()`` for the run's summary.json.
 
 Components read and change the model only through its public attributes and methods and move
@@ -39,6 +41,8 @@ class Component(Protocol):
 
     def on_exit(self, row: int) -> None: ...
 
+    def on_acquired(self, buyer: int, members: np.ndarray) -> None: ...
+
     def summary(self) -> dict[str, Any]: ...
 
 
@@ -60,6 +64,9 @@ class BaseComponent:
         return None
 
     def on_exit(self, row: int) -> None:
+        return None
+
+    def on_acquired(self, buyer: int, members: np.ndarray) -> None:
         return None
 
     def summary(self) -> dict[str, Any]:

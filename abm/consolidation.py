@@ -1,5 +1,5 @@
-"""Distress and consolidation: defaults and auctions, acquisitions, voluntary exits (entry by
-NPV is :mod:`abm.entry`).
+"""Distress and consolidation: defaults and auctions, voluntary deals (valued and matched in
+:mod:`abm.deals`), voluntary exits (entry by NPV is :mod:`abm.entry`).
 
 These are the model's rare discrete events. Detection is vectorised (which firms are short of
 cash today); the events themselves run per firm in Python, which costs nothing measurable
@@ -15,8 +15,10 @@ import numpy as np
 
 from abm import behaviour, finance, operation
 from abm.components import BaseComponent
+from abm.deals import deal
 from abm.entry import new_firm_cols
 from abm.firms import PRIVATE, SOVEREIGN
+from abm.ownership import AUCTION, EXIT_SALE
 from abm.sites import CLOSED, OUTSIDE, STRANDED, SitePlan
 
 if TYPE_CHECKING:
@@ -132,7 +134,8 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     if cause == "insolvent" and clients.size:
         s.status[clients] = STRANDED
         s.stranded_until[clients] = m.day + m.params.sites.host_default_recovery_days
-    sold = cfg.auctions and _sell_lot(m, r) > 0  # the proceeds arrive in the firm's cash
+    kind = AUCTION if cause == "insolvent" else EXIT_SALE
+    sold = cfg.auctions and _sell_lot(m, r, kind) > 0  # the proceeds arrive in the firm's cash
     if not sold:  # nobody took the facilities: an operator outside the model runs them
         still = (s.host == r) & (s.owner != r) & (s.status != CLOSED)
         s.host[still] = OUTSIDE
@@ -142,9 +145,9 @@ def liquidate(m: MiningIndustry, r: int, cause: str) -> None:
     m.firm_agents[r].exit(cause)
 
 
-def _sell_lot(m: MiningIndustry, r: int) -> float:
-    """Auction firm r's sites and rigs into its cash; returns the proceeds [USD] (0 if
-    scrapped)."""
+def _sell_lot(m: MiningIndustry, r: int, kind: str) -> float:
+    """Auction firm r's sites and rigs into its cash, recorded as a transfer of `kind`; returns
+    the proceeds [USD] (0 if scrapped)."""
     t, cfg = m.firms, m.params.consolidation
     market = m.lot_market_value_usd(r)
     reserve = (1.0 - cfg.fire_sale_discount) * market
@@ -180,7 +183,7 @@ def _sell_lot(m: MiningIndustry, r: int) -> float:
         winner = _entrant_for_lot(m, r, price)
     moved = m.books.transfer_assets(r, winner, price)
     mw = float(m.sites.capacity_mw[moved].sum())
-    m.ownership.record(winner, r, m.day, price, "auction", sites=moved.size, mw=mw)
+    m.ownership.record(winner, r, m.day, price, kind, sites=moved.size, mw=mw)
     return price
 
 
@@ -277,63 +280,6 @@ def _owned_via(m: MiningIndustry, firm: int, root: int) -> bool:
     return False
 
 
-def attempt_acquisition(m: MiningIndustry) -> bool:
-    """One acquisition attempt: an acquirer (chosen in proportion to what it can pay) looks at
-    a smaller independent target and buys it when its own valuation of the target (at its own
-    cost of capital) beats the target's valuation with the premium. The target keeps
-    operating as a subsidiary; the price goes to its former owners."""
-    t, sc, rng = m.firms, m.params, m.streams["mna"]
-    independent = m.independent_rows()
-    if independent.size < 2:
-        return False
-    budget = m.budgets_usd(independent)
-    if budget.sum() <= 0:
-        return False
-    i = rng.choice(independent.size, p=budget / budget.sum())
-    a = int(independent[i])
-    size = m.firm_installed_ths()
-    targets = independent[(independent != a) & (size[independent] < size[a])]
-    if targets.size == 0:
-        return False
-    tg = int(targets[rng.integers(targets.size)])
-    price_usd = m.price_usd[m.day]
-    s = m.sites
-    balance = (
-        float(s.by_host(m.site_value_usd(), t.n)[tg])
-        + t.cash_usd[tg]
-        + t.btc_held[tg] * price_usd
-        - t.debt_usd[tg]
-        + m.ai.equity_value_usd(tg)
-    )
-    # the target values itself at its own costs and cost of capital; the acquirer at its own
-    # cost of capital and with the cost synergies it expects
-    synergy = 1.0 - sc.consolidation.acquisition_synergy
-    lot = lot_sites(m, tg)
-    cost = m.cost_usd_per_th_day[lot][None, :, :] * np.array([1.0, synergy])[:, None, None]
-    values = finance.fleet_value_usd(
-        s.fleet_ths[lot][None, :, :],
-        m.valuation_hashprice_usd_per_th_day,
-        cost,
-        np.array([t.hurdle_rate[tg], t.hurdle_rate[a]])[:, None],
-        sc.behaviour.expected_hashprice_decline_per_year,
-        sc.hardware.economic_life_years,
-    ).sum(axis=1)
-    own, theirs = values + balance
-    price = max(own, 0.0) * (1 + sc.consolidation.acquisition_premium)
-    if not (price > 0 and theirs > price and price <= budget[i]):
-        return False
-    m.books.pay(a, price)
-    m.books.post("usd_to_owners", price)  # the target's former owners
-    m.ownership.record(
-        a, tg, m.day, price, "acquisition", sites=lot.size, mw=float(s.capacity_mw[lot].sum())
-    )
-    t.ultimate_owner[t.ultimate_owner == tg] = t.ultimate_owner[a]
-    t.acquired_day[tg] = m.day
-    t.hurdle_rate[tg] = t.hurdle_rate[a]  # the group's cost of capital
-    m.n_acquisitions += 1
-    return True
-
-
 # --------------------------------------------------------------------------------------------
 # new firms funded from outside, and voluntary exit
 def empty_plan(n_generations: int) -> SitePlan:
@@ -362,14 +308,16 @@ def _entrant_cols(m: MiningIndustry, hashrate_ehs: float, source: int, cash: flo
 
 
 def deals(m: MiningIndustry) -> None:
-    """Acquisitions (Poisson arrivals) and voluntary exits of the day: a firm without rigs for
+    """Voluntary deals and exits of the day: deal opportunities arrive (Poisson), each a
+    whole-firm acquisition or a site purchase (:func:`abm.deals.deal`); a firm without rigs for
     ``consolidation.voluntary_exit_idle_days`` exits unless it can pay for its sites (in care
     and maintenance) for as long again and rigs on them have a positive NPV
     (:func:`abm.operation.idle_firms_that_wait`)."""
     cfg = m.params.consolidation
-    if cfg.acquisitions and cfg.acquisition_rate_per_year > 0:
-        for _ in range(m.streams["mna"].poisson(cfg.acquisition_rate_per_year / 365)):
-            attempt_acquisition(m)
+    if cfg.acquisitions and cfg.deal_rate_per_year > 0:
+        rng = m.streams["mna"]
+        for _ in range(rng.poisson(cfg.deal_rate_per_year / 365)):
+            deal(m, site_purchase=bool(rng.random() < cfg.site_purchase_share))
     if m.day % IDLE_CHECK_DAYS == 0:
         t = m.firms
         idle = t.active & (m.firm_installed_ths() == 0) & (t.kind != SOVEREIGN)

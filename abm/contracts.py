@@ -159,6 +159,7 @@ class AIDay:
     """The AI market's record of a day."""
 
     income_usd: float  # contract income of all firms that day [USD/day]
+    opex_usd: float = 0.0  # operating cost of the capacity hosting AI that day [USD/day]
 
 
 class AIMarket(BaseComponent):
@@ -214,7 +215,7 @@ class AIMarket(BaseComponent):
         """The AI market's day `d`; returns its record."""
         if not self.on:
             return AIDay(0.0)
-        income = self._account(d)
+        income, opex = self._account(d)
         self._life_events(d)
         days = self._arrival_days()
         while self._next_tender < len(days) and days[self._next_tender] <= d:
@@ -222,7 +223,7 @@ class AIMarket(BaseComponent):
             self._next_tender += 1
         if self.book.n:  # only firms with contracts can have left mining for AI
             self._pivoted_books()
-        return AIDay(income)
+        return AIDay(income, opex)
 
     def _arrival_days(self) -> list[int]:
         """The tenders' arrival days as Python ints (cached per Tenders object)."""
@@ -240,8 +241,8 @@ class AIMarket(BaseComponent):
 
     # ----------------------------------------------------------------------------------------
     # cash flows
-    def _account(self, d: int) -> float:
-        """Today's contract cash flows; returns the day's income [USD]."""
+    def _account(self, d: int) -> tuple[float, float]:
+        """Today's contract cash flows; returns the day's income and opex [USD]."""
         b, t, books = self.book, self.m.firms, self.m.books
         if self._income_rows.size:  # yesterday's income (every other row is 0)
             t.ai_income_usd[self._income_rows] = 0.0
@@ -253,7 +254,7 @@ class AIMarket(BaseComponent):
             live = self.live()
         op = live.operating
         if op.size == 0:
-            return 0.0
+            return 0.0, 0.0
         debt = b.debt_usd[op]
         interest = debt * daily_rate
         principal = np.clip(b.payment_usd_per_day[op] - interest, 0.0, debt)
@@ -272,7 +273,7 @@ class AIMarket(BaseComponent):
         t.ai_income_usd[live.rows] = live.income_by_row
         t.cum_ai_income_usd[live.rows] += live.income_by_row
         self._income_rows = live.rows
-        return live.income_sum
+        return live.income_sum, live.opex_sum
 
     def _build(self, building: np.ndarray, d: int, any_ready: bool, daily_rate: float) -> None:
         """Capitalise a day's interest on the contracts still building; those whose start day

@@ -65,6 +65,74 @@ def fleet_value_usd(
     return (fleet_ths * np.maximum(per_th, 0.0)).sum(axis=-1)
 
 
+@dataclass(frozen=True)
+class SiteUse:
+    """What sites are worth to owners with given discount rates (owners x sites) [USD]."""
+
+    rigs_usd: np.ndarray  # the rigs in place, each vintage run while it pays or sold
+    fill_npv_usd: np.ndarray  # NPV of filling the spare MW with frontier rigs (never < 0)
+    fill_capex_usd: np.ndarray  # what those rigs cost (0 where the fill does not pay)
+
+
+def site_use_usd(
+    fleet_ths: np.ndarray,
+    cost_usd_per_th_day: np.ndarray,
+    spare_mw: np.ndarray,
+    discount_rate: np.ndarray,
+    hashprice_usd_per_th_day: float,
+    decline_per_year: float,
+    life_years: float,
+    resale_usd_per_th: np.ndarray,
+    new_price_usd_per_th: np.ndarray,
+    power_mw_per_th: np.ndarray,
+) -> SiteUse:
+    """Value of sites at their best use as a miner, to owners with discount rates
+    `discount_rate` (owners x sites, or broadcastable): the rigs in place (kept while they pay,
+    else sold at `resale_usd_per_th`) plus re-equipping the spare MW with the newest generation
+    on sale at `new_price_usd_per_th` where that has a positive NPV.
+
+    Args:
+        fleet_ths: sites x generations [TH/s]; cost_usd_per_th_day: energy cost of a TH-day of
+            each generation at each site, at what the owner would pay there (sites x
+            generations) [USD]; spare_mw: capacity the rigs do not use [MW].
+    """
+    rate = np.atleast_2d(np.asarray(discount_rate, dtype=float))
+    rigs = fleet_value_usd(
+        fleet_ths,
+        hashprice_usd_per_th_day,
+        cost_usd_per_th_day,
+        rate,
+        decline_per_year,
+        life_years,
+        resale_usd_per_th,
+    )
+    shape = np.broadcast_shapes(rigs.shape, np.shape(spare_mw))
+    on_sale = np.flatnonzero(np.isfinite(new_price_usd_per_th))
+    if on_sale.size == 0:
+        zero = np.zeros(shape)
+        return SiteUse(np.broadcast_to(rigs, shape), zero, zero)
+    g = int(on_sale[-1])
+    value = rig_value_usd_per_th(
+        hashprice_usd_per_th_day, cost_usd_per_th_day[..., g], rate, decline_per_year, life_years
+    )
+    npv = value - new_price_usd_per_th[g]
+    ths = np.asarray(spare_mw, dtype=float) / power_mw_per_th[g]
+    pays = npv > 0
+    return SiteUse(
+        np.broadcast_to(rigs, shape),
+        np.where(pays, npv * ths, 0.0),
+        np.where(pays, new_price_usd_per_th[g] * ths, 0.0),
+    )
+
+
+def funded_share(capex_usd: np.ndarray, budget_usd: np.ndarray) -> np.ndarray:
+    """Share of a re-equipment plan a budget pays for [0-1] (1 when it costs nothing)."""
+    capex = np.asarray(capex_usd, dtype=float)
+    budget = np.maximum(np.asarray(budget_usd, dtype=float), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(capex > 0, np.minimum(budget / np.where(capex > 0, capex, 1.0), 1.0), 1.0)
+
+
 def site_value_usd_per_mw(
     power_price_usd_per_mwh: np.ndarray,
     frontier_energy_mwh_per_th_day: float,

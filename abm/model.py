@@ -169,6 +169,7 @@ class MiningIndustry(mesa.Model):
         self.n_exits = 0
         self.n_defaults = 0
         self.n_acquisitions = 0
+        self.n_site_purchases = 0
         self.sovereigns = Sovereigns(self)
         self.events = EventSchedule(self)
         self.ai = AIMarket(self)
@@ -384,6 +385,12 @@ class MiningIndustry(mesa.Model):
         """Firm r's estate is being sold: components settle what they hold for it."""
         for c in self.components:
             c.on_liquidate(r)
+
+    def on_acquired(self, buyer: int, members: np.ndarray) -> None:
+        """Firm `buyer`'s group has taken over the firms `members`: components merge what
+        they hold for them."""
+        for c in self.components:
+            c.on_acquired(buyer, members)
 
     def on_exit(self, row: int) -> None:
         """A firm has exited: close its own sites it still holds (AI sites stay with their

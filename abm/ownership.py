@@ -1,11 +1,14 @@
 """Ownership: who owns whom after acquisitions, as a networkx graph and as arrays.
 
-Every acquisition is an edge acquirer -> target with its day, price, kind ("acquisition" for a
-voluntary purchase of a firm that keeps operating as a subsidiary, with its sites; "auction"
-for the sites and rigs bought out of a defaulted or exiting firm's estate) and the number of
-sites and MW that changed control. The ultimate owner of a
-firm is the root of its chain of acquirers. The model keeps an ``ultimate_owner`` array in step
-with the graph so owner-level concentration is one bincount per day.
+Every transfer of sites is an edge buyer -> seller with its day, price, kind and the number of
+sites and MW that changed control. The kinds (``TRANSFER_KINDS``): ``acquisition``, a
+voluntary purchase of a firm that keeps operating as a subsidiary, with its sites (part of the
+price may be paid in the buyer's shares: ``shares_usd``); ``site_purchase``, one site bought
+from a firm that goes on; ``auction``, the sites and rigs of a defaulted firm's estate;
+``exit_sale``, those of a firm that exits voluntarily. The graph is a multigraph: a buyer may
+buy from the same seller more than once. The ultimate owner of a firm is the root of its chain
+of acquirers (acquisitions only). The model keeps an ``ultimate_owner`` array in step with the
+graph so owner-level concentration is one bincount per day.
 """
 
 from __future__ import annotations
@@ -16,12 +19,20 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+ACQUISITION, SITE_PURCHASE, AUCTION, EXIT_SALE = (
+    "acquisition",
+    "site_purchase",
+    "auction",
+    "exit_sale",
+)
+TRANSFER_KINDS = (ACQUISITION, SITE_PURCHASE, AUCTION, EXIT_SALE)
+
 
 class Ownership:
-    """Acquisition graph over firm ids (rows of the model's FirmTable)."""
+    """Graph of site transfers over firm ids (rows of the model's FirmTable)."""
 
     def __init__(self) -> None:
-        self.graph = nx.DiGraph()
+        self.graph = nx.MultiDiGraph()
 
     def add_firms(self, firm_ids: Iterable[int], names: Iterable[str]) -> None:
         for i, name in zip(firm_ids, names, strict=True):
@@ -36,11 +47,14 @@ class Ownership:
         kind: str,
         sites: int = 0,
         mw: float = 0.0,
+        shares_usd: float = 0.0,
     ) -> None:
         """Add the edge acquirer -> target, with the number of sites and the MW that changed
-        control. An acquisition requires an independent target (no current owner) and must
-        not close a cycle of ownership."""
-        if kind == "acquisition":
+        control and the part of the price paid in shares. An acquisition requires an
+        independent target (no current owner) and must not close a cycle of ownership."""
+        if kind not in TRANSFER_KINDS:
+            raise ValueError(f"unknown kind of transfer {kind!r}; one of {TRANSFER_KINDS}")
+        if kind == ACQUISITION:
             if self.owner_of(target) is not None:
                 raise ValueError(f"firm {target} already has an owner")
             if acquirer == target or target in self._ancestors(acquirer):
@@ -53,6 +67,7 @@ class Ownership:
             kind=kind,
             sites=int(sites),
             mw=float(mw),
+            shares_usd=float(shares_usd),
         )
 
     def release(self, owner: int, day: int) -> list[int]:
@@ -60,7 +75,7 @@ class Ownership:
         with the day of release). Returns the released subsidiaries."""
         out = []
         for _, b, d in self.graph.out_edges(owner, data=True):
-            if d["kind"] == "acquisition" and "released_day" not in d:
+            if d["kind"] == ACQUISITION and "released_day" not in d:
                 d["released_day"] = int(day)
                 out.append(int(b))
         return out
@@ -68,7 +83,7 @@ class Ownership:
     def owner_of(self, firm: int) -> int | None:
         """The current direct owner of `firm` (None when independent)."""
         for a, _, d in self.graph.in_edges(firm, data=True):
-            if d["kind"] == "acquisition" and "released_day" not in d:
+            if d["kind"] == ACQUISITION and "released_day" not in d:
                 return int(a)
         return None
 
@@ -81,14 +96,25 @@ class Ownership:
         return seen
 
     def edges_frame(self) -> pd.DataFrame:
-        """All acquisitions as a table: acquirer, target, day, price_usd, kind, sites and mw
-        (the sites and MW that changed control)."""
+        """All transfers as a table: acquirer (buyer), target (seller), day, price_usd, kind,
+        sites and mw (the sites and MW that changed control), shares_usd (part of the price
+        paid in the buyer's new shares)."""
         rows = [{"acquirer": a, "target": b, **d} for a, b, d in self.graph.edges(data=True)]
-        cols = ["acquirer", "target", "day", "price_usd", "kind", "sites", "mw"]
+        cols = ["acquirer", "target", "day", "price_usd", "kind", "sites", "mw", "shares_usd"]
         return pd.DataFrame(rows, columns=cols)
 
+    def counts_by_kind(self) -> dict[str, dict[str, float]]:
+        """Transfers, sites and MW that changed hands, by kind (every kind listed)."""
+        out = {k: {"deals": 0, "sites": 0, "mw": 0.0} for k in TRANSFER_KINDS}
+        for *_, d in self.graph.edges(data=True):
+            c = out[d["kind"]]
+            c["deals"] += 1
+            c["sites"] += int(d.get("sites", 0))
+            c["mw"] += float(d.get("mw", 0.0))
+        return out
 
-def ultimate_owners(graph: nx.DiGraph, kinds: tuple[str, ...] = ("acquisition",)) -> dict[int, int]:
+
+def ultimate_owners(graph: nx.DiGraph, kinds: tuple[str, ...] = (ACQUISITION,)) -> dict[int, int]:
     """Ultimate owner of every node: follow current (unreleased) edges of the given kinds back
     to a root."""
     parent: dict[int, int] = {}

@@ -311,6 +311,23 @@ class Pools(BaseComponent):
         )
         self._choose(rows, np.ones(rows.size, dtype=bool), switching=False)
 
+    def on_acquired(self, buyer: int, members: np.ndarray) -> None:
+        """One group, one pool: when a group that runs its own pool takes over firms that ran
+        one too, the acquired pools close and their miners join the buyer's; when only the
+        acquired firms ran one, the buyer's firms join it."""
+        if not self.started:
+            return
+        t = self.m.firms
+        owned = self._owned()
+        acquired = owned & np.isin(self.owner, members)
+        group = t.ultimate_owner[np.maximum(self.owner, 0)] == t.ultimate_owner[buyer]
+        if (owned & group & ~acquired).any():  # the buyer's group runs a pool of its own
+            for p in np.flatnonzero(acquired):
+                self.close(int(p))
+        elif acquired.any():  # the acquired pool is now the group's: the buyer's firms join
+            rows = np.flatnonzero(t.active & (t.ultimate_owner == t.ultimate_owner[buyer]))
+            self._choose(rows, np.zeros(rows.size, dtype=bool), switching=False)
+
     def on_exit(self, row: int) -> None:
         """A firm that owns a pool has left: its pool closes and its miners choose again."""
         if self.started:

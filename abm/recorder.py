@@ -82,7 +82,8 @@ DAILY_COLUMNS: dict[str, str] = {
     "gini_owner": "Gini coefficient of hashrate across ultimate owners [0-1]",
     "entropy_owner": "Shannon entropy of hashrate shares by ultimate owner [bits]",
     "independent_firms": "active firms not owned by another firm [-]",
-    "acquisitions_cum": "voluntary acquisitions so far [-]",
+    "acquisitions_cum": "voluntary acquisitions of whole firms so far [-]",
+    "site_purchases_cum": "voluntary purchases of single sites so far [-]",
     "defaults_cum": "defaults so far [-]",
     "entries_cum": "firms that entered after day one so far [-]",
     "entry_capital_usd": "capital new entrants brought that day: rigs, sites and working cash "
@@ -92,7 +93,13 @@ DAILY_COLUMNS: dict[str, str] = {
     "btc_held": "BTC in firms' treasuries [BTC]",
     "mining_revenue_usd": "BTC mined by firms that day at the day's price [USD/day]",
     "ai_revenue_usd": "AI/HPC contract income of all firms that day [USD/day]",
-    "ai_revenue_share": "AI income / (mining revenue + AI income) that day [0-1]",
+    "ai_revenue_share": "AI income / (AI income + the firms' mining revenue less their energy) "
+    "that day, both net of power (tenants pay the power of AI capacity) [0-1]",
+    "mining_energy_usd": "energy the firms bought for the sites they hold that day [USD/day]",
+    "mining_margin_usd": "the firms' mining revenue less the energy and fixed costs of the "
+    "sites they hold and hosting fees paid outside the model that day [USD/day]",
+    "ai_margin_usd": "AI contract income less the opex of the capacity hosting it that day "
+    "[USD/day]",
     "ai_mw_contracted": "MW under AI/HPC contracts, building or operating [MW]",
     "ai_mw_operating": "MW hosting AI tenants [MW]",
     "hashrate_to_ai_ehs": "hashrate displaced by conversions to AI since the start "
@@ -291,6 +298,7 @@ class Recorder:
             "entropy_owner": own["entropy"],
             "independent_firms": n_independent,
             "acquisitions_cum": m.n_acquisitions,
+            "site_purchases_cum": m.n_site_purchases,
             "defaults_cum": m.n_defaults,
             "entries_cum": t.n - self._initial_rows.size,
             "entry_capital_usd": today.entry.capital_usd if today.entry else 0.0,
@@ -299,7 +307,13 @@ class Recorder:
             "btc_held": t.btc_held.sum(),
             "mining_revenue_usd": (mining := t.revenue_usd.sum()),
             "ai_revenue_usd": (ai_usd := today.ai.income_usd),
-            "ai_revenue_share": ai_usd / (mining + ai_usd) if mining + ai_usd > 0 else 0.0,
+            "ai_revenue_share": metrics.ai_share(ai_usd, mining - today.flows.energy_usd),
+            "mining_energy_usd": today.flows.energy_usd,
+            "mining_margin_usd": mining
+            - today.flows.energy_usd
+            - today.flows.fixed_usd
+            - today.flows.outside_fees_usd,
+            "ai_margin_usd": ai_usd - today.ai.opex_usd,
             "ai_mw_contracted": t.ai_mw.sum(),
             "ai_mw_operating": t.ai_mw_operating.sum(),
             "hashrate_to_ai_ehs": m.ai.hashrate_removed_ths / 1e6,
@@ -417,6 +431,7 @@ class Recorder:
             "nakamoto_owner",
             "independent_firms",
             "acquisitions_cum",
+            "site_purchases_cum",
             "defaults_cum",
             "entries_cum",
             "ai_firms",

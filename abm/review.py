@@ -73,7 +73,7 @@ def review(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
         npv,
         new_price,
         g.power_mw_per_th,
-        spare_mw(m, srows),
+        spare_mw(m, srows, planned=True),
         pos,
         capacity,
         cash_budget + debt_room,
@@ -89,8 +89,8 @@ def investment_budgets(m: MiningIndustry, rows: np.ndarray) -> tuple[np.ndarray,
 
     The cash budget is ``behaviour.reinvest_fraction`` of the cash above a reserve of
     ``behaviour.cash_reserve_days`` of operating costs (and of interest, with finance on); the
-    debt room is what lenders would lend. Sovereigns spend their hardware budget and never
-    borrow."""
+    debt room is what lenders would lend. Sovereigns spend their hardware budget (and, those
+    that reinvest, the BTC they hold) and never borrow."""
     sc, t = m.params, m.firms
     reserve = sc.behaviour.cash_reserve_days * m.operating_run_rate_usd(rows)
     if m.finance_on:
@@ -99,7 +99,8 @@ def investment_budgets(m: MiningIndustry, rows: np.ndarray) -> tuple[np.ndarray,
     cash_budget = np.maximum(t.cash_usd[rows] - reserve, 0.0) * sc.behaviour.reinvest_fraction
     debt_room = m.borrowing_room(rows)
     sov = t.kind[rows] == SOVEREIGN
-    cash_budget = np.where(sov, np.maximum(t.budget_usd[rows], 0.0), cash_budget)
+    state = np.maximum(t.budget_usd[rows], 0.0) + m.sovereigns.reinvestable_usd(rows)
+    cash_budget = np.where(sov, state, cash_budget)
     return cash_budget, np.where(sov, 0.0, debt_room)
 
 

@@ -4,8 +4,9 @@ Outputs of one run (all in one directory, written atomically: a run that fails w
 ``timeseries.parquet`` (daily model-level series), ``firms.parquet`` (firm panel on the
 scenario's cadence), ``sites.parquet`` (site panel on the same cadence),
 ``firm_outcomes.parquet`` (one row per firm: entry, exit, cause), ``survival.parquet``
-(Kaplan-Meier survival by initial size class), ``acquisitions.parquet`` (every acquisition and
-auction: acquirer, target, day, price, kind, sites and MW), ``contracts.parquet``
+(Kaplan-Meier survival by initial size class), ``acquisitions.parquet`` (every transfer of sites:
+acquirer, target, day, price, kind (acquisition, site_purchase, auction, exit_sale), sites, MW
+and the part paid in shares), ``contracts.parquet``
 (every AI/HPC hosting contract, columns in :data:`abm.contracts.CONTRACT_COLUMNS`),
 ``summary.json`` (headline figures at the horizon; ``null`` where a figure is not defined, e.g.
 the hashprice of a network with no hashrate; ``chain_halted``: some 90-day window found fewer
@@ -29,7 +30,6 @@ from typing import Any
 import pandas as pd
 
 from abm import chain, metrics
-from abm.firms import INSOLVENT
 from abm.jsonio import write_json
 from abm.model import MiningIndustry
 from abm.outputs import replacing
@@ -117,11 +117,14 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["exits"] = int(last["exits_cum"])
     s["defaults"] = int(last["defaults_cum"])
     s["acquisitions"] = int(last["acquisitions_cum"])
-    edges = model.ownership.edges_frame()
-    auctions = edges[edges["kind"] == "auction"]
-    s["auction_sales"] = len(auctions)
-    causes = model.firms.exit_cause[auctions["target"].to_numpy(dtype=int)]
-    s["distress_sales"] = int((causes == INSOLVENT).sum())
+    s["site_purchases"] = int(last["site_purchases_cum"])
+    for kind, c in model.ownership.counts_by_kind().items():
+        s[f"transfers_{kind}"] = int(c["deals"])
+        s[f"sites_transferred_{kind}"] = int(c["sites"])
+        s[f"mw_transferred_{kind}"] = float(c["mw"])
+    deals = ts["acquisitions_cum"].to_numpy() + ts["site_purchases_cum"].to_numpy()
+    first_years = min(3 * 365, len(ts))
+    s["deals_per_year_first_3y"] = float(deals[first_years - 1]) / (first_years / 365.0)
     s["entries"] = int(last["entries_cum"])
     s["exit_causes"] = model.recorder.exit_causes()
     s["btc_issued"] = float(ts["btc_issued"].sum())
@@ -132,8 +135,11 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["mean_hashprice_usd_per_ph_day"] = float(ts["hashprice_usd_per_ph_day"].mean())
     last_year = ts.iloc[-365:]
     ai_usd = float(last_year["ai_revenue_usd"].sum())
-    total = ai_usd + float(last_year["mining_revenue_usd"].sum())
-    s["ai_revenue_share_last_year"] = ai_usd / total if total > 0 else 0.0
+    net_of_power = float((last_year["mining_revenue_usd"] - last_year["mining_energy_usd"]).sum())
+    s["ai_revenue_share_last_year"] = metrics.ai_share(ai_usd, net_of_power)
+    s["ai_margin_share_last_year"] = metrics.ai_share(
+        float(last_year["ai_margin_usd"].sum()), float(last_year["mining_margin_usd"].sum())
+    )
     s.update(model.ai.summary())
     s.update(model.entry.summary())
     if model.pools.enabled:

@@ -945,22 +945,36 @@ class ConsolidationConfig(Section):
         le=1,
     )
     max_bidders: int = _f(20, "Solvent firms invited to bid, largest budgets first [-].", ge=1)
-    acquisitions: bool = _f(True, "Voluntary acquisitions on/off.")
-    acquisition_rate_per_year: float = _f(
-        4.0,
-        "Attempted voluntary acquisitions per year [1/year]. Source: several deals a year "
-        "2023-25 (MARA, Riot, CleanSpark, Bitfarms, Hut 8; CALIBRATION.md).",
+    acquisitions: bool = _f(True, "Voluntary deals (acquisitions and site purchases) on/off.")
+    deal_rate_per_year: float = _f(
+        6.0,
+        "Deal opportunities per year (Poisson) [1/year]: each is done as the buyer-seller "
+        "pair with the largest gain (abm.deals), so realised deals follow this rate whenever "
+        "some pair gains. Calibrated to realised public-miner deals of roughly 5-8 a year in "
+        "2023-25 (CALIBRATION.md: Hut 8 - US Bitcoin, CleanSpark - GRIID, Riot - Block Mining, "
+        "Bitfarms - Stronghold, MARA's and Galaxy's site purchases).",
         ge=0,
+    )
+    site_purchase_share: float = _f(
+        0.5,
+        "Share of deal opportunities that are purchases of one site rather than of a whole "
+        "firm [0-1]. Source: about half of the 2023-25 deals in CALIBRATION.md were sites "
+        "(MARA's 390 MW, Argo's Helios to Galaxy) rather than firms.",
+        ge=0,
+        le=1,
     )
     acquisition_synergy: float = _f(
         0.2,
-        "Share of a target's energy and operating costs an acquirer expects to save through "
+        "Share of a target's energy costs a buyer (of a firm or a site) expects to save through "
         "scale (procurement, negotiated power, shared overhead) [0-1]. 0 = no cost synergies.",
         ge=0,
         lt=1,
     )
     acquisition_premium: float = _f(
-        0.1, "Premium over the target's own valuation that a deal must pay [-].", ge=0, le=5
+        0.1,
+        "Premium over the seller's own valuation (of the firm or the site) that a deal pays [-].",
+        ge=0,
+        le=5,
     )
     voluntary_exit_idle_days: int = _f(
         180,
@@ -1653,6 +1667,16 @@ class SovereignSpec(Section):
     budget_usd: float = _f(
         0.0, "Hardware budget for procurement at market prices over the run [USD].", ge=0
     )
+    yearly_budget_usd: float = _f(
+        0.0, "Added to the hardware budget at each anniversary of the start date [USD/year].", ge=0
+    )
+    funding: Literal["budget", "reinvest"] = _f(
+        "budget",
+        "How the programme pays for rigs: 'budget' from its hardware budget only (when that is "
+        "spent, the programme shrinks as its rigs fail); 'reinvest' from the budget and then "
+        "by selling BTC it holds (mined or initial), so a profitable programme keeps its MW "
+        "path filled with frontier rigs.",
+    )
     hurdle_rate: float = _f(0.05, "Discount rate of the state's patient capital [1/year].", gt=0)
     hold_fraction: float = _f(1.0, "Share of mined BTC kept [0-1].", ge=0, le=1)
     sell_down_per_year: float = _f(
@@ -1683,6 +1707,7 @@ DEFAULT_SOVEREIGNS: list[SovereignSpec] = [
         off_season_months=[12, 1, 2],
         off_season_availability=0.0,
         budget_usd=300e6,
+        funding="reinvest",
         hold_fraction=1.0,
         sell_down_per_year=0.5,
         initial_btc=6000.0,
@@ -1693,6 +1718,7 @@ DEFAULT_SOVEREIGNS: list[SovereignSpec] = [
         power_cost_usd_per_mwh=25.0,
         source="gas",
         budget_usd=200e6,
+        funding="reinvest",
         initial_btc=9300.0,
     ),
     SovereignSpec(

@@ -63,6 +63,8 @@ class SovereignPaths:
     capacity_mw: np.ndarray  # sovereigns x days
     availability: np.ndarray  # sovereigns x days
     sell_rate_per_day: np.ndarray  # sovereigns
+    reinvest: np.ndarray  # sovereigns: pay for rigs by selling held BTC once the budget is spent
+    yearly_budget_usd: np.ndarray  # sovereigns: added to the budget at each anniversary
 
 
 def enabled(sc: Scenario) -> list[SovereignSpec]:
@@ -77,7 +79,9 @@ def paths(sc: Scenario, start: dt.date, n_days: int, months: np.ndarray) -> Sove
         cap[i] = capacity_mw(sc, s, start, n_days)
         avail[i] = availability_path(s, months)
     sell = np.array([s.sell_down_per_year / 365.0 for s in specs])
-    return SovereignPaths(cap, avail, sell)
+    reinvest = np.array([s.funding == "reinvest" for s in specs], dtype=bool)
+    yearly = np.array([s.yearly_budget_usd for s in specs]) * sc.sovereign_scale
+    return SovereignPaths(cap, avail, sell, reinvest, yearly)
 
 
 def population(sc: Scenario, gens: GenerationTable, capacity0_mw: np.ndarray) -> Population:
@@ -134,11 +138,41 @@ class Sovereigns(BaseComponent):
             self.rows = m.add_firms(spop.names, spop.cols, spop.sites)
             self.site_rows = np.flatnonzero(np.isin(m.sites.owner, self.rows))
 
+    def planned_capacity_mw(self, sites: np.ndarray, capacity_mw: np.ndarray) -> np.ndarray:
+        """The capacity each of `sites` buys rigs for [MW]: a reinvesting programme's site
+        plans for its policy path on the day rigs ordered today arrive (``asic.lead_time_days``
+        ahead) where that is more than today's; every other site for `capacity_mw`."""
+        if not self.paths.reinvest.any():
+            return capacity_mw
+        m = self.m
+        ahead = min(m.day + m.params.asic.lead_time_days, m.n_days - 1)
+        out = np.array(capacity_mw, dtype=float)
+        for i in np.flatnonzero(self.paths.reinvest):  # a handful of programmes
+            site = self.site_rows[i]
+            hit = (sites == site) & (m.sites.status[site] != CLOSED)
+            out[hit] = np.maximum(out[hit], self.paths.capacity_mw[i, ahead])
+        return out
+
+    def reinvestable_usd(self, rows: np.ndarray) -> np.ndarray:
+        """What each firm in `rows` may raise for rigs by selling the BTC it holds at today's
+        price: the holdings of reinvesting sovereigns, 0 for everyone else [USD]."""
+        m = self.m
+        out = np.zeros(rows.size)
+        if self.rows.size == 0:
+            return out
+        pos = np.searchsorted(self.rows, rows)
+        pos = np.minimum(pos, self.rows.size - 1)
+        mine = (self.rows[pos] == rows) & self.paths.reinvest[pos]
+        out[mine] = m.firms.btc_held[rows[mine]] * m.price_usd[m.day]
+        return out
+
     def daily(self, phase: str, today: Today) -> None:
         if self.rows.size == 0:
             return
         t, d, rows = self.m.firms, today.day, self.rows
         if phase == "environment":  # capacity and availability follow the policy paths
+            if d > 0 and d % 365 == 0:  # the year's budget
+                t.budget_usd[rows] += self.paths.yearly_budget_usd
             s = self.m.sites
             open_ = s.status[self.site_rows] != CLOSED  # a full ban closes a sovereign's site
             sites = self.site_rows[open_]

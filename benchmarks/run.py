@@ -127,7 +127,7 @@ def scaled_scenario(n_firms: int, years: float):
             "price.initial_usd": base.price.initial_usd * s,
             "protocol.initial_difficulty": base.protocol.initial_difficulty * s,
             "consolidation.entry_rate_per_year": c.entry_rate_per_year * s,
-            "consolidation.acquisition_rate_per_year": c.acquisition_rate_per_year * s,
+            "consolidation.deal_rate_per_year": c.deal_rate_per_year * s,
         }
     return base.with_overrides(over)
 

@@ -196,13 +196,17 @@ def test_contract_cash_flows_by_hand():
     n = 365
     payment = d1 * i / (1 - (1 + i) ** -n)
     cash_before = t.cash_usd[0]
+    days = []
     for _ in range(n):
-        m.ai.run_day(m.day)
+        days.append(m.ai.run_day(m.day))
         m.day += 1
     assert b.status[c] == ENDED and b.debt_usd[c] == pytest.approx(0.0, abs=1e-3)
     income = price * mw  # one year
     opex = cfg.opex_usd_per_mw_year * mw
     assert lg["usd_ai_income"] == pytest.approx(income, rel=1e-9)
+    # the day's records carry the income and the opex (the recorder's AI margin)
+    assert sum(d.income_usd for d in days) == pytest.approx(income, rel=1e-9)
+    assert sum(d.opex_usd for d in days) == pytest.approx(opex, rel=1e-9)
     assert lg["usd_ai_principal"] == pytest.approx(d1, rel=1e-9)
     assert lg["usd_ai_interest"] == pytest.approx(n * payment - d1, rel=1e-6)
     assert t.cash_usd[0] - cash_before == pytest.approx(income - opex - n * payment, rel=1e-6)

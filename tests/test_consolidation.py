@@ -8,14 +8,13 @@ and nothing borrows; valuations are recomputed here from the closed-form present
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 import pytest
 
-from abm import MiningIndustry, Scenario, review
-from abm.consolidation import attempt_acquisition, liquidate, resolve_distress
+from abm import MiningIndustry, Scenario, deals, review
+from abm.consolidation import liquidate, resolve_distress
 from abm.sites import MINING, OUTSIDE, STRANDED
 from tests.conftest import ALONE, NO_FAILURES
 from tests.test_invariants import check_invariants
@@ -149,33 +148,148 @@ def test_auction_of_a_dear_site_to_a_cheap_buyer_by_hand():
     check_invariants(m)
 
 
-def test_acquisition_by_hand_keeps_the_target_and_its_sites():
-    m = MiningIndustry(_world(**{"consolidation.acquisitions": True}), seed=1)
+def _frontier(m: MiningIndustry) -> tuple[int, float]:
+    """The newest generation on sale today and its price [USD/TH]."""
+    price, _ = m.rig_prices(m.day)
+    g = int(np.flatnonzero(np.isfinite(price))[-1])
+    return g, float(price[g])
+
+
+def _fill_npv(m: MiningIndustry, price_usd_per_mwh: float, rate: float, spare_mw: float):
+    """NPV and capex of filling `spare_mw` with the newest rigs on sale (0, 0 if it does not
+    pay) [USD]."""
+    g, price = _frontier(m)
+    ths = spare_mw / (m.gens.efficiency_j_per_th[g] * 1e-6)  # W per TH/s -> MW
+    npv = _rig_value_per_th(m, price_usd_per_mwh, rate, g) - price
+    return (npv * ths, price * ths) if npv > 0 else (0.0, 0.0)
+
+
+def _best_use_world() -> MiningIndustry:
+    """The three firms with B's $70 site enlarged to 100 MW (43 MW of rigs: 57 MW spare), so
+    the best use of B is to re-equip it, which B (no cash, no credit) cannot pay for."""
+    # (a 2% premium, so that A gains from buying either)
+    over = {"consolidation.acquisitions": True, "consolidation.acquisition_premium": 0.02}
+    m = MiningIndustry(_world(**over), seed=1)
+    m.sites.capacity_mw[m.sites.of_firm(1)] = 100.0
+    assert m.valuation_hashprice_usd_per_th_day == m.expected_hashprice_usd_per_th_day
+    return m
+
+
+def _hand_values(m: MiningIndustry) -> dict[str, float]:
+    """By hand, at day 0 (budgets are cash: no flows yet, finance off): each target's (B, C)
+    value to itself (rigs at its 18% hurdle, kept or sold to the dealer, plus the re-equipment
+    of its spare MW its budget pays for) and to A (12%, energy 20% cheaper by the synergy, A
+    can pay for the re-equipment), without the facilities, cash and debt both count alike."""
+    gb, gc = m.gens.index_of("S19 XP"), m.gens.index_of("S21")
+    used = m.used.prices_usd_per_th
+    spare_b = 100.0 - 2e6 * m.gens.efficiency_j_per_th[gb] * 1e-6
+    spare_c = 20.0 - 1e6 * m.gens.efficiency_j_per_th[gc] * 1e-6
+    own_b = 2e6 * max(_rig_value_per_th(m, 70.0, 0.18, gb), used[gb])  # B pays for no fill
+    npv_c, capex_c = _fill_npv(m, 50.0, 0.18, spare_c)
+    funded_c = min(1.0, 1e7 / capex_c) if capex_c > 0 else 1.0
+    own_c = 1e6 * max(_rig_value_per_th(m, 50.0, 0.18, gc), used[gc]) + funded_c * npv_c
+    a_b = (
+        2e6 * max(_rig_value_per_th(m, 56.0, 0.12, gb), used[gb])
+        + _fill_npv(m, 56.0, 0.12, spare_b)[0]
+    )
+    a_c = (
+        1e6 * max(_rig_value_per_th(m, 40.0, 0.12, gc), used[gc])
+        + _fill_npv(m, 40.0, 0.12, spare_c)[0]
+    )
+    return {"own_b": own_b, "own_c": own_c, "a_b": a_b, "a_c": a_c}
+
+
+def test_a_buyer_values_a_target_at_its_best_use_and_the_largest_gain_is_matched():
+    # A (listed, $30 power, 1e9 cash) can buy B ($70, 100 MW, no cash) or C ($50, 20 MW,
+    # 1e7 cash); C is smaller than B, so neither buys the other, and A is too big to be bought
+    m = _best_use_world()
     t, s, sc = m.firms, m.sites, m.params
     a = 0
-    _set_cash(m, 2, 0.0)  # only A can pay: it is the acquirer
-    rng = copy.deepcopy(m.streams["mna"])
-    rng.choice(3, p=[1.0, 0.0, 0.0])
-    tg = [1, 2][int(rng.integers(2))]  # the target the stream draws among the smaller firms
-    g = int(np.argmax(s.fleet_ths[tg]))
-    ths = s.fleet_ths[tg, g]
-    price_mwh = s.power_price_usd_per_mwh[tg]
-    site_value = s.capacity_mw[tg] * _site_value_per_mw(m, price_mwh)
-    balance = site_value + t.cash_usd[tg]  # no BTC, no debt, no AI contracts
-    own = ths * max(_rig_value_per_th(m, price_mwh, 0.18, g), 0.0) + balance
-    synergy = 1.0 - sc.consolidation.acquisition_synergy
-    theirs = ths * max(_rig_value_per_th(m, price_mwh * synergy, 0.12, g), 0.0) + balance
-    price = own * (1 + sc.consolidation.acquisition_premium)
-    assert theirs > price  # cheaper capital and synergies make the deal
-    sites_before = s.owner.copy(), s.power_price_usd_per_mwh.copy()
-    assert attempt_acquisition(m)
+    v = _hand_values(m)
+    facility = {1: 100.0 * _site_value_per_mw(m, 70.0), 2: 20.0 * _site_value_per_mw(m, 50.0)}
+    own = {1: v["own_b"] + facility[1], 2: v["own_c"] + facility[2] + 1e7}
+    theirs = {1: v["a_b"] + facility[1], 2: v["a_c"] + facility[2] + 1e7}
+    gain = {r: theirs[r] - own[r] for r in (1, 2)}
+    price = {r: own[r] * (1 + sc.consolidation.acquisition_premium) for r in (1, 2)}
+    assert all(theirs[r] > price[r] for r in (1, 2))  # both deals are feasible
+    assert gain[1] > 10 * gain[2]  # B's idle MW, re-equipped by A, are worth far more
+    tg = max(gain, key=gain.get)
+    deal = deals.deal(m, site_purchase=False)
+    assert (deal.buyer, deal.seller, deal.site) == (a, tg, -1)
+    assert deal.gain_usd == pytest.approx(gain[tg], rel=1e-9)
+    assert deal.price_usd == pytest.approx(price[tg], rel=1e-12)
+    # A is listed: it pays in new shares (its own equity is worth more than the price)
+    assert deal.shares_usd == deal.price_usd
+    assert m.ledger["usd_shares_for_deals"] == pytest.approx(price[tg], rel=1e-12)
+    assert m.ledger["usd_to_owners"] == pytest.approx(price[tg], rel=1e-12)
+    assert t.cash_usd[a] == pytest.approx(1e9, rel=1e-12)
     assert t.ultimate_owner[tg] == a and t.acquired_day[tg] == 0 and t.active[tg]
     assert t.hurdle_rate[tg] == sc.firms.hurdle_rate_listed  # the group's cost of capital
-    assert t.cash_usd[a] == pytest.approx(1e9 - price, rel=1e-12)
-    assert m.ledger["usd_to_owners"] == pytest.approx(price, rel=1e-12)
-    # the subsidiary keeps operating its own sites at their own prices
-    np.testing.assert_array_equal(s.owner, sites_before[0])
-    np.testing.assert_array_equal(s.power_price_usd_per_mwh, sites_before[1])
+    (edge,) = m.ownership.edges_frame().itertuples()
+    assert (edge.kind, edge.sites, edge.mw) == ("acquisition", 1, 100.0)
+    # the subsidiary keeps operating its own site at its own price
+    assert s.owner[s.of_firm(tg)[0]] == tg and s.power_price_usd_per_mwh[s.of_firm(tg)[0]] == 70
+    check_invariants(m)
+
+
+def test_a_site_purchase_by_hand_moves_one_site_and_keeps_the_seller():
+    m = _best_use_world()
+    t, s, sc = m.firms, m.sites, m.params
+    a = 0
+    v = _hand_values(m)
+    (site_b,), (site_c,) = s.of_firm(1), s.of_firm(2)
+    # the seller values its site without its cash: B's is its whole estate, C's re-equipment
+    # is what C's own 1e7 pays for
+    gain = {site_b: v["a_b"] - v["own_b"], site_c: v["a_c"] - v["own_c"]}
+    facility = {site_b: 100.0 * _site_value_per_mw(m, 70.0), site_c: 20 * _site_value_per_mw(m, 50)}
+    own = {site_b: v["own_b"], site_c: v["own_c"]}
+    best = max(gain, key=gain.get)
+    seller = int(s.owner[best])
+    price = (own[best] + facility[best]) * (1 + sc.consolidation.acquisition_premium)
+    cash_seller = float(t.cash_usd[seller])
+    deal = deals.deal(m, site_purchase=True)
+    assert (deal.buyer, deal.seller, deal.site) == (a, seller, best)
+    assert deal.price_usd == pytest.approx(price, rel=1e-12) and deal.shares_usd == 0
+    assert deal.gain_usd == pytest.approx(gain[best], rel=1e-9)
+    assert t.cash_usd[a] == pytest.approx(1e9 - price, rel=1e-12)  # cash, no shares
+    assert t.cash_usd[seller] == pytest.approx(cash_seller + price, rel=1e-12)
+    assert s.owner[best] == a and s.host[best] == a
+    assert s.power_price_usd_per_mwh[best] == (70.0 if best == site_b else 50.0)
+    assert t.active[seller] and t.ultimate_owner[seller] == seller  # the seller goes on
+    (edge,) = m.ownership.edges_frame().itertuples()
+    assert (edge.acquirer, edge.target, edge.kind, edge.sites) == (a, seller, "site_purchase", 1)
+    assert m.n_site_purchases == 1 and m.n_acquisitions == 0
+    check_invariants(m)
+
+
+def test_no_deal_when_nobody_gains():
+    # without synergies, at the seller's own hurdle and with a premium nobody pays, no pair
+    # gains: the opportunity passes
+    m = MiningIndustry(
+        _world(
+            **{
+                "consolidation.acquisitions": True,
+                "consolidation.acquisition_synergy": 0.0,
+                "consolidation.acquisition_premium": 5.0,
+            }
+        ),
+        seed=1,
+    )
+    assert deals.deal(m, site_purchase=False) is None
+    assert deals.deal(m, site_purchase=True) is None
+    assert m.ownership.edges_frame().empty and m.n_acquisitions == 0
+
+
+def test_transfers_are_counted_by_kind():
+    m = MiningIndustry(_world(), seed=1)
+    liquidate(m, 2, "voluntary")  # C leaves: its site is sold as an exiting firm's
+    _set_cash(m, 1, -1.0)
+    resolve_distress(m)  # B defaults: its estate is auctioned
+    counts = m.ownership.counts_by_kind()
+    assert counts["exit_sale"]["deals"] == 1 and counts["exit_sale"]["sites"] == 1
+    assert counts["exit_sale"]["mw"] == 20.0
+    assert counts["auction"]["deals"] == 1 and counts["auction"]["mw"] == 45.0
+    assert counts["acquisition"]["deals"] == counts["site_purchase"]["deals"] == 0
     check_invariants(m)
 
 

@@ -217,7 +217,7 @@ def test_invariants_every_step(
             "energy.fixed_opex_usd_per_mw_day": fixed_opex,
             "protocol.block_luck": luck,
             "behaviour.review_cadence_days": 7,
-            "consolidation.acquisition_rate_per_year": acq_rate,
+            "consolidation.deal_rate_per_year": acq_rate,
             "consolidation.entry_rate_per_year": entry_rate,
             "finance.enabled": finance_on,
             # AI market: frequent, small tenders and fast builds so that contracts start,
@@ -360,7 +360,7 @@ def test_invariants_over_three_years_of_everything_at_once():
             "capabilities.enabled": True,
             "capabilities.interconnection_days": 60,
             "capabilities.interconnection_days_access": 20,
-            "consolidation.acquisition_rate_per_year": 30.0,
+            "consolidation.deal_rate_per_year": 30.0,
             "consolidation.entry_rate_per_year": 30.0,
             "events": [
                 {"kind": "regional_ban", "date": "2026-06-01", "region": "russia", "share": 0.6},
@@ -381,5 +381,14 @@ def test_invariants_over_three_years_of_everything_at_once():
     # every path ran: defaults with stranded clients that moved, pivots, acquisitions
     assert m.n_defaults > 0 and stranded > 0 and (s.origin == MOVED).any()
     assert (t.exit_cause == PIVOT_AI).any() and m.n_acquisitions > 0
+    # and the deals: site purchases, acquisitions paid in shares, auctions of estates
+    assert m.n_site_purchases > 0 and m.ledger["usd_shares_for_deals"] > 0
+    assert m.ownership.counts_by_kind()["auction"]["deals"] > 0
+    # the recorder's energy and AI margin add up to the ledger's flows
+    ts = m.recorder.timeseries()
+    lg = m.ledger
+    assert ts["mining_energy_usd"].sum() == pytest.approx(lg["usd_energy"], rel=1e-9)
+    ai_margin = lg["usd_ai_income"] - lg["usd_ai_opex"]
+    assert ts["ai_margin_usd"].sum() == pytest.approx(ai_margin, rel=1e-9)
     assert (s.status == AI).any() and (s.origin == AI_SPLIT).any()  # whole and split conversions
     assert m.events.banned[m.events.region_index("us")]

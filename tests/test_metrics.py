@@ -304,3 +304,12 @@ def test_metrics_do_not_depend_on_blas_threads():
         assert proc.returncode == 0, proc.stderr
         out.append(proc.stdout)
     assert out[0] == out[1]
+
+
+def test_ai_share_on_a_like_for_like_basis_by_hand():
+    from abm.metrics import ai_share
+
+    # AI income 30 against mining revenue 170 less 100 of energy: 30 / (30 + 70)
+    assert ai_share(30.0, 170.0 - 100.0) == pytest.approx(0.3)
+    assert ai_share(0.0, -5.0) == 0.0  # no AI, nothing to share
+    assert math.isnan(ai_share(10.0, -20.0))  # mining loses more than AI earns: undefined

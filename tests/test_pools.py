@@ -319,3 +319,29 @@ def test_pools_that_grow_raise_their_fees(first_years) -> None:
         d_share.append(ds - ds.mean())
     corr = np.corrcoef(np.concatenate(d_fee), np.concatenate(d_share))[0, 1]
     assert corr > 0.5, corr
+
+
+def test_one_group_one_pool_after_an_acquisition() -> None:
+    """Listed-01 and Listed-02 run their own pools; when Listed-01 buys Listed-02, Listed-02's
+    pool closes and its firms mine in Listed-01's."""
+    from abm.deals import Match, execute
+    from abm.scenario import PoolSpec
+
+    base = Scenario()
+    pools = [
+        *base.pools.pools,
+        PoolSpec(name="L2 Pool", scheme="pplns", fee=0.0, owner="Listed-02"),
+    ]
+    over = {"run.years": 0.1, "pools.enabled": True, "pools.pools": [p.model_dump() for p in pools]}
+    sc = base.with_overrides(over)
+    m = MiningIndustry(sc, seed=1)
+    m.step()
+    p, t = m.pools, m.firms
+    a, b = t.name.index("Listed-01"), t.name.index("Listed-02")
+    pa, pb = int(p.firm_pool[a]), int(p.firm_pool[b])
+    assert p.owner[pa] == a and p.owner[pb] == b and pa != pb
+    execute(m, Match(buyer=a, seller=b, site=-1, price_usd=0.0, shares_usd=0.0, gain_usd=0.0))
+    assert p.status[pb] != p.status[pa]  # L2 Pool closed, MARA Pool open
+    assert p.firm_pool[b] == pa and t.ultimate_owner[b] == a
+    m.step()
+    assert p.hashrate_ths[pb] == 0.0 and p.hashrate_ths[pa] > 0

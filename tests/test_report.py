@@ -165,8 +165,11 @@ def test_run_tables_match_the_run_outputs(run_dir):
         assert _close(surv[str(cls)]["survival [0-1]"], last["survival"])
         assert _close(surv[str(cls)]["95% CI low"], last["ci_low"])
         assert int(surv[str(cls)]["firms [-]"]) == int(g["at_risk"].max())
-    events = {r["event"]: int(r["firms"]) for r in _md_rows(rep / "tables" / "events.md")}
-    assert events["Entries"] == summary["entries"]
+    events = {r["event"]: r for r in _md_rows(rep / "tables" / "events.md")}
+    assert int(events["Entries"]["count"]) == summary["entries"]
+    sales = events["Sites changing hands: sales by exiting firms"]
+    assert int(sales["count"]) == summary["transfers_exit_sale"]
+    assert int(sales["sites"]) == summary["sites_transferred_exit_sale"]
     tex = (rep / "tables" / "summary.tex").read_text()
     assert r"\begin{tabular}" in tex and r"\toprule" in tex and r"\bottomrule" in tex
 

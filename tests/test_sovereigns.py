@@ -127,3 +127,46 @@ def test_sovereign_scale_multiplies_capacity():
     assert three.firm_capacity_mw()[r] == pytest.approx(300.0)
     assert three.firms.budget_usd[r] == pytest.approx(3e6)
     assert one.firm_capacity_mw()[r] == pytest.approx(100.0)
+
+
+def _programme(funding: str) -> MiningIndustry:
+    """A profitable programme ($20/MWh hydro all year, no hardware budget, no BTC on day one)
+    whose policy path grows from 400 to 600 MW over 2026, run for two years."""
+    spec = sovereign(
+        "Programme",
+        power_cost_usd_per_mwh=20.0,
+        funding=funding,
+        capacity_path=[{"date": "2026-01-01", "mw": 400.0}, {"date": "2026-12-31", "mw": 600.0}],
+    )
+    m = MiningIndustry(small_scenario(years=2.0, **{"sovereigns": [spec]}), seed=3)
+    return m
+
+
+def _filled_with_frontier_rigs(m: MiningIndustry, frontier: int) -> float:
+    """Share of the programme's MW that rigs of generation `frontier` or newer fill [0-1]."""
+    (site,) = m.sovereigns.site_rows
+    g = m.gens
+    mw = m.sites.fleet_ths[site, frontier:] @ g.power_mw_per_th[frontier:]
+    return float(mw / m.sites.capacity_mw[site])
+
+
+@pytest.mark.parametrize("funding", ["reinvest", "budget"])
+def test_a_profitable_programme_keeps_its_mw_path_filled_when_it_reinvests(funding):
+    m = _programme(funding)
+    frontier = m.gens.newest_released(0)  # the generation its day-one rigs are
+    assert _filled_with_frontier_rigs(m, frontier) == pytest.approx(1.0)
+    filled = []
+    for day in range(730):
+        m.step()
+        if day + 1 in (365, 730):
+            filled.append(_filled_with_frontier_rigs(m, frontier))
+    (row,) = m.sovereigns.rows
+    if funding == "reinvest":
+        # within a year the path's 600 MW are at least 90% filled, and they stay filled as
+        # rigs fail, paid for by selling mined BTC (no state budget: none was spent)
+        assert min(filled) >= 0.9, filled
+        assert m.ledger["usd_state_budget"] == 0.0 and m.firms.cum_capex_usd[row] > 0
+    else:
+        # on a one-off budget of 0 nothing is bought: 400 of 600 MW at best, less failures
+        assert max(filled) < 400.0 / 600.0, filled
+        assert m.firms.cum_capex_usd[row] == 0.0

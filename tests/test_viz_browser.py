@@ -182,6 +182,9 @@ def test_page_loads_without_console_errors(session):
     for title in ("Network hashrate", "Hashprice vs energy breakeven", "Surviving firms"):
         assert title in text
     assert "Firms on day one: 600" in text
+    # transfers of sites by kind, none on day 0
+    assert "Sites changing hands: 0 acquisitions (0 sites), 0 site purchases (0 sites)" in text
+    assert "0 auctions (0 sites), 0 exit sales (0 sites)" in text
     assert session.mesa_time() == 0.0
     assert session.page.locator(".abm-plotly").count() == N_CHARTS
     session.shot("viz-loaded.png")

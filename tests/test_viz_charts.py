@@ -165,17 +165,17 @@ def test_acquirers_figure_stacks_by_kind():
             "target": [5, 6, 7, 8],
             "day": [10, 20, 30, 40],
             "price_usd": [100e6, 50e6, 30e6, 5e6],
-            "kind": ["acquisition", "auction", "auction", "liquidation"],
+            "kind": ["acquisition", "auction", "auction", "exit_sale"],
         }
     )
     names = ["Listed-01", "Listed-02", "Private-0003"] + [f"x{i}" for i in range(6)]
     fig = charts.acquirers_figure(edges, names)
-    assert _names(fig) == ["acquisition", "auction", "liquidation"]
+    assert _names(fig) == ["acquisition", "auction", "exit_sale"]
     assert list(fig.data[0].y) == ["Private-0003", "Listed-02", "Listed-01"]  # largest on top
     np.testing.assert_allclose(fig.data[1].x, [0.0, 30.0, 50.0])
     assert fig.layout.barmode == "stack"
     assert fig.layout.xaxis.title.text == "paid [USD M]"
-    assert "1 firms, 2 auction lots" in _title(fig)
+    assert "1 firms, 0 sites, 3 estates" in _title(fig)
     empty = charts.acquirers_figure(edges.iloc[:0], names)
     assert not empty.data and "No acquisitions" in empty.layout.annotations[0].text
 

@@ -39,19 +39,27 @@ def _buying_sites(m: MiningIndustry) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return sites, owners, firms
 
 
-def _with_room(m: MiningIndustry, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The `sites` with spare MW, and their spare MW (the others cannot bid for rigs)."""
-    spare = spare_mw(m, sites)
+def _with_room(
+    m: MiningIndustry, sites: np.ndarray, planned: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `sites` with spare MW, and their spare MW (the others cannot bid for rigs); see
+    :func:`spare_mw` for `planned`."""
+    spare = spare_mw(m, sites, planned)
     keep = spare > SPARE_MW_EPS
     return sites[keep], spare[keep]
 
 
-def spare_mw(m: MiningIndustry, sites: np.ndarray) -> np.ndarray:
+def spare_mw(m: MiningIndustry, sites: np.ndarray, planned: bool = False) -> np.ndarray:
     """MW of each site not taken by its rigs or by rigs on order for it [MW] (0 up to
-    :data:`SPARE_MW_EPS`: the rounding residue of a full site, for which nobody orders rigs)."""
+    :data:`SPARE_MW_EPS`: the rounding residue of a full site, for which nobody orders rigs);
+    for new rigs ordered today (`planned`), a reinvesting sovereign's site counts the capacity
+    its path plans for when they arrive (:meth:`abm.sovereigns.Sovereigns.planned_capacity_mw`)."""
     s = m.sites
     used = s.fleet_ths[sites] @ m.gens.power_mw_per_th
-    spare = s.capacity_mw[sites] - used - m.asic.pending_mw(sites)
+    capacity = s.capacity_mw[sites]
+    if planned:
+        capacity = m.sovereigns.planned_capacity_mw(sites, capacity)
+    spare = capacity - used - m.asic.pending_mw(sites)
     return np.where(spare > SPARE_MW_EPS, spare, 0.0)
 
 
@@ -81,7 +89,7 @@ def firm_new_rig_bids(m: MiningIndustry, generation: int) -> Bids:
     capacity = np.bincount(
         np.searchsorted(firms, owners), weights=m.sites.capacity_mw[sites], minlength=firms.size
     )
-    sites, spare = _with_room(m, sites)
+    sites, spare = _with_room(m, sites, planned=True)
     owners = m.sites.owner[sites]
     pos = np.searchsorted(firms, owners)
     v_head = _site_values(m, sites, owners, generation, life)
@@ -128,7 +136,7 @@ class UsedRigBuyers:
 
         self.m = m
         sites, _, firms = _buying_sites(m)
-        sites, spare = _with_room(m, sites)
+        sites, spare = _with_room(m, sites, planned=False)
         firms = np.unique(m.sites.owner[sites])
         cash, debt = investment_budgets(m, firms)
         budget = cash + debt

@@ -174,7 +174,7 @@ def build_run(src: Source) -> Report:
             FigureItem(
                 "acquirers",
                 charts.acquirers_figure(src.parquet("acquisitions.parquet"), names),
-                "Top acquirers by value bought (acquisitions, auctions, liquidations).",
+                "Top acquirers by value bought (firms, sites, auctions, exit sales).",
             )
         )
     rep.tables += [_run_summary_table(summary), _survival_table(survival), _events_table(summary)]
@@ -277,17 +277,31 @@ def _survival_table(survival: pd.DataFrame) -> Table:
 
 
 def _events_table(summary: dict[str, Any]) -> Table:
-    keys = ("exits", "defaults", "acquisitions", "auction_sales", "distress_sales", "entries")
     labels = {
         "exits": "Exits (default, voluntary)",
         "defaults": "Defaults",
-        "acquisitions": "Voluntary acquisitions",
-        "auction_sales": "Auction sales of defaulted firms' assets",
-        "distress_sales": "Auctions after insolvency",
         "entries": "Entries",
+        "transfers_acquisition": "Sites changing hands: acquisitions of firms",
+        "transfers_site_purchase": "Sites changing hands: site purchases",
+        "transfers_auction": "Sites changing hands: auctions of defaulted estates",
+        "transfers_exit_sale": "Sites changing hands: sales by exiting firms",
     }
-    rows = [{"event": labels[k], "firms": int(summary[k])} for k in keys if k in summary]
-    return Table("events", "Events over the run [firms]", pd.DataFrame(rows))
+    rows = [
+        {
+            "event": label,
+            "count": int(summary[k]),
+            "sites": str(int(summary.get(k.replace("transfers_", "sites_transferred_"), 0)))
+            if k.startswith("transfers_")
+            else "",
+        }
+        for k, label in labels.items()
+        if k in summary
+    ]
+    return Table(
+        "events",
+        "Events over the run [firms] and transfers of sites [deals, sites]",
+        pd.DataFrame(rows),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

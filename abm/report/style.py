@@ -43,8 +43,9 @@ CLASS_COLOURS: dict[str, str] = {
 KIND_COLOURS: dict[str, str] = {"private": "#f58518", "listed": "#4c78a8", "sovereign": "#54a24b"}
 EDGE_COLOURS: dict[str, str] = {
     "acquisition": "#4c78a8",
+    "site_purchase": "#72b7b2",
     "auction": "#e45756",
-    "liquidation": "#9d755d",
+    "exit_sale": "#9d755d",
 }
 ARM_COLOURS: dict[str, str] = {"A": "#4c78a8", "B": "#e45756"}  # scenarios of a comparison
 

@@ -40,7 +40,8 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
 # metrics of run summaries that are not start/horizon pairs of SUMMARY_ROWS
 EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "small_firm_survival": ("Surviving small firms at the horizon", "share"),
-    "ai_revenue_share_last_year": ("AI share of industry revenue, last year", "share"),
+    "ai_revenue_share_last_year": ("AI share of revenue net of power, last year", "share"),
+    "ai_margin_share_last_year": ("AI share of gross margin, last year", "share"),
     "cr4_owner": ("CR4 (by owner)", "share"),
     "gini_owner": ("Gini (by owner)", "-"),
     "share_medium": ("Hashrate share, initially medium firms", "share"),
@@ -50,6 +51,10 @@ EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "exits": ("Exits over the run", "firms"),
     "defaults": ("Defaults over the run", "firms"),
     "acquisitions": ("Acquisitions over the run", "firms"),
+    "site_purchases": ("Site purchases over the run", "sites"),
+    "deals_per_year_first_3y": ("Deals (acquisitions and site purchases), first 3 years", "1/yr"),
+    "transfers_auction": ("Auctions of defaulted estates over the run", "deals"),
+    "transfers_exit_sale": ("Sales by exiting firms over the run", "deals"),
     "entries": ("Entries over the run", "firms"),
     "max_hhi_firm": ("Highest HHI (by firm) over the run", "0-10,000"),
     "max_hhi_pool": ("Highest HHI (by pool) over the run", "0-10,000"),
@@ -155,17 +160,20 @@ def summary_table(summary: dict[str, Any]) -> str:
     for key, label in (
         ("defaults", "Defaults"),
         ("acquisitions", "Acquisitions"),
+        ("site_purchases", "Site purchases"),
         ("entries", "Entries"),
         ("exits", "Exits (default, voluntary)"),
     ):
         lines.append(
             f"{label + ' over the run':<40} {'firms':>10} {'':>12} {summary.get(key, 0):>12}"
         )
-    if "ai_revenue_share_last_year" in summary:
-        share = _fmt(float(summary["ai_revenue_share_last_year"]))
-        lines.append(
-            f"{'AI share of industry revenue, last year':<40} {'share':>10} {'':>12} {share:>12}"
-        )
+    for key, label in (
+        ("ai_revenue_share_last_year", "AI share of revenue net of power, last year"),
+        ("ai_margin_share_last_year", "AI share of gross margin, last year"),
+    ):
+        if key in summary:
+            share = _fmt(summary[key])
+            lines.append(f"{label:<40} {'share':>10} {'':>12} {share:>12}")
     return "\n".join(lines)
 
 

@@ -292,6 +292,12 @@ def Summary(model: MiningIndustry) -> None:
         f"Firms on day one: <b>{sc.firms.n_firms}</b>; active now: "
         f"<b>{int(model.firms.active.sum())}</b>",
         f"Sites with rigs: <b>{int(model.sites.fleet_ths.any(axis=1).sum())}</b>",
+        "Sites changing hands: "
+        + ", ".join(
+            f"{c['deals']} {kind.replace('_', ' ')}{'s' if c['deals'] != 1 else ''} "
+            f"({c['sites']} sites)"
+            for kind, c in model.ownership.counts_by_kind().items()
+        ),
     ]
     if last >= 0:
         lines += [

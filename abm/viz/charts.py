@@ -424,11 +424,12 @@ def survival_figure(ts: pd.DataFrame) -> go.Figure:
 
 
 def events_figure(ts: pd.DataFrame) -> go.Figure:
-    """Cumulative exits, defaults, acquisitions and entries."""
+    """Cumulative exits, defaults, acquisitions, site purchases and entries."""
     series = [
         ("exits (all causes)", "exits_cum", "#222"),
         ("defaults", "defaults_cum", "#e45756"),
         ("acquisitions", "acquisitions_cum", "#4c78a8"),
+        ("site purchases", "site_purchases_cum", "#72b7b2"),
         ("entries", "entries_cum", "#54a24b"),
     ]
     traces = [
@@ -438,7 +439,7 @@ def events_figure(ts: pd.DataFrame) -> go.Figure:
     top = max((float(np.nanmax(ts[c])) for _, c, _ in series if len(ts)), default=0.0)
     return _figure(
         traces,
-        "Exits, defaults, acquisitions and entries",
+        "Exits, defaults, acquisitions, site purchases and entries",
         "date",
         "firms, cumulative [count]",
         yaxis={"rangemode": "tozero", **({"dtick": 1} if top < 8 else {})},
@@ -506,8 +507,9 @@ def site_scatter_figure(sites: pd.DataFrame, title_date: str | None = None) -> g
 
 
 def acquirers_figure(edges: pd.DataFrame, names: Sequence[str], top: int = 12) -> go.Figure:
-    """Top acquirers by the value of what they bought: firms (acquisitions), defaulted firms'
-    assets (auctions) and exiting firms' assets (liquidations), stacked.
+    """Top acquirers by the value of what they bought, stacked by kind: firms (acquisition),
+    single sites (site_purchase), defaulted firms' estates (auction) and exiting firms' assets
+    (exit_sale).
 
     Args:
         edges: :meth:`abm.ownership.Ownership.edges_frame` (acquirer, target, day, price_usd,
@@ -545,11 +547,12 @@ def acquirers_figure(edges: pd.DataFrame, names: Sequence[str], top: int = 12) -
                 "hovertemplate": f"{kind}: %{{customdata}} deals, %{{x:.1f}} USD M<extra></extra>",
             }
         )
-    n_acq = int((edges["kind"] == "acquisition").sum())
-    n_auc = int((edges["kind"] == "auction").sum())
+    n = edges["kind"].value_counts()
+    n_acq, n_sites = int(n.get("acquisition", 0)), int(n.get("site_purchase", 0))
+    n_lots = int(n.get("auction", 0)) + int(n.get("exit_sale", 0))
     return _figure(
         traces,
-        f"Top acquirers: value bought ({n_acq} firms, {n_auc} auction lots)",
+        f"Top acquirers: value bought ({n_acq} firms, {n_sites} sites, {n_lots} estates)",
         "paid [USD M]",
         "",
         hovermode="closest",

@@ -31,7 +31,16 @@ from abm.events import ai_demand_multiplier
 from abm.firms import LISTED, SOVEREIGN
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE, STRATEGIES
-from abm.sites import AI, AI_SPLIT, CLOSED, MINING, MINING_OR_CARE, STRANDED, SitePlan
+from abm.sites import (
+    AI,
+    AI_SPLIT,
+    CLOSED,
+    INITIAL,
+    MINING,
+    MINING_OR_CARE,
+    STRANDED,
+    SitePlan,
+)
 
 if TYPE_CHECKING:
     from abm.day import Today
@@ -174,6 +183,7 @@ class AIMarket(BaseComponent):
         self.book = ContractBook()
         self.hashrate_removed_ths = 0.0
         self.tenders_unfilled = 0
+        self.initial_mw = 0.0  # MW of the contracts signed before the start (seed_contracts)
         if self.on:
             self.tenders = ai.draw_tenders(
                 self.cfg,
@@ -460,29 +470,22 @@ class AIMarket(BaseComponent):
         deferred = bool(t.flexible[r]) and t.ai_strategy[r] != PIVOT
         removed, ai_site, _ = (0.0, site, mw) if deferred else self._take_capacity(site, mw)
         t.ai_mw[r] += mw
-        d = m.day
         term_days = int(term_years) * 365
-        start = d + int(t.ai_build_days[r])
-        c = self.book.add(
-            tender_id=tender_id,
-            firm_id=r,
-            award_day=d,
-            mw=mw,
-            price_usd_per_mw_year=price,
-            term_days=term_days,
-            start_day=start,
-            end_day=start + term_days,
-            capex_usd=capex,
-            debt_usd=debt,
-            payment_usd_per_day=0.0,
-            status=BUILDING,
-            closed_day=-1,
-            renewals=0,
-            hashrate_removed_ths=removed,
-            income_usd=0.0,
-            n_offers=n_offers,
-            handover_deferred=deferred,
-            site_id=ai_site,
+        start = m.day + int(t.ai_build_days[r])
+        c = self._add_contract(
+            r,
+            mw,
+            price,
+            term_days,
+            start,
+            start + term_days,
+            capex,
+            debt,
+            tender_id,
+            n_offers,
+            removed,
+            deferred,
+            ai_site,
         )
         if not deferred:
             self._pivot_done(r)
@@ -506,29 +509,153 @@ class AIMarket(BaseComponent):
             t = m.firms
             t.dev_site[t.dev_site == site] = -1
         else:
-            plan = SitePlan(
-                np.zeros(1, dtype=np.intp),
-                np.zeros(1, dtype=np.intp),
-                np.array([mw]),
-                s.power_price_usd_per_mwh[[site]],
-                s.rate_usd_per_mwh[[site]],
-                s.source[[site]],
-                s.seasonal[[site]],
-                s.outage_prob[[site]],
-                np.zeros((1, m.gens.n)),
-                np.full(1, -1),
-                np.full(1, AI_SPLIT, dtype=np.int8),
-                rig_book_usd=np.zeros(1),
-                site_book_usd=s.site_book_usd[[site]] * (mw / cap),
-            )
+            book = float(s.site_book_usd[site]) * (mw / cap)
             s.site_book_usd[site] *= 1.0 - mw / cap
-            (ai_site,) = m.add_sites(plan, s.owner[[site]], status=AI, draw_key=s.draw_key[[site]])
-            s.region[ai_site] = s.region[site]
+            ai_site = self._add_ai_site(site, mw, AI_SPLIT, book, draw_key=s.draw_key[[site]])
             s.capacity_mw[site] = cap - mw
             m.refresh_costs()
             removed = self._displace_rigs(site, cap - mw)
         self.hashrate_removed_ths += removed
         return removed, int(ai_site), mw
+
+    def _add_ai_site(
+        self,
+        template: int,
+        mw: float,
+        origin: int,
+        site_book_usd: float,
+        draw_key: np.ndarray | None = None,
+    ) -> int:
+        """A new site of `template`'s owner hosting AI: `mw` on the template's grid terms, in
+        its region, without rigs. Returns its row."""
+        m = self.m
+        s = m.sites
+        t = [template]
+        plan = SitePlan(
+            np.zeros(1, dtype=np.intp),
+            np.zeros(1, dtype=np.intp),
+            np.array([mw]),
+            s.power_price_usd_per_mwh[t],
+            s.rate_usd_per_mwh[t],
+            s.source[t],
+            s.seasonal[t],
+            s.outage_prob[t],
+            np.zeros((1, m.gens.n)),
+            np.full(1, -1),
+            np.full(1, origin, dtype=np.int8),
+            rig_book_usd=np.zeros(1),
+            site_book_usd=np.array([site_book_usd]),
+        )
+        (row,) = m.add_sites(plan, s.owner[t], status=AI, draw_key=draw_key)
+        s.region[row] = s.region[template]
+        return int(row)
+
+    def seed_contracts(self) -> None:
+        """Day one's contracts signed before the start (``ai.initial_contracts``), largest
+        deal first, each held by a listed firm drawn in proportion to its eligible mining MW
+        (one deal per firm until every candidate has one). The hosting site is a new site of
+        the holder on the grid terms of its largest eligible site: the hashrate the firm was
+        built from excludes capacity hosting AI, so no mining MW are taken. The capex was
+        financed before the start (project debt at the loan-to-cost limit, the rest raised as
+        equity), so the firm's cash is unchanged. A deal operates from signing + the firm's
+        build time (from day one if that has passed) and its term runs from then. Holders
+        pivot to AI (the listed miners with HPC deals expected mining below 20% of revenue by
+        late 2026: CALIBRATION.md). Draws come from their own stream.
+        Only the calibrated population holds them (an explicit population is its own state)."""
+        m, cfg = self.m, self.cfg
+        deals = [c for c in cfg.initial_contracts if c.signed < m.start_date]
+        if not self.on or not deals or m.params.firms.population != "calibrated":
+            return
+        t, s, books = m.firms, m.sites, m.books
+        template = self.best_sites()
+        el = self.eligible_sites()
+        cap = np.bincount(s.owner[el], weights=s.capacity_mw[el], minlength=t.n)
+        candidates = np.where((t.kind == LISTED) & t.active & (template >= 0), cap, 0.0)
+        if candidates.sum() <= 0:
+            raise ValueError(
+                "ai.initial_contracts: no listed firm has a site eligible for AI hosting; "
+                "set ai.initial_contracts = [] for this population"
+            )
+        weight = candidates.copy()
+        rng = self.m.streams["ai_initial"]
+        uptime = max(cfg.uptime_options)
+        # the equity share: shares issued, or outside capital when the model has no finance
+        equity_key = "usd_equity_raised" if m.finance_on else "usd_new_capital"
+        for deal in sorted(deals, key=lambda c: (-c.mw, c.signed)):
+            if weight.sum() <= 0:
+                weight = candidates.copy()
+            r = int(rng.choice(t.n, p=weight / weight.sum()))
+            weight[r] = 0.0
+            start = (deal.signed - m.start_date).days + int(t.ai_build_days[r])
+            term_days = deal.term_years * 365
+            if start + term_days <= 0:  # ended before the start
+                continue
+            site = int(template[r])
+            capex = deal.mw * float(ai.capex_usd_per_mw(cfg, s.outage_prob[[site]], uptime)[0])
+            debt = cfg.loan_to_cost * capex
+            books.receive(r, debt, "usd_ai_debt_drawn")
+            books.receive(r, capex - debt, equity_key)
+            books.pay(r, capex, borrow=False)
+            books.post("usd_ai_capex", capex)
+            ai_site = self._add_ai_site(site, deal.mw, INITIAL, 0.0)
+            t.ai_strategy[r] = PIVOT
+            t.ai_mw[r] += deal.mw
+            self._add_contract(
+                r,
+                deal.mw,
+                deal.price_usd_per_mw_year,
+                term_days,
+                max(start, 0),
+                start + term_days,
+                capex,
+                debt,
+                -1,
+                0,
+                0.0,
+                False,
+                ai_site,
+            )
+            self.initial_mw += deal.mw
+        m.refresh_costs()
+
+    def _add_contract(
+        self,
+        r: int,
+        mw: float,
+        price: float,
+        term_days: int,
+        start_day: int,
+        end_day: int,
+        capex_usd: float,
+        debt_usd: float,
+        tender_id: int,
+        n_offers: int,
+        removed_ths: float,
+        deferred: bool,
+        site: int,
+    ) -> int:
+        """Book a new contract (building until its start day); returns its index."""
+        return self.book.add(
+            tender_id=tender_id,
+            firm_id=r,
+            award_day=self.m.day,
+            mw=mw,
+            price_usd_per_mw_year=price,
+            term_days=term_days,
+            start_day=start_day,
+            end_day=end_day,
+            capex_usd=capex_usd,
+            debt_usd=debt_usd,
+            payment_usd_per_day=0.0,
+            status=BUILDING,
+            closed_day=-1,
+            renewals=0,
+            hashrate_removed_ths=removed_ths,
+            income_usd=0.0,
+            n_offers=n_offers,
+            handover_deferred=deferred,
+            site_id=site,
+        )
 
     def _hand_over(self, c: int) -> None:
         """A deferred contract starts: its MW leave mining now (the firm is active: an estate
@@ -690,6 +817,7 @@ class AIMarket(BaseComponent):
             "ai_tenders_unfilled": int(self.tenders_unfilled),
             "ai_contracts": b.n,
             "ai_contracts_defaulted": int((b.status == TENANT_DEFAULT).sum()),
-            "ai_mw_awarded": float(b.mw.sum()),
+            "ai_mw_awarded": float(b.mw[b.tender_id >= 0].sum()),
+            "ai_mw_initial": self.initial_mw,
             "hashrate_to_ai_ehs": self.hashrate_removed_ths / 1e6,
         }

@@ -207,6 +207,7 @@ class MiningIndustry(mesa.Model):
             )
         self.add_firms(pop.names, pop.cols, pop.sites)
         self.sovereigns.add_population()
+        self.ai.seed_contracts()  # the hosting contracts signed before the start
         self._open_markets()
         self.pools.start()
         if self.finance_on:

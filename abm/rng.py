@@ -31,6 +31,7 @@ STREAMS = (
     "sites",
     "hosting",
     "pools",
+    "ai_initial",
 )
 
 

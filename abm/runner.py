@@ -133,13 +133,13 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
     s["min_blocks_90d"] = metrics.min_window_blocks(blocks)
     s["max_hhi_firm"] = float(ts["hhi_firm"].max())
     s["mean_hashprice_usd_per_ph_day"] = float(ts["hashprice_usd_per_ph_day"].mean())
-    last_year = ts.iloc[-365:]
-    ai_usd = float(last_year["ai_revenue_usd"].sum())
-    net_of_power = float((last_year["mining_revenue_usd"] - last_year["mining_energy_usd"]).sum())
-    s["ai_revenue_share_last_year"] = metrics.ai_share(ai_usd, net_of_power)
-    s["ai_margin_share_last_year"] = metrics.ai_share(
-        float(last_year["ai_margin_usd"].sum()), float(last_year["mining_margin_usd"].sum())
-    )
+    for label, year in (("first", ts.iloc[:365]), ("last", ts.iloc[-365:])):
+        ai_usd = float(year["ai_revenue_usd"].sum())
+        net_of_power = float((year["mining_revenue_usd"] - year["mining_energy_usd"]).sum())
+        s[f"ai_revenue_share_{label}_year"] = metrics.ai_share(ai_usd, net_of_power)
+        s[f"ai_margin_share_{label}_year"] = metrics.ai_share(
+            float(year["ai_margin_usd"].sum()), float(year["mining_margin_usd"].sum())
+        )
     s.update(model.ai.summary())
     s.update(model.entry.summary())
     if model.pools.enabled:

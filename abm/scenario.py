@@ -1359,6 +1359,75 @@ class DemandPoint(Section):
     multiplier: float = _f(..., "Tender arrival rate relative to the base rate [-].", ge=0)
 
 
+class InitialContract(Section):
+    """A miner-HPC hosting contract signed before the run starts (initial state)."""
+
+    deal: str = _f(..., "Label of the deal (who signed with whom).")
+    signed: dt.date = _f(
+        ..., "Signing date [date]; deals signed on or after the start are left out."
+    )
+    mw: float = _f(..., "Contracted critical-IT capacity [MW].", gt=0)
+    term_years: int = _f(..., "Contract term from the first operating day [years].", ge=1, le=40)
+    price_usd_per_mw_year: float = _f(..., "Contracted price [USD/MW-year].", gt=0)
+
+
+# The 2024-25 miner-HPC leases of CALIBRATION.md (MW, term, value -> USD per MW-year). Years
+# and figures from CALIBRATION.md; months from the deals' announcements (approximate).
+# Left out: IREN - Microsoft (a GPU cloud service priced with the hardware, not a lease of
+# powered shell) and Cipher - Fluidstack +39 MW (term not documented).
+_INITIAL_CONTRACTS_2024_25: list[dict[str, Any]] = [
+    {
+        "deal": "Core Scientific - CoreWeave",
+        "signed": dt.date(2024, 6, 1),
+        "mw": 500.0,
+        "term_years": 12,
+        "price_usd_per_mw_year": 1.45e6,
+    },
+    {
+        "deal": "Galaxy - CoreWeave",
+        "signed": dt.date(2025, 5, 1),
+        "mw": 800.0,
+        "term_years": 15,
+        "price_usd_per_mw_year": 1.25e6,
+    },
+    {
+        "deal": "Applied Digital - CoreWeave",
+        "signed": dt.date(2025, 6, 1),
+        "mw": 400.0,
+        "term_years": 15,
+        "price_usd_per_mw_year": 1.8e6,
+    },
+    {
+        "deal": "TeraWulf - Fluidstack (Google backstop)",
+        "signed": dt.date(2025, 8, 1),
+        "mw": 360.0,
+        "term_years": 10,
+        "price_usd_per_mw_year": 1.85e6,
+    },
+    {
+        "deal": "Cipher - Fluidstack (Google backstop)",
+        "signed": dt.date(2025, 9, 1),
+        "mw": 168.0,
+        "term_years": 10,
+        "price_usd_per_mw_year": 1.8e6,
+    },
+    {
+        "deal": "Cipher - AWS",
+        "signed": dt.date(2025, 11, 1),
+        "mw": 300.0,
+        "term_years": 15,
+        "price_usd_per_mw_year": 1.2e6,
+    },
+    {
+        "deal": "Hut 8 - Fluidstack (Anthropic)",
+        "signed": dt.date(2025, 12, 1),
+        "mw": 245.0,
+        "term_years": 15,
+        "price_usd_per_mw_year": 1.9e6,
+    },
+]
+
+
 Strategy = Literal["pure", "hybrid", "pivot"]
 
 
@@ -1486,6 +1555,16 @@ class AIConfig(Section):
     strategy_mix_private: dict[Strategy, float] = _f(
         {"pure": 0.9, "hybrid": 0.1, "pivot": 0.0},
         "Strategy shares of private firms and entrants [0-1]. Assumption.",
+    )
+    initial_contracts: list[InitialContract] = _f(
+        [InitialContract(**c) for c in _INITIAL_CONTRACTS_2024_25],
+        "Hosting contracts signed before the start, held on day one by listed firms of the "
+        "calibrated population drawn in proportion to their eligible MW (one deal each), on a "
+        "site of their own beside their "
+        "mining sites (the observed hashrate excludes them); a deal operates from signing + "
+        "the firm's build time; holders pivot to AI (abm.contracts.seed_contracts) "
+        "([[ai.initial_contracts]]). "
+        "Source: the seven 2024-25 miner-HPC leases, 2,773 MW (CALIBRATION.md).",
     )
 
     @model_validator(mode="after")

@@ -16,19 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from seeds import parse_seeds  # the script's folder is on sys.path
 
 from abm import run
 from abm.scenario import Scenario
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'1,2,5' or '1-10' (inclusive) or a mix: '1-3,7'."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds += list(range(int(lo), int(hi or lo) + 1))
-    return seeds
-
 
 out, seeds = sys.argv[1], parse_seeds(sys.argv[2])
 base = Scenario()

@@ -11,6 +11,7 @@ import pytest
 
 from abm import MiningIndustry
 from abm.contracts import BUILDING, ENDED, OPERATING, SOLD, TENANT_DEFAULT
+from abm.firms import LISTED
 from abm.markets import ai
 from abm.markets.ai import HYBRID, PIVOT, PURE
 from abm.scenario import AIConfig, Scenario
@@ -408,10 +409,87 @@ def test_defaults_ends_renewals_and_estate_sales_conserve_everything():
 
 
 def test_ai_off_and_no_tenders_give_the_same_mining_run():
-    on = small_scenario(n_firms=40, years=1.0, **{"ai.tender_rate_per_year": 0.0})
+    on = small_scenario(
+        n_firms=40, years=1.0, **{"ai.tender_rate_per_year": 0.0, "ai.initial_contracts": []}
+    )
     off = small_scenario(n_firms=40, years=1.0, **{"ai.enabled": False})
     a, b = MiningIndustry(on, seed=5), MiningIndustry(off, seed=5)
     a.run_model()
     b.run_model()
     ta, tb = a.recorder.timeseries(), b.recorder.timeseries()
     assert ta.equals(tb)
+
+
+# --------------------------------------------------------------------------------------------
+# day one: the 2024-25 contracts (ai.initial_contracts)
+# CALIBRATION.md's seven leases: 500 + 800 + 400 + 360 (TeraWulf, the 200-360 MW deal at its
+# full size) + 168 + 300 + 245 MW
+DOCUMENTED_2026_MW = 500 + 800 + 400 + 360 + 168 + 300 + 245  # = 2,773 MW
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_baseline_starts_with_the_documented_contracts(seed):
+    m = MiningIndustry(Scenario(), seed=seed)
+    b, t = m.ai.book, m.firms
+    assert DOCUMENTED_2026_MW == 2773
+    assert b.mw.sum() == pytest.approx(DOCUMENTED_2026_MW)
+    assert t.ai_mw.sum() == pytest.approx(DOCUMENTED_2026_MW)
+    assert m.ai.summary()["ai_mw_initial"] == pytest.approx(DOCUMENTED_2026_MW)
+    assert m.ai.summary()["ai_mw_awarded"] == 0.0  # no tender decided yet
+    holders = b.firm_id
+    assert np.unique(holders).size == 7  # one deal per firm (14 listed candidates)
+    assert (t.kind[holders] == LISTED).all()
+    assert (t.ai_strategy[holders] == PIVOT).all()  # mining < 20% of revenue by late 2026
+    # each deal sits on a site of its own hosting AI, MW as contracted, no rigs
+    s = m.sites
+    assert (s.owner[b.site_id] == holders).all()
+    assert s.capacity_mw[b.site_id] == pytest.approx(b.mw)
+    assert s.fleet_ths[b.site_id].sum() == 0.0
+    # Core Scientific - CoreWeave, signed 2024-06-01, 579 days before the start (214 to the
+    # end of 2024, 365 in 2025): every build (365-545 days) has ended, so it operates from day
+    # one and its 12-year term ends 12 x 365 days after signing + build
+    core = int(np.flatnonzero(b.mw == 500.0)[0])
+    build = int(t.ai_build_days[b.firm_id[core]])
+    assert b.start_day[core] == 0
+    assert b.end_day[core] == build - 579 + 12 * 365
+    # Hut 8 (2025-12-01): 31 days before the start, builds for at least a year
+    hut8 = int(np.flatnonzero(b.mw == 245.0)[0])
+    assert b.start_day[hut8] == int(t.ai_build_days[b.firm_id[hut8]]) - 31 >= 334
+    m.step()
+    # on day one only the contracts whose build has ended earn, Core Scientific's among them
+    # (500 MW x $1.45M / 365 = $1.986M a day)
+    operating = b.status == OPERATING
+    assert operating[core]
+    expected = float((b.mw * b.price_usd_per_mw_year)[operating].sum()) / 365.0
+    assert m.last_day.ai.income_usd == pytest.approx(expected)
+    assert expected >= 500 * 1.45e6 / 365 - 1e-6
+
+
+def test_initial_contracts_leave_the_mining_state_and_cash_unchanged():
+    """The leases sit on sites beside the mining ones and were financed before the start: the
+    population, its fleet, mining MW, cash and debt on day one are those without them."""
+    with_ = MiningIndustry(Scenario(), seed=4)
+    without = MiningIndustry(Scenario().with_overrides({"ai.initial_contracts": []}), seed=4)
+    assert without.ai.book.n == 0
+    a, b = with_.firms, without.firms
+    for col in ("debt_usd", "btc_held", "hurdle_rate", "kind", "initial_hashrate_ehs"):
+        assert np.array_equal(getattr(a, col), getattr(b, col)), col
+    assert a.cash_usd == pytest.approx(b.cash_usd, rel=1e-12)  # + debt + equity - capex
+    assert np.array_equal(with_.firm_capacity_mw(), without.firm_capacity_mw())
+    assert np.array_equal(with_.firm_installed_ths(), without.firm_installed_ths())
+    # the ledger: project debt and equity raised pay exactly for the capex
+    led = with_.ledger
+    assert led["usd_ai_debt_drawn"] + led["usd_equity_raised"] == pytest.approx(led["usd_ai_capex"])
+    assert led["usd_ai_debt_drawn"] == pytest.approx(0.8 * led["usd_ai_capex"])
+
+
+def test_deals_signed_after_the_start_are_left_out():
+    # a run from 2025 holds only Core Scientific - CoreWeave (June 2024); the history replay
+    # (2020) holds none
+    sc = Scenario().with_overrides({"run.start_date": dt.date(2025, 1, 1), "run.years": 1.0})
+    m = MiningIndustry(sc, seed=1)
+    assert m.ai.book.n == 1 and m.ai.book.mw[0] == 500.0
+    # signed 2024-06-01, 214 days before 2025-01-01 (Jun 30 + Jul-Dec 184): as in 2026
+    assert m.ai.book.start_day[0] == max(int(m.firms.ai_build_days[m.ai.book.firm_id[0]]) - 214, 0)
+    sc = Scenario().with_overrides({"run.start_date": dt.date(2020, 1, 1), "run.years": 1.0})
+    assert MiningIndustry(sc, seed=1).ai.book.n == 0

@@ -11,7 +11,7 @@ import pytest
 from abm import MiningIndustry
 from abm.events import step_path
 from abm.scenario import Scenario, ScenarioError, load_scenario
-from abm.sites import MINING, RELOCATED
+from abm.sites import AI, MINING, RELOCATED
 from tests.conftest import small_scenario
 from tests.test_invariants import step_checked
 
@@ -170,7 +170,8 @@ def test_tariff_change_by_region():
     m.step()  # not yet
     assert np.array_equal(s.power_price_usd_per_mwh[:n], before)
     m.step()  # its date
-    ru = (s.region[:n] == m.events.region_index("russia")) & (s.status[:n] == MINING)
+    # every site there that is not closed, hosting AI too (day one's leases)
+    ru = (s.region[:n] == m.events.region_index("russia")) & np.isin(s.status[:n], (MINING, AI))
     price = s.power_price_usd_per_mwh[:n]
     assert np.allclose(price[ru], before[ru] * 1.2 + 5.0)
     assert np.array_equal(price[~ru], before[~ru])

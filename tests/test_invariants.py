@@ -375,7 +375,7 @@ def test_invariants_over_three_years_of_everything_at_once():
             ],
         },
     )
-    m = MiningIndustry(sc, seed=7)  # a seed in which every path runs
+    m = MiningIndustry(sc, seed=4)  # a seed in which every path runs (day one's leases too)
     stranded = run_checked(m)
     s, t = m.sites, m.firms
     # every path ran: defaults with stranded clients that moved, pivots, acquisitions

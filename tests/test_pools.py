@@ -226,9 +226,12 @@ def test_pool_exit_fee_war_cap_and_ban() -> None:
     before = t[(t["pool"] == "ViaBTC") & t["day"].between(50, 59)]["share"].mean()
     assert via["share"].mean() > before
     # the cap is enforced each day at the review phase on the day's running hashrate, so the
-    # rigs that switch on the next morning can take a pool a little over it until then
+    # rigs that switch on the next morning, and sites bought in that day's deals (which run
+    # after it), can take a pool over it until the next review: for one day at a time
     capped = t[t["day"] >= 121].groupby("day")["share"].max()
-    assert capped.max() <= 0.2 + 0.01
+    assert capped.max() <= 0.2 + 0.03
+    over = (capped > 0.2 + 0.01).to_numpy()
+    assert not (over[1:] & over[:-1]).any()  # never two days running
     assert capped.median() <= 0.2 + 1e-9
     ban = _events_run(
         [

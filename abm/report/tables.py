@@ -40,6 +40,8 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
 # metrics of run summaries that are not start/horizon pairs of SUMMARY_ROWS
 EXTRA_METRICS: dict[str, tuple[str, str]] = {
     "small_firm_survival": ("Surviving small firms at the horizon", "share"),
+    "ai_revenue_share_first_year": ("AI share of revenue net of power, first year", "share"),
+    "ai_margin_share_first_year": ("AI share of gross margin, first year", "share"),
     "ai_revenue_share_last_year": ("AI share of revenue net of power, last year", "share"),
     "ai_margin_share_last_year": ("AI share of gross margin, last year", "share"),
     "cr4_owner": ("CR4 (by owner)", "share"),
@@ -168,12 +170,13 @@ def summary_table(summary: dict[str, Any]) -> str:
             f"{label + ' over the run':<40} {'firms':>10} {'':>12} {summary.get(key, 0):>12}"
         )
     for key, label in (
-        ("ai_revenue_share_last_year", "AI share of revenue net of power, last year"),
-        ("ai_margin_share_last_year", "AI share of gross margin, last year"),
-    ):
-        if key in summary:
-            share = _fmt(summary[key])
-            lines.append(f"{label:<40} {'share':>10} {'':>12} {share:>12}")
+        ("ai_revenue_share", "AI share of revenue net of power"),
+        ("ai_margin_share", "AI share of gross margin"),
+    ):  # over the first year (start column) and the last year (horizon column)
+        if f"{key}_last_year" in summary:
+            first = _fmt(summary[f"{key}_first_year"]) if f"{key}_first_year" in summary else ""
+            last = _fmt(summary[f"{key}_last_year"])
+            lines.append(f"{label + ' (year)':<40} {'share':>10} {first:>12} {last:>12}")
     return "\n".join(lines)
 
 

@@ -281,8 +281,10 @@ def kaplan_meier(durations: ArrayLike, observed: ArrayLike, alpha: float = 0.05)
 
 def ai_share(ai_usd: float, mining_usd: float) -> float:
     """AI's share of what AI and mining bring in, on the same basis (both net of power, or
-    both gross margins) [0-1]: ``ai / (ai + mining)``; 0 without AI, and nan (undefined: null
-    in summary.json) when the total is not positive (mining losing more than AI earns)."""
+    both gross margins) [-]: ``ai / (ai + mining)``; 0 without AI, above 1 when mining's part
+    is negative but AI more than covers it (a year in which mining loses money), and nan
+    (undefined: null in summary.json) when the total is not positive (mining losing more than
+    AI earns)."""
     total = ai_usd + mining_usd
     if ai_usd == 0:
         return 0.0

@@ -1032,11 +1032,13 @@ class ConsolidationConfig(Section):
 
 class CapabilitiesConfig(Section):
     """Firm capabilities of the source essay (DESIGN.md): each a per-firm attribute drawn at
-    creation from its own random stream, with a measurable effect. All off by default."""
+    creation from its own random stream, with a measurable effect. On in the baseline at the
+    adoption shares below; ``enabled = false`` is the counterfactual without them."""
 
     enabled: bool = _f(
-        False,
-        "Master switch: false = no firm has any capability (the model without capabilities).",
+        True,
+        "Master switch: false = no firm has any capability (the counterfactual without "
+        "capabilities; the baseline has them at the adoption shares below).",
     )
     energy_access_prob_listed: float = _f(
         0.6,

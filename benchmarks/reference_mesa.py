@@ -123,6 +123,7 @@ def reference_case(
             "energy.seasonal_share_of_hydro": 0.0,
             "finance.enabled": False,
             "ai.enabled": False,
+            "capabilities.enabled": False,
             "consolidation.auctions": False,
             "consolidation.acquisitions": False,
             "consolidation.entry": False,

@@ -15,6 +15,7 @@ from abm.runner import run
 from abm.sites import BUILDING, MINING
 from tests.conftest import ALONE, EXPERIMENTS, INSTANT_RIGS, NO_FAILURES, small_scenario
 
+OFF = {"capabilities.enabled": False}  # the counterfactual without capabilities
 ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at once
     "capabilities.enabled": True,
     "capabilities.energy_access_prob_listed": 0.0,
@@ -29,7 +30,7 @@ ON_NOTHING = {  # capabilities on, but no firm has any and new MW connect at onc
 
 
 def test_capabilities_off_or_held_by_nobody_reproduce_the_model_exactly():
-    off = run(small_scenario(years=1.0), seed=3)
+    off = run(small_scenario(years=1.0, **OFF), seed=3)
     nobody = run(small_scenario(years=1.0, **ON_NOTHING), seed=3)
     pd.testing.assert_frame_equal(off.timeseries, nobody.timeseries, check_exact=True)
     assert off.timeseries["network_hashrate_ehs"].iloc[-1] > 0
@@ -43,7 +44,7 @@ def test_energy_access_is_drawn_by_kind_from_its_own_stream():
             "capabilities.energy_access_prob_private": 0.0,
         }
     )
-    on, off = MiningIndustry(sc, seed=5), MiningIndustry(small_scenario(), seed=5)
+    on, off = MiningIndustry(sc, seed=5), MiningIndustry(small_scenario(**OFF), seed=5)
     t = on.firms
     assert np.all(t.energy_access[t.kind == 1] == 1) and np.all(t.energy_access[t.kind != 1] == 0)
     assert np.all(off.firms.energy_access == 0)
@@ -221,7 +222,7 @@ RISK_ALL = {
 
 def test_risk_managed_firms_hedge_cap_leverage_and_sell_all_in_the_model():
     sc = small_scenario(**RISK_ALL)
-    m, plain = MiningIndustry(sc, seed=4), MiningIndustry(small_scenario(), seed=4)
+    m, plain = MiningIndustry(sc, seed=4), MiningIndustry(small_scenario(**OFF), seed=4)
     t = m.firms
     risk = t.risk_managed.copy()
     assert np.array_equal(risk, t.kind == 1)

@@ -108,7 +108,7 @@ def test_an_entrant_by_hand_builds_only_a_positive_npv_project():
 
 
 def test_a_listed_builder_is_funded_by_lenders_and_investors():
-    m = MiningIndustry(_world(**{"finance.enabled": True}), seed=4)
+    m = MiningIndustry(_world(**{"finance.enabled": True, "capabilities.enabled": False}), seed=4)
     sc, t, s = m.params, m.firms, m.sites
     c = _candidates([150.0], [20.0], kind=LISTED, hurdle=sc.firms.hurdle_rate_listed)
     ledger0 = dict(m.ledger)

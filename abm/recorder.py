@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from abm import chain, metrics
-from abm.firms import EXIT_CAUSES, KINDS, SIZE_CLASSES, SOVEREIGN, SOVEREIGN_CLASS
+from abm.firms import EXIT_CAUSES, KINDS, LISTED, SIZE_CLASSES, SOVEREIGN, SOVEREIGN_CLASS
 from abm.markets.ai import STRATEGIES
 from abm.markets.energy import SOURCES
 from abm.pools import POOL_DAILY_COLUMNS
@@ -59,6 +59,9 @@ DAILY_COLUMNS: dict[str, str] = {
     "share_entrants": "hashrate share of firms that entered after day one [0-1]",
     "share_world": "hashrate share of the rest of the world's miners (atomistic: in the "
     "denominator of every share, HHI, CR4 and Nakamoto coefficient, never an entity) [0-1]",
+    "share_listed": "hashrate share of listed firms and the firms they own (by ultimate owner) "
+    "[0-1]; observed 17% in January 2022, ~30% at the end of 2024, 33-38% in late 2025 "
+    "(CALIBRATION.md)",
     "world_hashrate_ehs": "hashrate the rest of the world runs [EH/s]",
     "energy_share_of_revenue": "energy of every miner (firms and the rest of the world) / the "
     "value of the day's block rewards [0-1]",
@@ -274,6 +277,11 @@ class Recorder:
             "share_sovereign": share[3] / total if total > 0 else 0.0,
             "share_entrants": share[4] / total if total > 0 else 0.0,
             "share_world": world_ths / total if total > 0 else 0.0,
+            "share_listed": (
+                running[act & (t.kind[t.ultimate_owner] == LISTED)].sum() / total
+                if total > 0
+                else 0.0
+            ),
             "world_hashrate_ehs": world_ths / 1e6,
             "energy_share_of_revenue": today.flows.network_energy_usd / security
             if (security := blocks.reward_btc * price_usd) > 0

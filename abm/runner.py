@@ -61,6 +61,7 @@ HEADLINE = (
     "debt_usd",
     "share_sovereign",
     "share_world",
+    "share_listed",
     "world_hashrate_ehs",
     "energy_share_of_revenue",
     "frontier_rig_price_usd_per_th",

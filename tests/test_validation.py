@@ -195,3 +195,39 @@ def test_full_replay_rows_on_one_seed(monkeypatch):
     day = pd.Timestamp(rows["replay.halving_2024_hashrate_30d"].detail.split("halving on ")[1][:10])
     assert abs((day - pd.Timestamp("2024-04-20")).days) <= 14
     assert rows["replay.halving_2024_hashrate_30d"].passed is not None
+
+
+def test_structure_checks_by_hand():
+    # a replay whose listed share is 0.20 in January 2022, 0.45 in December 2024 and 0.40 in
+    # late 2025, with 10 defaults in 2020-2023 of which 4 fall in June 2022 - March 2023
+    days = pd.date_range("2020-01-01", "2026-02-13", freq="D")
+    share = pd.Series(0.0, index=days)
+    share.loc["2022-01"] = 0.20
+    share.loc["2024-12"] = 0.45
+    share.loc["2025-10":"2025-12"] = 0.40
+    events = pd.Series(0, index=days)
+    for d in (
+        "2020-03-01",
+        "2021-07-01",
+        "2021-08-01",
+        "2022-05-31",
+        "2022-06-01",
+        "2022-12-21",
+        "2023-03-31",
+        "2022-09-01",
+        "2023-04-01",
+        "2023-12-31",
+        "2024-06-01",
+    ):  # the last one is outside 2020-2023
+        events.loc[d] += 1
+    frame = pd.DataFrame({"share_listed": share, "defaults_cum": events.cumsum()})
+    assert replay.defaults_in(frame, dt.date(2022, 6, 1), dt.date(2023, 3, 31)) == 4
+    rows = {c.check: c for c in replay.structure_checks([frame, frame], {})}
+    assert rows["replay.listed_share_2022_01"].measured == pytest.approx(0.20)
+    assert rows["replay.listed_share_2022_01"].passed  # |0.20 - 0.17| <= 0.08
+    assert not rows["replay.listed_share_2024_12"].passed  # |0.45 - 0.30| > 0.08
+    # late 2025: within 8 points of 33-38%, i.e. |x - 0.355| <= 0.105
+    assert rows["replay.listed_share_2025_q4"].measured == pytest.approx(0.40)
+    assert rows["replay.listed_share_2025_q4"].passed
+    assert rows["replay.defaults_2022_bear_share"].measured == pytest.approx(0.4)
+    assert rows["replay.defaults_2022_bear_share"].passed  # 4 of 10 >= 40%

@@ -44,7 +44,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("validate", help="run the validation suite (exit 1 if a check fails)")
     v.add_argument(
-        "--quick", action="store_true", help="shorter runs (~15 s): replay to 2023, one seed"
+        "--quick",
+        action="store_true",
+        help="shorter runs (~15 s): replay to 2023, one seed (no structure checks)",
     )
     v.add_argument(
         "--out",

@@ -21,6 +21,7 @@ from abm.sites import MINING, OUTSIDE
 if TYPE_CHECKING:
     from abm.contracts import AIDay
     from abm.entry import EntryDay
+    from abm.equity import EquityDay
     from abm.markets.asic import AsicDay
     from abm.markets.used import UsedDay
     from abm.model import MiningIndustry
@@ -138,6 +139,7 @@ class Today:
     asic: AsicDay | None = None  # the new-rig market's record (abm.markets.asic)
     used: UsedDay | None = None  # the used-rig market's record (abm.markets.used)
     entry: EntryDay | None = None  # the entry phase's record (abm.entry; None: nobody came)
+    equity: EquityDay | None = None  # the equity market's record (abm.equity; None: off)
 
 
 # --------------------------------------------------------------------------------------------

@@ -101,6 +101,9 @@ COLUMNS: dict[str, tuple[Any, Any]] = {
     "hedge_btc_per_day": (float, 0.0),  # BTC sold forward for each day of the tenor [BTC/day]
     "hedge_strike_usd": (float, 0.0),  # forward price of the current hedge [USD/BTC]
     "flexible": (bool, False),  # runs each vintage only in the hours it pays
+    # equity market (abm.equity; listed firms)
+    "shares": (float, 0.0),  # shares outstanding ($1 each on the first market value) [-]
+    "mnav": (float, 0.0),  # premium of market value to NAV [-]
 }
 
 

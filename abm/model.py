@@ -25,6 +25,7 @@ from abm.components import Component
 from abm.consolidation import Consolidation
 from abm.contracts import AIMarket
 from abm.entry import Entry
+from abm.equity import EquityMarket
 from abm.events import EventSchedule, price_shocks
 from abm.firms import (
     LISTED,
@@ -180,11 +181,13 @@ class MiningIndustry(mesa.Model):
         # the rig markets and the rest of the world's miners (abm.markets, abm.world)
         self.asic = AsicMarket(self)
         self.used = UsedMarket(self)
+        self.equity = EquityMarket(self)  # premiums, ATM raises, listings (abm.equity)
         self.world = RestOfWorld(self)
         self.entry = Entry(self)
         self.components: list[Component] = [
             self.asic,
             self.used,
+            self.equity,
             self.sovereigns,
             self.events,
             self.ai,

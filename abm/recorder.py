@@ -62,6 +62,8 @@ DAILY_COLUMNS: dict[str, str] = {
     "share_listed": "hashrate share of listed firms and the firms they own (by ultimate owner) "
     "[0-1]; observed 17% in January 2022, ~30% at the end of 2024, 33-38% in late 2025 "
     "(CALIBRATION.md)",
+    "sector_mnav": "the listed miners' premium of market value to NAV (abm.equity; nan when "
+    "the equity market is off) [-]",
     "world_hashrate_ehs": "hashrate the rest of the world runs [EH/s]",
     "energy_share_of_revenue": "energy of every miner (firms and the rest of the world) / the "
     "value of the day's block rewards [0-1]",
@@ -282,6 +284,7 @@ class Recorder:
                 if total > 0
                 else 0.0
             ),
+            "sector_mnav": today.equity.sector_mnav if today.equity is not None else np.nan,
             "world_hashrate_ehs": world_ths / 1e6,
             "energy_share_of_revenue": today.flows.network_energy_usd / security
             if (security := blocks.reward_btc * price_usd) > 0

@@ -149,8 +149,11 @@ def move_to_cheaper_sites(
 
 def raise_equity(m: MiningIndustry, rows: np.ndarray, day: int) -> None:
     """Listed, independent firms issue equity when BTC trades well above its 200-day average
-    (an open window: at-the-market programmes), a share of their net asset value."""
+    (an open window: at-the-market programmes), a share of their net asset value; with the
+    equity market on, its at-the-market issuance replaces this window."""
     fin, t = m.params.finance, m.firms
+    if m.equity.on:  # the equity market issues at the market instead (abm.equity)
+        return
     if m.price_usd[day] <= m.price_ma200_usd[day] * (1 + fin.equity_window_threshold):
         return
     issuers = rows[(t.kind[rows] == LISTED) & (t.ultimate_owner[rows] == rows)]

@@ -32,6 +32,7 @@ STREAMS = (
     "hosting",
     "pools",
     "ai_initial",
+    "equity",
 )
 
 

@@ -143,6 +143,7 @@ def summarise(model: MiningIndustry, ts: pd.DataFrame) -> dict[str, Any]:
         )
     s.update(model.ai.summary())
     s.update(model.entry.summary())
+    s.update(model.equity.summary())
     if model.pools.enabled:
         for k in POOL_HEADLINE:
             s[f"{k}_start"] = _py(first[k])

@@ -846,6 +846,83 @@ class OperationConfig(Section):
         return self
 
 
+class EquityConfig(Section):
+    """The equity market for listed miners (abm.equity, abm.markets.equity): premium to NAV
+    (mNAV), at-the-market issuance, listings, and hurdle rates derived from the cost of
+    capital. Off by default: its parameters are assumptions, not yet calibrated on the history
+    replay's listed share (issue 19, abm validate's structure checks)."""
+
+    enabled: bool = _f(
+        False,
+        "Equity market on/off; on, its at-the-market issuance replaces finance's equity "
+        "window and listed firms' hurdle rates follow their cost of capital; off, listed "
+        "firms keep their set hurdle rate and raise equity in finance's window, for AI "
+        "conversions and in share-paid deals.",
+    )
+    base_mnav: float = _f(
+        1.0, "Sector premium to NAV with flat BTC and the reference margin [-]. Assumption.", gt=0
+    )
+    momentum_beta: float = _f(
+        1.5,
+        "Log premium per unit of BTC's 90-day log return [-]. Assumption: miners trade as "
+        "leveraged BTC (2021 and 2024 re-ratings).",
+    )
+    margin_beta: float = _f(
+        2.0,
+        "Log premium per unit of the sector's gross mining margin share above the reference "
+        "[-]. Assumption.",
+    )
+    reference_margin_share: float = _f(
+        0.4, "Gross mining margin share at which the premium is base_mnav [0-1].", ge=-1, le=1
+    )
+    ai_rerating: float = _f(
+        2.0,
+        "A firm's premium x (1 + this x its AI share of revenue) [-]. Assumption: the 2024-25 "
+        "re-rating of miners that signed HPC leases (CALIBRATION.md).",
+        ge=0,
+    )
+    mnav_min: float = _f(0.3, "Lowest premium [-].", gt=0)
+    mnav_max: float = _f(4.0, "Highest premium [-].", gt=0)
+    issue_period_days: int = _f(
+        30, "Days between at-the-market issuance rounds (and hurdle updates) [days].", ge=1
+    )
+    atm_share_per_year: float = _f(
+        0.2,
+        "Most a listed firm issues at the market in a year, as a share of its market value, "
+        "reached at a premium of 2 (none at or below 1) [1/year]. Source: billions of USD of "
+        "2023-24 ATM raises (CALIBRATION.md); level an assumption.",
+        ge=0,
+        le=5,
+    )
+    ipo_rate_per_year: float = _f(
+        0.3,
+        "Probability per year that an eligible private firm lists while the sector's premium "
+        "is at least ipo_min_mnav [1/year]. Assumption: the 2021 wave of listings and SPACs.",
+        ge=0,
+    )
+    ipo_min_mnav: float = _f(1.5, "Sector premium from which private firms list [-].", gt=0)
+    ipo_min_ehs: float = _f(
+        2.0, "Smallest installed hashrate of a private firm that can list [EH/s].", ge=0
+    )
+    ipo_raise_share: float = _f(
+        0.2, "Cash raised at listing, as a share of the new market value [0-1].", ge=0, le=1
+    )
+    cost_of_equity: float = _f(
+        0.15,
+        "Required return on a listed miner's market value [1/year]; on its NAV this over the "
+        "premium. Assumption.",
+        gt=0,
+        le=1,
+    )
+    cost_of_equity_min: float = _f(0.05, "Floor of the cost of equity on NAV [1/year].", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> EquityConfig:
+        if self.mnav_min > self.mnav_max:
+            raise ValueError("mnav_min must not exceed mnav_max")
+        return self
+
+
 class FinanceConfig(Section):
     enabled: bool = _f(
         True,
@@ -1835,6 +1912,7 @@ class Scenario(Section):
     behaviour: BehaviourConfig = BehaviourConfig()
     operation: OperationConfig = OperationConfig()
     finance: FinanceConfig = FinanceConfig()
+    equity: EquityConfig = EquityConfig()
     consolidation: ConsolidationConfig = ConsolidationConfig()
     ai: AIConfig = AIConfig()
     capabilities: CapabilitiesConfig = CapabilitiesConfig()

@@ -231,3 +231,28 @@ def test_structure_checks_by_hand():
     assert rows["replay.listed_share_2025_q4"].passed
     assert rows["replay.defaults_2022_bear_share"].measured == pytest.approx(0.4)
     assert rows["replay.defaults_2022_bear_share"].passed  # 4 of 10 >= 40%
+
+
+def test_targets_file_is_complete_and_matches_the_data(tmp_path):
+    from abm.validation.targets import load_targets
+
+    t = load_targets()
+    assert {"replay.difficulty_mape", "replay.halving_2024_hashrate_30d"} <= set(t)
+    assert all(x.use in ("fit", "holdout") and x.source for x in t.values())
+    # only the MAPE was used to choose the replay's free parameters
+    assert [c for c, x in t.items() if x.use == "fit"] == ["replay.difficulty_mape"]
+    # the 2020 halving's observed change, recomputed from the packaged difficulty series
+    obs = difficulty_history()["difficulty"]
+    change = obs[pd.Timestamp("2020-06-10")] / obs[pd.Timestamp("2020-05-11")] - 1
+    assert t["replay.halving_2020_difficulty_30d"].low == pytest.approx(change, abs=1e-6)
+    # late 2025: 33-38% with 8 points: |x - 0.355| <= 0.105
+    q4 = t["replay.listed_share_2025_q4"]
+    assert q4.mid == pytest.approx(0.355) and q4.half_width == pytest.approx(0.105)
+    # a bad file is named with the target that is wrong
+    bad = tmp_path / "targets.toml"
+    bad.write_text(
+        '[[target]]\ncheck = "x.y"\nrule = "near"\nlow = 1.0\nhigh = 1.0\nunit = "-"\n'
+        'first = 2020-01-01\nlast = 2020-01-02\nuse = "fit"\nsource = "s"\n'
+    )
+    with pytest.raises(ValueError, match=r"target 1 \(x.y\): rule must be one of"):
+        load_targets(bad)

@@ -5,7 +5,8 @@ replays the observed daily BTC price to 2026-02-13. The engine halves the subsid
 the simulated halvings fall where the simulated block rate puts them (observed: 2020-05-11,
 2024-04-20). Observed difficulty ends on 2023-12-31; later values are predictions.
 
-Pass rules (see :func:`checks`) and why:
+Pass rules (see :func:`checks`; the observed values, tolerances and whether each was fitted
+or held out are data: ``abm/data/targets.toml``, :mod:`abm.validation.targets`) and why:
 
 - MAPE of daily difficulty 2020-2023 <= 25%. Difficulty grew 5.5x (13T -> 72T) in those four
   years; freezing it at its 2020-01-01 value scores 46%, so 25% asks for most of the growth
@@ -34,6 +35,7 @@ from abm.data_io import difficulty_history
 from abm.runner import run
 from abm.scenario import Scenario, load_scenario
 from abm.validation.core import EXPERIMENTS, Check, Tolerances, at_least, at_most, info, within
+from abm.validation.targets import load_targets
 
 __all__ = [
     "HALVINGS",
@@ -47,7 +49,10 @@ __all__ = [
 
 #: Halving height -> observed date of the block (CALIBRATION.md), the two in the replay period.
 HALVINGS: dict[int, dt.date] = {h: OBSERVED_HALVINGS[h] for h in (630_000, 840_000)}
-OBSERVED_2024_HALVING_RANGE = (-0.11, -0.06)  # running hashrate, 30 days (CALIBRATION.md)
+#: The observed moments (abm/data/targets.toml): values, tolerances, fit or held out.
+TARGETS = load_targets()
+_H24 = TARGETS["replay.halving_2024_hashrate_30d"]
+OBSERVED_2024_HALVING_RANGE = (_H24.low, _H24.high)  # running hashrate, 30 days
 WINDOW_DAYS = 30
 FULL_SEEDS = (1, 2, 3, 4, 5)
 QUICK_SEEDS = (1,)
@@ -132,11 +137,11 @@ def _difficulty_checks(
         at_most(
             "replay.difficulty_mape",
             float(np.mean(mape)),
-            0.25,
+            TARGETS["replay.difficulty_mape"].high,
             tolerances,
             unit="fraction",
             detail=f"daily difficulty {span}, {_spread(mape)}; difficulty frozen at its start "
-            f"value scores {naive:.3f}",
+            f"value scores {naive:.3f}; {TARGETS['replay.difficulty_mape'].use}",
         )
     ]
     for year in sorted(set(common.year)):
@@ -166,11 +171,12 @@ def _halving_2020(frames: list[pd.DataFrame], obs: pd.Series, tolerances: Tolera
         "replay.halving_2020_difficulty_30d",
         float(np.mean(d20)) if d20 else np.nan,
         obs_change,
-        0.10,
+        TARGETS["replay.halving_2020_difficulty_30d"].tolerance,
         tolerances,
         unit="fraction",
         detail=f"observed {obs_change:+.3f} (difficulty-implied, {day0} .. {day30}); model "
-        f"halving on {days}, running hashrate {np.mean([c[2] for c in h20]):+.3f}; {_spread(d20)}",
+        f"halving on {days}, running hashrate {np.mean([c[2] for c in h20]):+.3f}; {_spread(d20)}"
+        f"; {TARGETS['replay.halving_2020_difficulty_30d'].use}",
     )
 
 
@@ -183,26 +189,21 @@ def _halving_2024(frames: list[pd.DataFrame], tolerances: Tolerances) -> Check:
     return within(
         "replay.halving_2024_hashrate_30d",
         float(np.mean(r24)) if r24 else np.nan,
-        (lo + hi) / 2,
-        (hi - lo) / 2 + 0.05,
+        _H24.mid,
+        _H24.half_width,
         tolerances,
         unit="fraction",
         detail=f"published {lo:+.2f} .. {hi:+.2f}; model halving on {days} (observed "
-        f"{HALVINGS[840_000]}), difficulty {np.mean([c[1] for c in h24]):+.3f}; {_spread(r24)}",
+        f"{HALVINGS[840_000]}), difficulty {np.mean([c[1] for c in h24]):+.3f}; {_spread(r24)}"
+        f"; {_H24.use}",
     )
 
 
-#: (check, first day, last day, observed low, observed high) of the listed miners' share of
-#: network hashrate (CALIBRATION.md, "Industry structure")
-LISTED_SHARE = (
-    ("replay.listed_share_2022_01", dt.date(2022, 1, 1), dt.date(2022, 1, 31), 0.17, 0.17),
-    ("replay.listed_share_2024_12", dt.date(2024, 12, 1), dt.date(2024, 12, 31), 0.30, 0.30),
-    ("replay.listed_share_2025_q4", dt.date(2025, 10, 1), dt.date(2025, 12, 31), 0.33, 0.38),
-)
-LISTED_SHARE_TOL = 0.08  # points, at each date (issue 19)
-BEAR_2022 = (dt.date(2022, 6, 1), dt.date(2023, 3, 31))  # the 2022 distress wave
+#: The listed miners' share of network hashrate at the observed dates (targets.toml)
+LISTED_SHARE = tuple(TARGETS[c] for c in TARGETS if c.startswith("replay.listed_share_"))
+_BEAR = TARGETS["replay.defaults_2022_bear_share"]
+BEAR_2022 = (_BEAR.first, _BEAR.last)  # the 2022 distress wave
 DEFAULTS_SPAN = (dt.date(2020, 1, 1), dt.date(2023, 12, 31))
-BEAR_MIN_SHARE = 0.40
 
 
 def defaults_in(ts: pd.DataFrame, first: dt.date, last: dt.date) -> int:
@@ -217,20 +218,21 @@ def structure_checks(frames: list[pd.DataFrame], tolerances: Tolerances) -> list
     """The listed miners' share at the observed dates and the timing of the defaults."""
     out = []
     end = frames[0].index[-1]
-    for check, first, last, lo, hi in LISTED_SHARE:
-        if pd.Timestamp(last) > end:
+    for tg in LISTED_SHARE:
+        if pd.Timestamp(tg.last) > end:
             continue
-        shares = [float(f["share_listed"].loc[first:last].mean()) for f in frames]
-        seen = f"{lo:.0%}" if lo == hi else f"{lo:.0%}-{hi:.0%}"
+        shares = [float(f["share_listed"].loc[tg.first : tg.last].mean()) for f in frames]
+        seen = f"{tg.low:.0%}" if tg.low == tg.high else f"{tg.low:.0%}-{tg.high:.0%}"
         out.append(
             within(
-                check,
+                tg.check,
                 float(np.mean(shares)),
-                (lo + hi) / 2,
-                (hi - lo) / 2 + LISTED_SHARE_TOL,
+                tg.mid,
+                tg.half_width,
                 tolerances,
                 unit="share",
-                detail=f"mean of {first} .. {last}; observed {seen}; {_spread(shares)}",
+                detail=f"mean of {tg.first} .. {tg.last}; observed {seen}; {_spread(shares)}; "
+                f"{tg.use}",
             )
         )
     if pd.Timestamp(DEFAULTS_SPAN[1]) <= end:
@@ -241,12 +243,12 @@ def structure_checks(frames: list[pd.DataFrame], tolerances: Tolerances) -> list
             at_least(
                 "replay.defaults_2022_bear_share",
                 share,
-                BEAR_MIN_SHARE,
+                _BEAR.low,
                 tolerances,
                 unit="share",
                 detail=f"defaults {BEAR_2022[0]} .. {BEAR_2022[1]} / defaults "
                 f"{DEFAULTS_SPAN[0]} .. {DEFAULTS_SPAN[1]}, pooled over seeds: {sum(bear)} of "
-                f"{sum(total)} (per seed {total})",
+                f"{sum(total)} (per seed {total}); {_BEAR.use}",
             )
         )
     return out

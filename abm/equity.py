@@ -76,11 +76,11 @@ class EquityMarket(BaseComponent):
         new = self._new_shares(listed)
         if d % cfg.issue_period_days == 0 and listed.size:
             raised += self._issue(listed[~new])
-        n_list = self._list(act, sector, d)
-        raised += n_list[1]
+        listings, listed_usd = self._list(act, sector)
+        raised += listed_usd
         self.raised_usd += raised
-        self.listings += n_list[0]
-        return EquityDay(sector, raised, n_list[0])
+        self.listings += listings
+        return EquityDay(sector, raised, listings)
 
     def _market_cap(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(NAV, market value = premium x NAV, at least 0) of the firms in `rows` [USD]."""
@@ -113,7 +113,7 @@ class EquityMarket(BaseComponent):
         )
         return float(usd.sum())
 
-    def _list(self, act: np.ndarray, sector: float, d: int) -> tuple[int, float]:
+    def _list(self, act: np.ndarray, sector: float) -> tuple[int, float]:
         """Listings of the day: eligible private firms list with probability rate/365 while
         the sector's premium is high. Returns (listings, cash raised [USD])."""
         m, t, cfg = self.m, self.m.firms, self.cfg

@@ -854,7 +854,8 @@ class EquityConfig(Section):
 
     enabled: bool = _f(
         False,
-        "Equity market on/off; on, its at-the-market issuance replaces finance's equity "
+        "Equity market on/off (it needs finance.enabled: without finance it stays off); on, "
+        "its at-the-market issuance replaces finance's equity "
         "window and listed firms' hurdle rates follow their cost of capital; off, listed "
         "firms keep their set hurdle rate and raise equity in finance's window, for AI "
         "conversions and in share-paid deals.",

@@ -7,7 +7,8 @@ to ``[entrant_min_mw, entrant_max_mw]``, small operators to 5-20 EH/s builders),
 :func:`abm.markets.energy.sample_power_prices`, at the site's hashrate on the frontier
 generation; every price there carries ``energy.price_multiplier``), a primary source, and its
 financing: builders of ``entrant_listed_min_mw`` or more raise public or institutional capital
-(kind listed, ``firms.hurdle_rate_listed``), smaller ones private capital
+with probability ``entrant_listed_share`` (kind listed, ``firms.hurdle_rate_listed``), the
+others and every smaller one private capital
 (``firms.hurdle_rate_private``). Every draw is made whether or not the entrant builds, so paired
 scenarios see the same potential entrants (common random numbers).
 
@@ -93,6 +94,8 @@ def draw_candidates(
     price = sample_power_prices(rng, mw / frontier_mw_per_th / 1e6, sc.energy)
     seasonal = (source == HYDRO) & (rng.random(n) < sc.energy.seasonal_share_of_hydro)
     listed = mw >= cfg.entrant_listed_min_mw
+    if cfg.entrant_listed_share < 1.0:  # drawn for every candidate (common random numbers)
+        listed &= rng.random(n) < cfg.entrant_listed_share
     return Candidates(
         mw,
         price,

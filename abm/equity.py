@@ -3,11 +3,12 @@
 Each day (phase ``markets``) the sector's premium to NAV follows BTC's 90-day momentum and the
 firms' gross mining margin (a 30-day average); a listed firm's premium adds the re-rating of
 its AI revenue. Every ``issue_period_days`` independent listed firms issue at the market when
-their premium exceeds 1 (cash in, shares out at the day's price, booked as
-``usd_equity_raised``) and their hurdle rate becomes their weighted cost of capital (debt at
-its rate, equity at the cost of equity on NAV, which is low when the premium is high). While
-the sector's premium is at least ``ipo_min_mnav``, large enough private firms list at
-``ipo_rate_per_year`` and raise a share of their new market value. Firms that list take the
+their premium exceeds 1 and their cash is below ``atm_cash_target_days`` of their income (cash
+in, shares out at the day's price, booked as ``usd_equity_raised``), and their hurdle rate
+becomes their weighted cost of capital (debt at its rate, equity at the cost of equity on
+NAV, which is low when the premium is high). While the sector's premium is at least
+``ipo_min_mnav``, large enough private firms list at ``ipo_rate_per_year`` and raise a share of
+their new market value. Firms that list take the
 listed kind (shares at $1 on their first market value). Draws come from their own stream.
 """
 
@@ -104,7 +105,9 @@ class EquityMarket(BaseComponent):
             return 0.0
         m, t, cfg = self.m, self.m.firms, self.cfg
         nav, cap = self._market_cap(rows)
-        usd = equity.atm_usd(cap, t.mnav[rows], cfg.issue_period_days, cfg)
+        income = t.revenue_usd[rows] + t.ai_income_usd[rows]  # today's [USD/day]
+        room = cfg.atm_cash_target_days * income - t.cash_usd[rows]
+        usd = equity.atm_usd(cap, t.mnav[rows], cfg.issue_period_days, room, cfg)
         t.shares[rows], _ = equity.issue_shares(t.shares[rows], cap, usd)
         m.books.receive(rows, usd, "usd_equity_raised", distinct=True)
         coe = equity.cost_of_equity(t.mnav[rows], cfg)

@@ -334,11 +334,14 @@ def calibrated_population(
     tail = _tail_sizes(rng, cfg.n_firms - cfg.n_large, (1 - cfg.large_share - world) * h, cfg)
     sizes = np.concatenate([np.sort(top4)[::-1], np.sort(rest_large)[::-1], np.sort(tail)[::-1]])
     n = sizes.size
-    listed = np.arange(n) < cfg.n_large
+    large = np.arange(n) < cfg.n_large
+    n_listed = cfg.n_large if cfg.n_listed is None else cfg.n_listed
+    listed = np.zeros(n, dtype=bool)
+    listed[np.argsort(sizes[: cfg.n_large], kind="stable")[:n_listed]] = True  # the smallest
     kind = np.where(listed, LISTED, PRIVATE).astype(np.int8)
     source = sample_sources(rng, n, sc.energy)
     price = sample_power_prices(rng, sizes, sc.energy)
-    age = np.where(listed, cfg.fleet_age_years_large, cfg.fleet_age_years_small)
+    age = np.where(large, cfg.fleet_age_years_large, cfg.fleet_age_years_small)
     alive = survival(-gens.release_day / DAYS_PER_YEAR, sc.operation)
     fleet = fleet_by_vintage(rng, sizes, age, gens, alive)
     power = fleet @ gens.power_mw_per_th
@@ -360,14 +363,14 @@ def calibrated_population(
     plan = split_into_sites(
         site_rng,
         sc,
-        sites_per_firm(sizes, listed, sc),
+        sites_per_firm(sizes, large, sc),
         capacity,
         price,
         source,
         seasonal,
         fleet,
     )
-    plan = assign_hosting(site_rng, sc, plan, size_class == SMALL, listed)
+    plan = assign_hosting(site_rng, sc, plan, size_class == SMALL, large)
     return Population(names, cols, plan)
 
 

@@ -643,6 +643,13 @@ class FirmsConfig(Section):
     n_large: int = _f(
         14, "Number of large (listed) firms [-]. Source: ~15 listed miners of size.", ge=4
     )
+    n_listed: int | None = _f(
+        None,
+        "How many of the large firms are listed on day one; the listed are the smallest of "
+        "them, the rest large private firms (None: all n_large). For starts before the 2021 "
+        "listing wave, when the largest miners were private [-].",
+        ge=0,
+    )
     large_share: float = _f(
         0.35,
         "Listed/large firms' share of hashrate [0-1]. Source: 33-38% (Sep-Oct 2025).",
@@ -707,6 +714,10 @@ class FirmsConfig(Section):
                 raise ValueError("top4_share must be below large_share")
             if self.n_large >= self.n_firms:
                 raise ValueError("n_large must be below n_firms")
+            if self.n_listed is not None and self.n_listed > self.n_large:
+                raise ValueError(
+                    f"n_listed ({self.n_listed}) must not exceed n_large ({self.n_large})"
+                )
         if self.small_max_ehs >= self.large_min_ehs:
             raise ValueError("small_max_ehs must be below large_min_ehs")
         total = sum(self.region_mix.values())
@@ -894,6 +905,14 @@ class EquityConfig(Section):
         "2023-24 ATM raises (CALIBRATION.md); level an assumption.",
         ge=0,
         le=5,
+    )
+    atm_cash_target_days: float = _f(
+        365.0,
+        "A listed firm issues at the market only while its cash is below this many days of "
+        "its income (mining and AI, today's), and at most up to it [days]. Assumption: ATM "
+        "programmes fund rigs, sites and conversions (the firms spend cash above their "
+        "reserve at their reviews) rather than pile up idle cash.",
+        ge=0,
     )
     ipo_rate_per_year: float = _f(
         0.3,
@@ -1099,6 +1118,16 @@ class ConsolidationConfig(Section):
         "[MW]. Source: the 2021 builders of this size listed (Cipher, Iris Energy, TeraWulf, "
         "Stronghold); assumption.",
         ge=0,
+    )
+    entrant_listed_share: float = _f(
+        1.0,
+        "Share of the entrants of at least entrant_listed_min_mw that are listed; the rest are "
+        "large private builders [0-1]. Source: of the large builders of 2021, about half "
+        "listed (Cipher, Iris Energy, TeraWulf, Stronghold, Greenidge) and half stayed "
+        "private for years (Core Scientific until 2022, Bitdeer until 2023, Rhodium, Compute "
+        "North, US Bitcoin); assumption.",
+        ge=0,
+        le=1,
     )
 
     @model_validator(mode="after")

@@ -287,15 +287,15 @@ def assign_hosting(
     sc: Scenario,
     plan: SitePlan,
     small: np.ndarray,
-    listed: np.ndarray,
+    large: np.ndarray,
 ) -> SitePlan:
     """Put a share of the small firms' sites in hosts' facilities: each small firm is hosted
     with probability ``sites.hosted_share_small`` (its one site moves into a host's facility
-    and pays an all-in rate drawn from the scenario's hosting-rate range); hosts are the listed
+    and pays an all-in rate drawn from the scenario's hosting-rate range); hosts are the large
     firms with probability ``sites.host_share_listed``, each client choosing a host's site with
     probability proportional to its capacity. The host's power price and location apply."""
     cfg = sc.sites
-    is_host = listed & (rng.random(listed.size) < cfg.host_share_listed)
+    is_host = large & (rng.random(large.size) < cfg.host_share_listed)
     plan.hosts = is_host
     host_sites = np.flatnonzero(is_host[plan.firm] & (plan.host == plan.firm))
     hosted_firm = small & (rng.random(small.size) < cfg.hosted_share_small) & ~is_host

@@ -137,8 +137,10 @@ def test_a_listed_builder_is_funded_by_lenders_and_investors():
 
 
 def test_draws_kinds_sizes_and_the_price_multiplier():
-    sc = small_scenario()
-    half = small_scenario(**{"energy.price_multiplier": 0.5})
+    sc = small_scenario(**{"consolidation.entrant_listed_share": 1.0})
+    half = small_scenario(
+        **{"energy.price_multiplier": 0.5, "consolidation.entrant_listed_share": 1.0}
+    )
     rng = np.random.default_rng(3)
     c1 = draw_candidates(copy.deepcopy(rng), 5000, sc, 10e-6)
     ck = draw_candidates(copy.deepcopy(rng), 5000, scale_power_prices(half), 10e-6)
@@ -154,6 +156,33 @@ def test_draws_kinds_sizes_and_the_price_multiplier():
     # bigger sites draw cheaper power (the size discount of the price distribution)
     small, big = c1.power_price_usd_per_mwh[c1.mw < 5], c1.power_price_usd_per_mwh[listed]
     assert np.median(big) < np.median(small)
+
+
+def test_a_share_of_the_large_builders_is_listed():
+    """``consolidation.entrant_listed_share`` 0.4: the same sizes and prices as with 1.0 (the
+    kind is drawn last), small builders never listed, and of the large ones 40% listed within
+    four binomial standard deviations."""
+    rng = np.random.default_rng(5)
+    every = draw_candidates(
+        copy.deepcopy(rng),
+        20000,
+        small_scenario(**{"consolidation.entrant_listed_share": 1.0}),
+        10e-6,
+    )
+    some = draw_candidates(
+        copy.deepcopy(rng),
+        20000,
+        small_scenario(**{"consolidation.entrant_listed_share": 0.4}),
+        10e-6,
+    )
+    np.testing.assert_array_equal(every.mw, some.mw)
+    np.testing.assert_array_equal(every.power_price_usd_per_mwh, some.power_price_usd_per_mwh)
+    big = every.mw >= 100.0
+    assert np.all(some.kind[~big] == PRIVATE)
+    n = int(big.sum())
+    share = float((some.kind[big] == LISTED).mean())
+    assert n > 500 and abs(share - 0.4) <= 4 * math.sqrt(0.24 / n)
+    assert np.all(some.hurdle_rate == np.where(some.kind == LISTED, 0.12, 0.18))
 
 
 SEEDS = range(10)

@@ -34,9 +34,12 @@ def test_ai_rerating_atm_and_shares_by_hand():
     # a firm with a quarter of its revenue from AI: 1.3 x (1 + 2 x 0.25) = 1.95
     assert equity.firm_mnav(1.3, np.array([0.25]), CFG)[0] == pytest.approx(1.95)
     # market value 1,500M at a premium of 1.5 over 30 days: 0.2 x 30/365 x 0.5 x 1,500M
-    usd = equity.atm_usd(np.array([1.5e9, 1.5e9]), np.array([1.5, 0.9]), 30, CFG)
-    assert usd[0] == pytest.approx(0.2 * 30 / 365 * 0.5 * 1.5e9)
+    room = np.array([1e12, 1e12, 5e6, -1e6])  # what cash lacks of its target
+    usd = equity.atm_usd(np.full(4, 1.5e9), np.array([1.5, 0.9, 1.5, 1.5]), 30, room, CFG)
+    assert usd[0] == pytest.approx(0.2 * 30 / 365 * 0.5 * 1.5e9)  # 12.33M
     assert usd[1] == 0.0  # no issuance at a discount to NAV
+    assert usd[2] == 5e6  # topped up to the cash target only
+    assert usd[3] == 0.0  # cash above its target: nothing
     # 1,000M shares at $1.50 (NAV 1,000M, premium 1.5); issuing $150M adds 100M shares, and NAV
     # per share rises from 1.000 to 1,150 / 1,100 = 1.04545: issuance at a premium is accretive
     shares, price = equity.issue_shares(np.array([1e9]), np.array([1.5e9]), np.array([150e6]))

@@ -93,6 +93,28 @@ def test_baseline_calibration_day_one(baseline_day0):
     assert (t.size_class[firms] == 0).mean() > 0.5
 
 
+def test_a_start_with_large_private_firms():
+    """``firms.n_listed``: of the 5 large firms only the 2 smallest are listed (the 2020 start
+    of the history replay); the 3 largest are private but still run several sites, and hosts
+    are drawn among all large firms."""
+    sc = small_scenario(**{"firms.n_listed": 2, "sovereigns": [], "world.enabled": False})
+    m = MiningIndustry(sc, seed=3)
+    t = m.firms
+    size = t.initial_hashrate_ehs
+    large = np.arange(5)  # the large firms come first (the tail is drawn after them)
+    assert (t.kind == 1).sum() == 2
+    assert set(np.flatnonzero(t.kind == 1)) == set(large[np.argsort(size[large])[:2]])
+    n_sites = np.bincount(m.sites.owner, minlength=t.n)
+    assert np.all(n_sites[large] >= 2)
+    # the listed share of day one is the two smallest large firms' hashrate over the total
+    h = m.firm_installed_ths()
+    assert h[t.kind == 1].sum() / h.sum() == pytest.approx(
+        np.sort(size[large])[:2].sum() / size.sum(), rel=1e-9
+    )
+    with pytest.raises(ValueError, match="n_listed"):
+        small_scenario(**{"firms.n_listed": 6})
+
+
 def test_halving_in_april_2028():
     # 1,050,000 - 929,100 = 120,900 blocks / 144 per day = 839.6 days after 2026-01-01 = 2028-04
     sc = small_scenario(years=2.6, **{"protocol.block_luck": False})

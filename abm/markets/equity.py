@@ -36,13 +36,19 @@ def firm_mnav(sector: float, ai_revenue_share: np.ndarray, cfg: EquityConfig) ->
 
 
 def atm_usd(
-    market_cap_usd: np.ndarray, mnav: np.ndarray, period_days: int, cfg: EquityConfig
+    market_cap_usd: np.ndarray,
+    mnav: np.ndarray,
+    period_days: int,
+    room_usd: np.ndarray,
+    cfg: EquityConfig,
 ) -> np.ndarray:
     """Cash raised at the market over one issuance period [USD]: at most ``atm_share_per_year``
     of the market value a year, scaled by the premium above 1 (none at or below 1, all of it
-    from a premium of 2)."""
+    from a premium of 2), and at most `room_usd`, what the firm's cash lacks of its target
+    (ATM programmes fund spending, they do not pile up cash)."""
     scale = np.clip(mnav - 1.0, 0.0, 1.0)
-    return cfg.atm_share_per_year * period_days / 365.0 * scale * np.maximum(market_cap_usd, 0.0)
+    usd = cfg.atm_share_per_year * period_days / 365.0 * scale * np.maximum(market_cap_usd, 0.0)
+    return np.minimum(usd, np.maximum(room_usd, 0.0))
 
 
 def issue_shares(

@@ -17,7 +17,8 @@ from abm.scenario import EquityConfig
 from tests.conftest import small_scenario
 from tests.test_invariants import step_checked
 
-CFG = EquityConfig(enabled=True)
+# the formulas by hand at round sensitivities (not the fitted defaults)
+CFG = EquityConfig(enabled=True, momentum_beta=1.5, margin_beta=2.0)
 
 
 def test_sector_premium_by_hand():
@@ -92,7 +93,7 @@ def test_listings_and_raises_in_the_model():
 
 
 def test_off_leaves_everything_as_it_was():
-    m = MiningIndustry(small_scenario(n_firms=40, years=0.3), seed=3)
+    m = MiningIndustry(small_scenario(n_firms=40, years=0.3, **{"equity.enabled": False}), seed=3)
     hurdle0 = m.firms.hurdle_rate.copy()
     m.run_model()
     n0 = hurdle0.size

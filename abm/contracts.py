@@ -75,6 +75,19 @@ CONTRACT_COLUMNS: dict[str, tuple[Any, str]] = {
     "site_id": (np.int64, "site the MW come from; the hosting site once converted [-]"),
 }
 _LIVE = (BUILDING, OPERATING)
+OPTION_HORIZON_YEARS = 3.0  # the tenders a valuer of sites counts on: those of the next 3 years
+
+
+@dataclass(frozen=True)
+class OptionTerms:
+    """What a valuer of sites expects of the AI market today (the option to convert)."""
+
+    price_usd_per_mw_year: float  # expected lease price: the book's MW-weighted mean so far
+    term_years: float  # the mean term of the tenders
+    take_up: float  # share of the convertible MW the next years' tenders are expected to take
+    free_mw: np.ndarray  # per site: MW a tenant would take, not yet promised [MW]
+    capex_usd_per_mw: np.ndarray  # per site: the miner's conversion capex [USD/MW]
+    foregone_usd_per_mw_year: np.ndarray  # per site: mining margin given up [USD/MW-year]
 
 
 class ContractBook:
@@ -184,13 +197,16 @@ class AIMarket(BaseComponent):
         self.hashrate_removed_ths = 0.0
         self.tenders_unfilled = 0
         self.initial_mw = 0.0  # MW of the contracts signed before the start (seed_contracts)
+        self.expected_rate_per_year = np.zeros(m.n_days)  # tenders expected per year, by day
         if self.on:
+            shocks = ai_demand_multiplier(m.params, m.start_date, m.n_days)
             self.tenders = ai.draw_tenders(
-                self.cfg,
-                m.streams["ai"],
-                m.start_date,
-                m.n_days,
-                ai_demand_multiplier(m.params, m.start_date, m.n_days),
+                self.cfg, m.streams["ai"], m.start_date, m.n_days, shocks
+            )
+            self.expected_rate_per_year = (
+                self.cfg.tender_rate_per_year
+                * ai.demand_multiplier(self.cfg, m.start_date, m.n_days)
+                * shocks
             )
         else:
             empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
@@ -376,9 +392,9 @@ class AIMarket(BaseComponent):
             return rows, np.zeros(0), np.zeros(0), np.zeros(0)
         site = site[rows]
         s = m.sites
-        share = np.where(t.ai_strategy[rows] == HYBRID, cfg.hybrid_max_share, cfg.pivot_max_share)
+        share = self.convertible_share(rows)
         free = self._free_mw_all()[rows]  # eligible mining MW not yet promised
-        room = np.clip(share * (free + t.ai_mw[rows]) - t.ai_mw[rows], 0.0, free)
+        room = ai.convertible_room_mw(share, free, t.ai_mw[rows])
         room = np.minimum(room, s.capacity_mw[site] - self._deferred_site_mw()[site])
         capex = ai.capex_usd_per_mw(cfg, s.outage_prob[site], float(tn.uptime[k]))
         afford = (m.budgets_usd(rows) + self.equity_issuable_usd(rows)) / (
@@ -386,15 +402,7 @@ class AIMarket(BaseComponent):
         )
         offer = np.minimum(np.minimum(room, afford), tn.mw[k])
         offer = np.where(offer >= cfg.min_award_mw, offer, 0.0)
-        g = m.gens.newest_released(m.day)
-        foregone = ai.foregone_mining_usd_per_mw_year(
-            m.valuation_hashprice_usd_per_th_day,
-            m.cost_usd_per_th_day[site, g],
-            float(m.gens.power_mw_per_th[g]),
-            m.params.energy.fixed_opex_usd_per_mw_day,
-            m.params.behaviour.expected_hashprice_decline_per_year,
-            float(tn.term_years[k]),
-        )
+        foregone = self._foregone_usd_per_mw_year(site, float(tn.term_years[k]))
         bid = ai.bid_usd_per_mw_year(
             capex,
             t.hurdle_rate[rows],
@@ -404,6 +412,63 @@ class AIMarket(BaseComponent):
             foregone,
         )
         return rows, offer, bid, capex
+
+    def _foregone_usd_per_mw_year(self, site: np.ndarray, term_years: float) -> np.ndarray:
+        """Mining margin each site's MW would earn over the term on the newest rig, as a level
+        amount per year (:func:`abm.markets.ai.foregone_mining_usd_per_mw_year`)."""
+        m = self.m
+        g = m.gens.newest_released(m.day)
+        return ai.foregone_mining_usd_per_mw_year(
+            m.valuation_hashprice_usd_per_th_day,
+            m.cost_usd_per_th_day[site, g],
+            float(m.gens.power_mw_per_th[g]),
+            m.params.energy.fixed_opex_usd_per_mw_day,
+            m.params.behaviour.expected_hashprice_decline_per_year,
+            term_years,
+        )
+
+    def convertible_share(self, rows: np.ndarray) -> np.ndarray:
+        """Share of its eligible MW each firm may convert (0 for pure miners and sovereigns)."""
+        t, cfg = self.m.firms, self.cfg
+        share = np.where(t.ai_strategy[rows] == HYBRID, cfg.hybrid_max_share, cfg.pivot_max_share)
+        return np.where((t.ai_strategy[rows] == PURE) | (t.kind[rows] == SOVEREIGN), 0.0, share)
+
+    def option_terms(self) -> OptionTerms | None:
+        """The AI market as a valuer of sites sees it today, or None when the market is off or
+        no tenders arrive at today's rate. Take-up: the MW the tenders of the next
+        :data:`OPTION_HORIZON_YEARS` seek at today's arrival rate (x the mean size), over the
+        convertible MW of the firms that may convert (their eligible free MW x their share, less
+        what is under contract), at most 1."""
+        if not self.on:
+            return None
+        m, t, cfg, b = self.m, self.m.firms, self.cfg, self.book
+        # today's arrival rate, held for the horizon: valuers see the tenders that come now,
+        # not the scenario's demand path ahead (nobody in 2021 priced the 2024 AI deals)
+        rate = float(self.expected_rate_per_year[m.day])
+        tender_mw = rate * OPTION_HORIZON_YEARS * ai.mean_tender_mw(cfg)
+        if tender_mw <= 0:
+            return None
+        s = m.sites
+        free = np.where(self.eligible_sites(), s.capacity_mw - self._deferred_site_mw(), 0.0)
+        free = np.maximum(free, 0.0)
+        rows = np.flatnonzero(t.active)
+        share = self.convertible_share(rows)
+        room = float(ai.convertible_room_mw(share, s.by_firm(free, t.n)[rows], t.ai_mw[rows]).sum())
+        take_up = min(1.0, tender_mw / room) if room > 0 else 0.0
+        if b.n and b.mw.sum() > 0:
+            price = float((b.price_usd_per_mw_year * b.mw).sum() / b.mw.sum())
+        else:
+            price = 0.5 * (cfg.price_min_usd_per_mw_year + cfg.price_max_usd_per_mw_year)
+        term = 0.5 * (cfg.term_years_min + cfg.term_years_max)
+        uptime = float(np.mean(cfg.uptime_options))
+        return OptionTerms(
+            price,
+            term,
+            take_up,
+            free,
+            ai.capex_usd_per_mw(cfg, s.outage_prob, uptime),
+            self._foregone_usd_per_mw_year(np.arange(s.n), term),
+        )
 
     def _decide(self, k: int) -> None:
         tn = self.tenders

@@ -7,7 +7,10 @@ purchase of one site. Every independent firm is a possible seller; the buyers ar
 changes hands at its best use as a miner (:func:`abm.finance.site_use_usd`): the rigs in place,
 kept while they pay or sold, plus re-equipping the spare MW with frontier rigs at today's new-rig
 price, as far as the owner's budget pays for it; at the seller's own cost of capital and costs,
-or at the buyer's cost of capital with the cost synergies it expects. The facilities, cash, BTC,
+or at the buyer's cost of capital with the cost synergies it expects; plus the option to convert
+the eligible MW to AI hosting (:func:`ai_options`: worth something to a firm whose strategy
+allows conversions and whose bid beats the expected lease price, so AI-minded buyers with cheap
+capital value pure miners' grid sites above their owners). The facilities, cash, BTC,
 debt and AI contracts count alike for both. A deal pays the seller its own value with a premium
 (``consolidation.acquisition_premium``); of all the feasible pairs (a buyer that can pay and
 values the target above the price) the one with the largest gain (buyer's value less the
@@ -27,6 +30,7 @@ import numpy as np
 
 from abm import finance
 from abm.firms import LISTED
+from abm.markets import ai
 from abm.ownership import ACQUISITION, SITE_PURCHASE
 from abm.sites import CLOSED
 
@@ -52,6 +56,8 @@ class Valuations:
     balance_usd: np.ndarray  # per firm: facilities, cash, BTC, AI equity less debt
     buyers: np.ndarray  # indices into `firms` of the candidate buyers
     buyer_use: finance.SiteUse  # buyers x sites, at each buyer's cost of capital
+    acquired_ai_usd: np.ndarray  # buyers x sites: the option to convert to AI, whole firms
+    purchased_ai_usd: np.ndarray  # buyers x sites: the option to convert, site purchases
 
 
 def valuations(m: MiningIndustry) -> Valuations | None:
@@ -104,8 +110,10 @@ def valuations(m: MiningIndustry) -> Valuations | None:
     )
     own = use(t.hurdle_rate[s.owner[sites]][None, :], 1.0)
     funded = finance.funded_share(per_firm(own.fill_capex_usd[0]), budget)
-    standalone = per_firm(own.rigs_usd[0]) + funded * per_firm(own.fill_npv_usd[0]) + balance
-    site_standalone = own.rigs_usd[0] + funded[pos] * own.fill_npv_usd[0] + facility
+    own_ai = ai_options(m, firms, sites, pos, np.zeros(0, dtype=np.int64))
+    standalone = per_firm(own.rigs_usd[0] + own_ai.own) + funded * per_firm(own.fill_npv_usd[0])
+    standalone = standalone + balance
+    site_standalone = own.rigs_usd[0] + funded[pos] * own.fill_npv_usd[0] + facility + own_ai.own
     # the buyers: who can pay the most (listed firms can also pay in shares)
     listed = t.kind[firms] == LISTED
     capacity = budget + np.where(listed, np.maximum(standalone, 0.0), 0.0)
@@ -113,6 +121,7 @@ def valuations(m: MiningIndustry) -> Valuations | None:
     buyers = order[capacity[order] > 0]
     rates = t.hurdle_rate[firms[buyers]][:, None]
     buyer_use = use(rates, 1.0 - cfg.acquisition_synergy)
+    buyer_ai = ai_options(m, firms, sites, pos, buyers)
     return Valuations(
         firms,
         sites,
@@ -125,7 +134,66 @@ def valuations(m: MiningIndustry) -> Valuations | None:
         balance,
         buyers,
         buyer_use,
+        buyer_ai.acquired,
+        buyer_ai.purchased,
     )
+
+
+@dataclass(frozen=True)
+class AIOptions:
+    """The option to convert sites to AI hosting (abm.markets.ai.conversion_option_usd) [USD]."""
+
+    own: np.ndarray  # per site: to its owner
+    acquired: np.ndarray  # valuers x sites: to a valuer that acquires the owner (which takes
+    # the group's strategy and cost of capital)
+    purchased: np.ndarray  # valuers x sites: to a valuer that buys the site (within its room)
+
+
+def ai_options(
+    m: MiningIndustry, firms: np.ndarray, sites: np.ndarray, pos: np.ndarray, valuers: np.ndarray
+) -> AIOptions:
+    """The value of converting each site to AI (zeros when the AI market is off or expects no
+    tender): the MW the owner may convert (its eligible free MW x its strategy's share, less
+    what it has under contract, spread over its sites by their free MW), for an acquirer the
+    same at the acquirer's strategy (the group's), for a buyer of the site the MW it adds to
+    the buyer's room; each at the take-up the market expects, valued at the lease's NPV over
+    the valuer's own bid (its hurdle rate; the owner's conversion lead time for a whole firm,
+    the buyer's for a site). `valuers` index into `firms`."""
+    zeros = np.zeros((valuers.size, sites.size))
+    opt = m.ai.option_terms()
+    if opt is None:
+        return AIOptions(np.zeros(sites.size), zeros, zeros)
+    t, cfg = m.firms, m.params.ai
+    free = opt.free_mw[sites]
+    owner_free = np.bincount(pos, weights=free, minlength=firms.size)
+
+    def spread(share: np.ndarray) -> np.ndarray:
+        """Firms' room at a strategy's `share` (..., firms), spread over their sites."""
+        room = ai.convertible_room_mw(share, owner_free, t.ai_mw[firms])
+        frac = np.where(owner_free > 0, room / np.maximum(owner_free, 1e-300), 0.0)
+        return free * frac[..., pos]
+
+    capex, foregone = opt.capex_usd_per_mw[sites], opt.foregone_usd_per_mw_year[sites]
+
+    def option(room_mw: np.ndarray, rate: np.ndarray, build_days: np.ndarray) -> np.ndarray:
+        bid = ai.bid_usd_per_mw_year(capex, rate, cfg, build_days, opt.term_years, foregone)
+        return ai.conversion_option_usd(
+            room_mw, bid, opt.price_usd_per_mw_year, rate, opt.term_years, opt.take_up, cfg
+        )
+
+    owner_build = t.ai_build_days[firms[pos]].astype(float)
+    own = option(spread(m.ai.convertible_share(firms)), t.hurdle_rate[firms[pos]], owner_build)
+    v = firms[valuers]
+    rate = t.hurdle_rate[v][:, None]
+    v_share, v_ai = m.ai.convertible_share(v), t.ai_mw[v]
+    acquired = option(spread(v_share[:, None]), rate, owner_build[None, :])
+    # a site purchase: what the site adds to the buyer's room
+    v_free = m.sites.by_firm(opt.free_mw, t.n)[v]
+    before = ai.convertible_room_mw(v_share, v_free, v_ai)
+    after = ai.convertible_room_mw(v_share[:, None], v_free[:, None] + free[None, :], v_ai[:, None])
+    added = np.clip(after - before[:, None], 0.0, free[None, :])
+    purchased = option(added, rate, t.ai_build_days[v].astype(float)[:, None])
+    return AIOptions(own, acquired, purchased)
 
 
 @dataclass(frozen=True)
@@ -153,7 +221,8 @@ def best_acquisition(m: MiningIndustry, v: Valuations) -> Match | None:
     fill = np.zeros_like(per_firm)
     capex = np.zeros_like(per_firm)
     for i in range(k.size):  # a handful of buyers: one bincount each
-        per_firm[i] = np.bincount(v.pos, v.buyer_use.rigs_usd[i], v.firms.size)
+        rigs_and_ai = v.buyer_use.rigs_usd[i] + v.acquired_ai_usd[i]
+        per_firm[i] = np.bincount(v.pos, rigs_and_ai, v.firms.size)
         fill[i] = np.bincount(v.pos, v.buyer_use.fill_npv_usd[i], v.firms.size)
         capex[i] = np.bincount(v.pos, v.buyer_use.fill_capex_usd[i], v.firms.size)
     price = np.maximum(v.standalone_usd, 0.0) * (1.0 + cfg.acquisition_premium)  # per target
@@ -197,7 +266,7 @@ def best_site_purchase(m: MiningIndustry, v: Valuations) -> Match | None:
     left = v.budget_usd[k][:, None] - price[None, :]
     u = v.buyer_use
     value = u.rigs_usd + finance.funded_share(u.fill_capex_usd, left) * u.fill_npv_usd
-    value = value + v.facility_usd[None, :]
+    value = value + v.facility_usd[None, :] + v.purchased_ai_usd
     ok = (
         v.own_site[None, :]
         & (left >= 0)
@@ -262,6 +331,7 @@ def execute(m: MiningIndustry, deal: Match) -> None:
     t.ultimate_owner[members] = t.ultimate_owner[a]
     t.acquired_day[tg] = m.day
     t.hurdle_rate[tg] = t.hurdle_rate[a]  # the group's cost of capital
+    t.ai_strategy[tg] = t.ai_strategy[a]  # and its strategy for AI hosting
     m.n_acquisitions += 1
     m.on_acquired(a, members)
 

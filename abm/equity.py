@@ -5,8 +5,9 @@ firms' gross mining margin (a 30-day average); a listed firm's premium adds the 
 its AI revenue. Every ``issue_period_days`` independent listed firms issue at the market when
 their premium exceeds 1 and their cash is below ``atm_cash_target_days`` of their income (cash
 in, shares out at the day's price, booked as ``usd_equity_raised``), and their hurdle rate
-becomes their weighted cost of capital (debt at its rate, equity at the cost of equity on
-NAV, which is low when the premium is high). While the sector's premium is at least
+becomes their weighted cost of capital (debt at its real cost, the coupon plus the conversion
+option of convertible notes; equity at the cost of equity on NAV, which is low when the premium
+is high). While the sector's premium is at least
 ``ipo_min_mnav``, large enough private firms list at ``ipo_rate_per_year`` and raise a share of
 their new market value. Firms that list take the
 listed kind (shares at $1 on their first market value). Draws come from their own stream.
@@ -112,7 +113,7 @@ class EquityMarket(BaseComponent):
         m.books.receive(rows, usd, "usd_equity_raised", distinct=True)
         coe = equity.cost_of_equity(t.mnav[rows], cfg)
         t.hurdle_rate[rows] = equity.weighted_cost_of_capital(
-            t.debt_usd[rows], nav + usd, t.debt_rate[rows], coe
+            t.debt_usd[rows], nav + usd, equity.convertible_cost(t.debt_rate[rows], cfg), coe
         )
         return float(usd.sum())
 

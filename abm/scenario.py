@@ -941,6 +941,16 @@ class EquityConfig(Section):
         le=1,
     )
     cost_of_equity_min: float = _f(0.05, "Floor of the cost of equity on NAV [1/year].", ge=0, le=1)
+    convertible_option_cost_per_year: float = _f(
+        0.06,
+        "What a listed miner's convertible note gives away in its conversion option, per year "
+        "of its term, added to the coupon (finance.rate_listed) in its cost of capital: the "
+        "notes' real cost [1/year]. Derived: a 5-year note convertible at a ~30% premium on a "
+        "stock of ~80-100% volatility carries an option worth ~25-35% of its face "
+        "(Black-Scholes), ~5-7% a year; assumption. The cash interest stays the coupon.",
+        ge=0,
+        le=1,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EquityConfig:

@@ -15,6 +15,7 @@ import pytest
 
 from abm import MiningIndustry, Scenario, deals, review
 from abm.consolidation import liquidate, resolve_distress
+from abm.markets.ai import HYBRID, PURE
 from abm.sites import MINING, OUTSIDE, STRANDED
 from tests.conftest import ALONE, NO_FAILURES
 from tests.test_invariants import check_invariants
@@ -410,4 +411,64 @@ def test_a_defaulting_host_strands_its_clients_for_the_recovery_period():
     assert m.ledger["usd_relocation"] == pytest.approx(0.5 * plan.fleet_ths.sum())
     m.step()
     assert s.running_ths[new[0]] > 0
+    check_invariants(m)
+
+
+def test_the_option_to_convert_to_ai_by_hand():
+    """A (listed, hybrid: may convert 20% of its eligible MW, 12%) values B's 100 MW site (B a
+    pure miner: no option of its own) at the MW it adds to A's room, 0.2 x (200 + 100) - 0.2 x
+    200 = 20 MW, times the lease's NPV over A's own bid; with 2 tenders of 100 MW a year the
+    next three years' 600 MW exceed every firm's room (A's 40 MW), so the take-up is 1. An
+    acquirer turns its target hybrid too: then B's whole 20 MW of room are A's."""
+    over = {
+        "ai.enabled": True,
+        "ai.tender_rate_per_year": 2.0,
+        "ai.demand_growth_per_year": 0.0,
+        "ai.tender_mw_min": 100.0,
+        "ai.tender_mw_max": 100.0,
+        "ai.initial_contracts": [],
+    }
+    m = MiningIndustry(_world(**over), seed=1)
+    t, s = m.firms, m.sites
+    s.capacity_mw[s.of_firm(1)] = 100.0
+    t.ai_strategy[:] = [HYBRID, PURE, PURE]
+    t.ai_build_days[:] = 400
+    opt = m.ai.option_terms()
+    assert opt.take_up == 1.0  # 6 tenders x 100 MW against 40 MW of room
+    assert opt.price_usd_per_mw_year == pytest.approx(1.55e6)  # the tenants' range, no book yet
+    assert opt.term_years == 12.5
+    # A's bid for B's site by hand: capex 9.5M x 70%, carried 400 days at the blend of 80%
+    # project debt at 7.5% and 20% equity at 12%, recovered over 12.5 years, + opex + the
+    # margin B's site would mine on the newest rig over the term
+    (site_b,) = s.of_firm(1)
+    blend = 0.8 * 0.075 + 0.2 * 0.12
+    crf = blend / (1 - (1 + blend) ** -12.5)
+    g = m.gens.newest_released(m.day)
+    hp, decline = m.valuation_hashprice_usd_per_th_day, 0.30
+    k = -math.log(1 - decline)
+    avg = (1 - math.exp(-k * 12.5)) / (k * 12.5)
+    e_mw = m.gens.power_mw_per_th[g]
+    margin_th = hp * avg - m.cost_usd_per_th_day[site_b, g]
+    opex_day = m.params.energy.fixed_opex_usd_per_mw_day
+    foregone = max(margin_th / e_mw * 365 - opex_day * 365, 0.0)
+    bid = 9.5e6 * 0.7 * (1 + blend) ** (400 / 365) * crf + 0.2e6 + foregone
+    assert bid < 1.55e6  # A beats the expected price: the option is worth something
+    npv_per_mw = (1.55e6 - bid) / crf
+    v = deals.valuations(m)
+    j = int(np.flatnonzero(v.sites == site_b)[0])
+    i = int(np.flatnonzero(v.firms[v.buyers] == 0)[0])
+    assert v.purchased_ai_usd[i, j] == pytest.approx(20.0 * npv_per_mw, rel=1e-9)
+    assert v.acquired_ai_usd[i, j] == pytest.approx(20.0 * npv_per_mw, rel=1e-9)
+    # B, a pure miner, has no option: its own value of the site leaves it out
+    own = deals.ai_options(m, v.firms, v.sites, v.pos, np.zeros(0, dtype=np.int64))
+    assert own.own[j] == 0.0
+    # A's own 200 MW site: 40 MW of room at A's bid for its own site
+    (site_a,) = s.of_firm(0)
+    margin_a = hp * avg - m.cost_usd_per_th_day[site_a, g]
+    bid_a = bid - foregone + max(margin_a / e_mw * 365 - opex_day * 365, 0.0)
+    ja = int(np.flatnonzero(v.sites == site_a)[0])
+    assert own.own[ja] == pytest.approx(40.0 * max(1.55e6 - bid_a, 0.0) / crf, rel=1e-9)
+    # the purchase with the largest gain includes the option; B's site goes to A
+    deal = deals.deal(m, site_purchase=True)
+    assert deal.buyer == 0 and deal.site == site_b
     check_invariants(m)

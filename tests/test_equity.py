@@ -57,6 +57,12 @@ def test_cost_of_capital_by_hand():
         np.array([40.0, 0.0]), np.array([60.0, -5.0]), np.array([0.1, 0.1]), np.array([0.2, 0.2])
     )
     assert w == pytest.approx([0.16, 0.2])
+    # a convertible at a 3% coupon costs 3% + 6% (the option) = 9%: debt 30 at 9%, NAV 70 at
+    # 10% gives 0.3 x 0.09 + 0.7 x 0.10 = 0.097
+    real = equity.convertible_cost(np.array([0.03]), CFG)
+    assert real[0] == pytest.approx(0.09)
+    w = equity.weighted_cost_of_capital(np.array([30.0]), np.array([70.0]), real, np.array([0.1]))
+    assert w[0] == pytest.approx(0.097)
 
 
 def _equity_scenario(**over):

@@ -139,6 +139,39 @@ def bid_usd_per_mw_year(
     )
 
 
+def mean_tender_mw(cfg: AIConfig) -> float:
+    """Mean size of a tender (log-uniform between the bounds) [MW]: (max - min) / ln(max/min)."""
+    lo, hi = cfg.tender_mw_min, cfg.tender_mw_max
+    return (hi - lo) / np.log(hi / lo) if hi > lo else lo
+
+
+def convertible_room_mw(
+    share: np.ndarray, free_mw: np.ndarray, contracted_mw: np.ndarray
+) -> np.ndarray:
+    """MW a firm may still convert [MW]: its share of all its eligible MW (free and already
+    under contract) less what is under contract, within its free MW."""
+    return np.clip(share * (free_mw + contracted_mw) - contracted_mw, 0.0, free_mw)
+
+
+def conversion_option_usd(
+    room_mw: np.ndarray,
+    bid_usd_per_mw_year: np.ndarray,
+    price_usd_per_mw_year: float,
+    hurdle_rate: np.ndarray,
+    term_years: float,
+    take_up: float,
+    cfg: AIConfig,
+) -> np.ndarray:
+    """Value of the option to host AI on `room_mw` convertible MW [USD]: the take-up
+    probability x MW x the lease's NPV per MW to the valuer, the expected lease price less the
+    valuer's own lowest price (its bid) over the term at the blended rate of the bid, never
+    negative (a valuer that cannot beat the price does not convert). Arrays broadcast."""
+    blend = cfg.loan_to_cost * cfg.project_rate + (1.0 - cfg.loan_to_cost) * hurdle_rate
+    annuity = 1.0 / capital_recovery_factor(blend, term_years)
+    surplus = np.maximum(price_usd_per_mw_year - bid_usd_per_mw_year, 0.0)
+    return take_up * room_mw * surplus * annuity
+
+
 @dataclass(frozen=True)
 class Award:
     """The tenant's decision on one tender (indices into the offers passed in)."""

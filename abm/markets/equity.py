@@ -7,7 +7,8 @@ the re-rating of contracted AI revenue (the 2024-25 re-rating of miners that sig
 leases). Above a premium of 1 new shares raise more cash than the NAV they dilute, so firms
 issue at the market (ATM); private firms list when the sector's premium is high (2021). The
 cost of equity is the required return on the market value, so equity is cheap when the
-premium is high; a listed firm's hurdle rate is its weighted cost of capital.
+premium is high; a listed firm's hurdle rate is its weighted cost of capital, its debt (the
+2024-25 convertibles) at its real cost: the coupon plus the conversion option.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def cost_of_equity(mnav: np.ndarray, cfg: EquityConfig) -> np.ndarray:
     """Required return on the firm's NAV [1/year]: the required return on market value
     (``cost_of_equity``) over the premium, floored at ``cost_of_equity_min``."""
     return np.maximum(cfg.cost_of_equity / np.maximum(mnav, 1e-9), cfg.cost_of_equity_min)
+
+
+def convertible_cost(coupon: np.ndarray, cfg: EquityConfig) -> np.ndarray:
+    """Real cost of a listed miner's convertible notes [1/year]: the coupon plus the yearly
+    value of the conversion option they give away (``convertible_option_cost_per_year``)."""
+    return coupon + cfg.convertible_option_cost_per_year
 
 
 def weighted_cost_of_capital(

@@ -221,7 +221,10 @@ def structure_checks(frames: list[pd.DataFrame], tolerances: Tolerances) -> list
     for tg in LISTED_SHARE:
         if pd.Timestamp(tg.last) > end:
             continue
-        shares = [float(f["share_listed"].loc[tg.first : tg.last].mean()) for f in frames]
+        shares = [
+            float(f["share_listed"].loc[pd.Timestamp(tg.first) : pd.Timestamp(tg.last)].mean())
+            for f in frames
+        ]
         seen = f"{tg.low:.0%}" if tg.low == tg.high else f"{tg.low:.0%}-{tg.high:.0%}"
         out.append(
             within(

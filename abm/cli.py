@@ -4,6 +4,7 @@
     abm scenario show [SCENARIO.toml]      print the resolved scenario as TOML
     abm scenario doc                        print every parameter with default, unit and source
     abm validate [--quick] [--out DIR]      run the validation suite (exit 1 if a check fails)
+    abm calibrate SPEC.toml [--quick]       fit parameters to observed targets (resumable)
     abm report RESULTS_DIR [--out DIR]      figures, tables and report.md of a results folder
     abm discover SWEEP_DIR --outcome M --below X   PRIM box and feature scores of a sweep
 
@@ -165,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     from abm.validation.cli import register as register_validate
 
     register_validate(sub)
+
+    from abm.calibration.cli import register as register_calibrate
+
+    register_calibrate(sub)
 
     from abm.report.cli import register as register_report
 

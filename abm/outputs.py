@@ -5,7 +5,8 @@ abm writes a result into a directory only if the directory is
 (a) new (missing parents are created), or
 (b) empty, or
 (c) made by abm for the same kind of output: its ``manifest.json`` says
-    ``"package": "abm-mining"`` and ``"kind": KIND`` (run, compare, sweep, report, validate),
+    ``"package": "abm-mining"`` and ``"kind": KIND`` (run, compare, sweep, report, validate,
+    calibrate),
     and it holds nothing abm did not write there: only the names in :data:`ENTRIES` for that
     kind, report folders of abm's (``abm report`` writes ``report/`` into a results folder),
     and abm's own leftovers (below).
@@ -112,6 +113,18 @@ ENTRIES: dict[str, frozenset[str]] = {
     ),
     "report": frozenset(
         {"report.md", "index.html", "figures", "tables", "discovery.json", MANIFEST}
+    ),
+    "calibrate": frozenset(
+        {
+            "calibration.toml",
+            "stages",
+            "points.csv",
+            "targets.csv",
+            "best.toml",
+            "summary.json",
+            "figures",
+            MANIFEST,
+        }
     ),
     "validate": frozenset({"validation.csv", "validation.json", "replay.csv", MANIFEST}),
 }

@@ -250,6 +250,8 @@ _NOT_ENGINE = (
     "outputs.py",
     "jsonio.py",
     "plausibility.py",
+    "calibration/",
+    "data/targets.toml",
 )
 
 

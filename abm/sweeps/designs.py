@@ -49,10 +49,11 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
         pts = grid({k: r.levels for k, r in params.items()})
     else:
         bounds = {k: (r.low, r.high) for k, r in params.items()}
+        seed = spec.root_seed if spec.design.seed is None else spec.design.seed
         if kind == "lhs":
-            x = latin_hypercube(bounds, spec.design.n, spec.root_seed)
+            x = latin_hypercube(bounds, spec.design.n, seed)
         else:
-            x = saltelli(bounds, spec.design.n, spec.design.second_order, spec.root_seed)
+            x = saltelli(bounds, spec.design.n, spec.design.second_order, seed)
         pts = [dict(zip(bounds, (float(v) for v in row), strict=True)) for row in x]
     for p in pts:
         for k, r in params.items():

@@ -14,6 +14,7 @@
     kind = "lhs"                    # grid | lhs | sobol
     n = 40                          # LHS points, or Sobol base samples N (a power of 2)
     second_order = false            # Sobol: N (2D + 2) points if true, N (D + 2) if false
+    seed = 7                        # seed of the sample (omit: root_seed)
 
     [parameters."price.volatility_per_year"]
     low = 0.3                       # lhs, sobol: sampled in [low, high]
@@ -92,6 +93,9 @@ class Design(_Section):
     kind: Literal["grid", "lhs", "sobol"] = Field("grid", description="Design of experiments.")
     n: int = Field(16, ge=1, description="LHS points, or Sobol base samples N (a power of 2).")
     second_order: bool = Field(False, description="Sobol: second-order indices too.")
+    seed: int | None = Field(
+        None, ge=0, description="Seed of the LHS / Sobol sample (default: root_seed)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Design:

@@ -16,6 +16,9 @@ or held out are data: ``abm/data/targets.toml``, :mod:`abm.validation.targets`) 
   points of the observed change (-14.7%, 2020-05-11 .. 06-10).
 - 30-day change of running hashrate after the 2024 halving within 5 points of the -6 to -11%
   reported by hashrate indices (CALIBRATION.md), i.e. in [-16%, -1%].
+- Market moments (held out): yearly average hashprice 2021-2023 and in December 2024 and
+  November 2025, the fleet's average efficiency in 2024 and the pace of deals in 2023-2025,
+  each within its tolerance of the observed value or range (:func:`moment_checks`).
 - Structure (issue 19): the listed miners' share of network hashrate (``share_listed``, by
   ultimate owner) within 8 points of the observed 17% in January 2022, ~30% in December 2024
   and 33-38% in late 2025 (October-December; within 8 points of the range); and the 2022 bear
@@ -35,16 +38,22 @@ from abm.data_io import difficulty_history
 from abm.runner import run
 from abm.scenario import Scenario, load_scenario
 from abm.validation.core import EXPERIMENTS, Check, Tolerances, at_least, at_most, info, within
-from abm.validation.targets import load_targets
+from abm.validation.targets import Target, load_targets
 
 __all__ = [
+    "FRAME_COLUMNS",
     "HALVINGS",
     "checks",
+    "computable",
     "defaults_in",
+    "frame_of",
     "halving_changes",
     "history_scenario",
+    "moment",
+    "moment_checks",
     "replay_frame",
     "structure_checks",
+    "target_value",
 ]
 
 #: Halving height -> observed date of the block (CALIBRATION.md), the two in the replay period.
@@ -68,12 +77,33 @@ def history_scenario(end: dt.date | None = None) -> Scenario:
     return sc.with_overrides({"run.years": days / 365.0})
 
 
+#: The recorder's daily columns a replay frame is made of (:func:`frame_of`).
+FRAME_COLUMNS = (
+    "difficulty",
+    "network_hashrate_ehs",
+    "height",
+    "subsidy_btc",
+    "share_listed",
+    "defaults_cum",
+    "hashprice_usd_per_ph_day",
+    "fleet_efficiency_j_per_th",
+    "acquisitions_cum",
+    "site_purchases_cum",
+)
+
+
+def frame_of(ts: pd.DataFrame, columns: tuple[str, ...] = FRAME_COLUMNS) -> pd.DataFrame:
+    """A run's daily series (with ``date`` and `columns`, at least :data:`FRAME_COLUMNS`) on a
+    date index, with ``deals_cum`` (acquisitions and site purchases so far)."""
+    out = ts.set_index(pd.DatetimeIndex(ts["date"]))[list(columns)].copy()
+    out.index.name = "date"
+    out["deals_cum"] = out["acquisitions_cum"] + out["site_purchases_cum"]
+    return out
+
+
 def replay_frame(sc: Scenario, seed: int) -> pd.DataFrame:
     """One replay run: daily difficulty, running hashrate, height and subsidy, on a date index."""
-    ts = run(sc, seed=seed).timeseries
-    cols = ["difficulty", "network_hashrate_ehs", "height", "subsidy_btc", "share_listed"]
-    cols.append("defaults_cum")
-    return ts.set_index("date")[cols]
+    return frame_of(run(sc, seed=seed).timeseries)
 
 
 def halving_changes(ts: pd.DataFrame, height: int) -> tuple[pd.Timestamp, float, float] | None:
@@ -108,6 +138,7 @@ def checks(tolerances: Tolerances, quick: bool = False) -> tuple[list[Check], pd
     obs = difficulty_history()["difficulty"]
     out = _difficulty_checks(frames, obs, tolerances)
     out.append(_halving_2020(frames, obs, tolerances))
+    out += moment_checks(frames, tolerances)
     if not quick:  # the structure checks fail on this replay (docs/validation.md)
         out += structure_checks(frames, tolerances)
         out.append(_halving_2024(frames, tolerances))
@@ -221,10 +252,7 @@ def structure_checks(frames: list[pd.DataFrame], tolerances: Tolerances) -> list
     for tg in LISTED_SHARE:
         if pd.Timestamp(tg.last) > end:
             continue
-        shares = [
-            float(f["share_listed"].loc[pd.Timestamp(tg.first) : pd.Timestamp(tg.last)].mean())
-            for f in frames
-        ]
+        shares = [moment(f, "share_listed", "mean", tg.first, tg.last) for f in frames]
         seen = f"{tg.low:.0%}" if tg.low == tg.high else f"{tg.low:.0%}-{tg.high:.0%}"
         out.append(
             within(
@@ -255,6 +283,107 @@ def structure_checks(frames: list[pd.DataFrame], tolerances: Tolerances) -> list
             )
         )
     return out
+
+
+#: Market moments (targets.toml): check id prefix -> (replay column, statistic): "mean" over
+#: the target's dates, or "rate" (the rise of a cumulated count per year).
+MOMENTS: dict[str, tuple[str, str]] = {
+    "replay.listed_share_": ("share_listed", "mean"),
+    "replay.hashprice_": ("hashprice_usd_per_ph_day", "mean"),
+    "replay.fleet_efficiency_": ("fleet_efficiency_j_per_th", "mean"),
+    "replay.deals_per_year_": ("deals_cum", "rate"),
+}
+
+
+def moment(f: pd.DataFrame, column: str, stat: str, first: dt.date, last: dt.date) -> float:
+    """A replay frame's moment over [first, last]: the mean of `column`; for "rate" the rise
+    of the cumulated `column` over the span per year of it; for "change" its value on the last
+    date over its value on the first, minus 1."""
+    a, b = pd.Timestamp(first), pd.Timestamp(last)
+    if stat == "mean":
+        return float(f[column].loc[a:b].mean())
+    if stat == "change":
+        x = f[column].loc[a:b]
+        return float(x.iloc[-1] / x.iloc[0] - 1.0) if len(x) else np.nan
+    before = f[column].loc[: a - pd.Timedelta(days=1)]
+    start = float(before.iloc[-1]) if len(before) else 0.0
+    years = ((b - a).days + 1) / 365.0
+    return (float(f[column].loc[:b].iloc[-1]) - start) / years
+
+
+def moment_checks(frames: list[pd.DataFrame], tolerances: Tolerances) -> list[Check]:
+    """The held-out market moments of targets.toml (hashprice, fleet efficiency, deal pace)
+    whose dates the replay covers, each the mean over seeds against its observed range."""
+    out = []
+    end = frames[0].index[-1]
+    for check, tg in TARGETS.items():
+        prefix = next((p for p in MOMENTS if check.startswith(p)), None)
+        if prefix is None or prefix == "replay.listed_share_" or pd.Timestamp(tg.last) > end:
+            continue  # (the listed share is a structure check)
+        column, stat = MOMENTS[prefix]
+        values = [moment(f, column, stat, tg.first, tg.last) for f in frames]
+        seen = f"{tg.low:g}" if tg.low == tg.high else f"{tg.low:g}-{tg.high:g}"
+        what = "mean" if stat == "mean" else "per year"
+        out.append(
+            within(
+                check,
+                float(np.mean(values)),
+                tg.mid,
+                tg.half_width,
+                tolerances,
+                unit=tg.unit,
+                detail=f"{what} of {tg.first} .. {tg.last}; observed {seen}; {_spread(values)}; "
+                f"{tg.use}",
+            )
+        )
+    return out
+
+
+#: Halving checks: check id -> (halving height, 1 for difficulty or 2 for running hashrate).
+HALVING_TARGETS = {
+    "replay.halving_2020_difficulty_30d": (630_000, 1),
+    "replay.halving_2024_hashrate_30d": (840_000, 2),
+}
+
+
+def computable(tg: Target) -> bool:
+    """Whether :func:`target_value` knows how to measure target `tg` on a replay frame."""
+    return (
+        tg.column is not None
+        or tg.check in ("replay.difficulty_mape", "replay.defaults_2022_bear_share")
+        or tg.check in HALVING_TARGETS
+        or any(tg.check.startswith(p) for p in MOMENTS)
+    )
+
+
+def target_value(f: pd.DataFrame, tg: Target, observed: pd.Series | None = None) -> float:
+    """One run's value of target `tg` (a frame of :func:`frame_of`), nan where the run does not
+    cover the target's dates. The replay's checks by id: difficulty MAPE against `observed`
+    (default: the packaged series), the halvings, the share of defaults in the bear market (of
+    this run's 2020-2023 defaults) and :data:`MOMENTS`; a new target by its column and stat."""
+    if pd.Timestamp(tg.last) > f.index[-1] or pd.Timestamp(tg.first) < f.index[0]:
+        return np.nan
+    if tg.column is not None:
+        if tg.column not in f:
+            raise ValueError(f"target {tg.check}: column {tg.column!r} is not in the run's frame")
+        return moment(f, tg.column, tg.stat or "mean", tg.first, tg.last)
+    if tg.check == "replay.difficulty_mape":
+        obs = difficulty_history()["difficulty"] if observed is None else observed
+        obs = obs.loc[pd.Timestamp(tg.first) : pd.Timestamp(tg.last)]
+        common = f.index.intersection(obs.index)
+        return float((f.loc[common, "difficulty"] / obs.loc[common] - 1).abs().mean())
+    if tg.check in HALVING_TARGETS:
+        height, which = HALVING_TARGETS[tg.check]
+        c = halving_changes(f, height)
+        return c[which] if c else np.nan
+    if tg.check == "replay.defaults_2022_bear_share":
+        total = defaults_in(f, *DEFAULTS_SPAN)
+        return defaults_in(f, tg.first, tg.last) / total if total else np.nan
+    prefix = next((p for p in MOMENTS if tg.check.startswith(p)), None)
+    if prefix is None:
+        raise ValueError(f"target {tg.check}: no replay quantity; give it a column and a stat")
+    column, stat = MOMENTS[prefix]
+    return moment(f, column, stat, tg.first, tg.last)
 
 
 def _predictions(frames: list[pd.DataFrame], ends: list[dt.date]) -> list[Check]:

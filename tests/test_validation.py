@@ -239,14 +239,16 @@ def test_targets_file_is_complete_and_matches_the_data(tmp_path):
     t = load_targets()
     assert {"replay.difficulty_mape", "replay.halving_2024_hashrate_30d"} <= set(t)
     assert all(x.use in ("fit", "holdout") and x.source for x in t.values())
-    # only the MAPE was used to choose the replay's free parameters
-    # the difficulty and the listed share were fitted (docs/validation.md); the rest held out
+    # the difficulty, the listed share and the 2022 distress wave were fitted
+    # (docs/calibration.md); the rest held out, the 2024 halving among them
     assert [c for c, x in t.items() if x.use == "fit"] == [
         "replay.difficulty_mape",
         "replay.listed_share_2022_01",
         "replay.listed_share_2024_12",
         "replay.listed_share_2025_q4",
+        "replay.defaults_2022_bear_share",
     ]
+    assert t["replay.halving_2024_hashrate_30d"].use == "holdout"
     # the 2020 halving's observed change, recomputed from the packaged difficulty series
     obs = difficulty_history()["difficulty"]
     change = obs[pd.Timestamp("2020-06-10")] / obs[pd.Timestamp("2020-05-11")] - 1

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--quick",
         action="store_true",
-        help="shorter runs (~15 s): replay to 2023, one seed (no structure checks)",
+        help="shorter runs (~15 s): replay to 2023, seeds 1-3 (no structure checks)",
     )
     v.add_argument(
         "--out",
